@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "strata",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "strata", targets: ["strata"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libmongoc and libbson, found by pkg-config. Only StrataMongo imports it.
+        .systemLibrary(
+            name: "CMongoc",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev", "libbson-dev"])]
+        ),
+        // The driver layer: BSON values, Extended JSON and commands over libmongoc.
+        .target(name: "StrataMongo", dependencies: ["CMongoc"]),
+        // Lens, planner, merger, evaluator, runtime. Pure Swift over StrataMongo.
+        .target(name: "Strata", dependencies: ["StrataMongo"]),
+        .executableTarget(
+            name: "strata",
+            dependencies: ["Strata", "StrataMongo", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // Starts the embedded server for tests and loads the shared datasets.
+        .target(name: "StrataTestSupport", dependencies: ["Strata", "StrataMongo"], path: "Tests/StrataTestSupport"),
+        .testTarget(name: "StrataMongoTests", dependencies: ["StrataMongo", "StrataTestSupport"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataMongo", "StrataTestSupport"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["StrataTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,45 @@
+import Foundation
+
+/// Runs blocking work (a libmongoc call) on a thread of its own and resumes
+/// the caller when it is done. Blocking calls must not sit on Swift's
+/// cooperative threads: there are only as many as cores, and one blocked
+/// 300 ms call would stall every task behind it.
+public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+        let thread = Thread {
+            continuation.resume(with: Result { try body() })
+        }
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+}
+
+/// Runs each closure on its own thread and waits for all of them; results in order.
+/// The first error (in closure order) is rethrown after all have finished.
+public func runOnThreads<T: Sendable>(_ bodies: [@Sendable () throws -> T]) throws -> [T] {
+    if bodies.count == 1 { return [try bodies[0]()] }
+    let results = ResultBox<T>(count: bodies.count)
+    let group = DispatchGroup()
+    for (i, body) in bodies.enumerated() {
+        group.enter()
+        let thread = Thread {
+            results.set(i, Result { try body() })
+            group.leave()
+        }
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+    group.wait()
+    return try results.values()
+}
+
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private var slots: [Result<T, Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<T, Error>) { lock.lock(); slots[i] = r; lock.unlock() }
+    func values() throws -> [T] {
+        lock.lock(); defer { lock.unlock() }
+        return try slots.map { try $0!.get() }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import StrataMongo
+
+/// Generates the shared datasets with their own generator (gen.py, vendored
+/// verbatim under Tests/Fixtures/datasets from ../shared/datasets) and caches
+/// the files per (dataset, count, seed, dist) for the life of the process.
+public enum Datasets {
+    public static let generator = TestServer.repositoryRoot.appendingPathComponent("Tests/Fixtures/datasets/gen.py")
+
+    nonisolated(unsafe) private static var cache: [String: URL] = [:]
+    private static let lock = NSLock()
+
+    /// The folder holding `<dataset>.mixed.jsonl`, `<dataset>.truth.jsonl` (and `products.jsonl`).
+    public static func generate(_ dataset: String, count: Int, seed: Int = 1, dist: String? = nil) throws -> URL {
+        let key = "\(dataset)-\(count)-\(seed)-\(dist ?? "default")"
+        lock.lock(); defer { lock.unlock() }
+        if let url = cache[key] { return url }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-datasets-\(getpid())/\(key)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var args = ["python3", generator.path, "--dataset", dataset, "--count", String(count), "--seed", String(seed), "--out", dir.path]
+        if let dist { args += ["--dist", dist] }
+        p.arguments = args
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw TestSupportError("gen.py failed: " + String(decoding: errData, as: UTF8.self))
+        }
+        cache[key] = dir
+        return dir
+    }
+
+    /// Reads an Extended JSON lines file.
+    public static func readJSONL(_ url: URL) throws -> [Document] {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        return try text.split(separator: "\n", omittingEmptySubsequences: true).map {
+            try ExtendedJSON.parseDocument(String($0))
+        }
+    }
+}
