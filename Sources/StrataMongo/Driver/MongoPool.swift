@@ -8,7 +8,7 @@ private let initializeMongoc: Void = {
     mongoc_log_set_handler({ level, domain, message, _ in
         guard level.rawValue <= MONGOC_LOG_LEVEL_ERROR.rawValue, let message else { return }
         let text = "libmongoc: \(domain.map { String(cString: $0) } ?? ""): \(String(cString: message))\n"
-        fputs(text, stderr)
+        FileHandle.standardError.write(Data(text.utf8))
     }, nil)
 }()
 
