@@ -20,8 +20,12 @@ let package = Package(
         ),
         // The driver layer: BSON values, Extended JSON and commands over libmongoc.
         .target(name: "StrataMongo", dependencies: ["CMongoc"]),
-        // Lens, planner, merger, evaluator, runtime. Pure Swift over StrataMongo.
-        .target(name: "Strata", dependencies: ["StrataMongo"]),
+        // The Swift evaluator: BSON order, expressions, queries, projections, accumulators, stages.
+        .target(name: "StrataEvaluator", dependencies: ["StrataMongo"]),
+        // The lens: schema files and the operations that turn one version into the next.
+        .target(name: "StrataLens", dependencies: ["StrataEvaluator"]),
+        // Planner, merger, runtime, histogram, import: the public face of the library.
+        .target(name: "Strata", dependencies: ["StrataMongo", "StrataEvaluator", "StrataLens"]),
         .executableTarget(
             name: "strata",
             dependencies: ["Strata", "StrataMongo", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -29,6 +33,8 @@ let package = Package(
         // Starts the embedded server for tests and loads the shared datasets.
         .target(name: "StrataTestSupport", dependencies: ["Strata", "StrataMongo"], path: "Tests/StrataTestSupport"),
         .testTarget(name: "StrataMongoTests", dependencies: ["StrataMongo", "StrataTestSupport"]),
+        .testTarget(name: "StrataEvaluatorTests", dependencies: ["StrataEvaluator", "StrataTestSupport"]),
+        .testTarget(name: "StrataLensTests", dependencies: ["StrataLens", "StrataTestSupport"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataMongo", "StrataTestSupport"]),
         .testTarget(name: "StrataCLITests", dependencies: ["StrataTestSupport"]),
     ],

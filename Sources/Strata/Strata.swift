@@ -1,1 +1,3 @@
-import StrataMongo
+@_exported import StrataEvaluator
+@_exported import StrataLens
+@_exported import StrataMongo
