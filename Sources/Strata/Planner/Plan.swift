@@ -1,0 +1,112 @@
+/// What strata will run for one logical query: per-version branches on the
+/// server (the "shards part") and a merge in Swift (the "merger part"),
+/// like MongoDB's explain of a sharded aggregation.
+public struct QueryPlan: Sendable {
+    public enum Mode: String, Sendable {
+        /// Each branch groups partially on the server; the merger combines groups.
+        case partialGroups
+        /// Each branch returns documents in (sort key, record id) order; the merger
+        /// interleaves them and runs the pipeline in Swift.
+        case recordOrder
+        /// Each facet is planned on its own.
+        case facets
+    }
+
+    public let collection: String
+    public let mode: Mode
+    public let branches: [Branch]
+    /// mode `.partialGroups`: the group being merged.
+    let group: GroupPlan?
+    let layouts: [PartialLayout]
+    /// Stages the merger runs in Swift after merging (or, in record order, the whole pipeline).
+    public let mergerStages: [BSON]
+    /// mode `.recordOrder`: the sort the branches return their documents in (nil = natural order).
+    public let mergeSort: SortPattern?
+    /// mode `.facets`: one plan per facet.
+    public let facets: [(name: String, plan: QueryPlan)]
+    /// Why this mode was chosen, for explain.
+    public let reason: String
+    /// The filter that finds documents at versions the lens does not know.
+    public let unknownVersionFilter: Document
+}
+
+/// The work for the documents stored at some versions.
+public struct Branch: Sendable {
+    public enum Strategy: String, Sendable {
+        /// Paths, predicates, keys translated through the lens; documents stay as stored.
+        case translated
+        /// Translated filter, then only the needed newest fields computed on the server.
+        case materialized
+        /// Translated filter, then the lens's upgrade stages on the server.
+        case serverUpgrade
+        /// Translated filter on the server; upgrade and the rest in Swift.
+        case swiftUpgrade
+        /// The filter is false for every document of these versions: nothing runs.
+        case empty
+    }
+
+    public enum Command: Sendable {
+        /// An aggregation whose results are partial groups.
+        case aggregate([BSON])
+        /// A find whose stored documents strata upgrades in Swift.
+        case find(filter: Document, sort: Document?, limit: Int64?)
+        case none
+    }
+
+    public let versions: [Int]
+    public let strategy: Strategy
+    public let command: Command
+    /// Stages run in Swift on the upgraded documents of a `.find` branch before they
+    /// reach the merger (partial-group mode: the stages before the group).
+    public let swiftStages: [BSON]
+    /// Why this strategy, for explain (e.g. the path that needs Swift).
+    public let note: String?
+}
+
+extension QueryPlan {
+    /// The plan as a document, shaped like MongoDB's sharded explain.
+    public var explainDocument: Document {
+        var d = Document()
+        d["collection"] = .string(collection)
+        d["mode"] = .string(mode.rawValue)
+        d["reason"] = .string(reason)
+        if mode == .facets {
+            d["facets"] = .document(Document(facets.map { ($0.name, .document($0.plan.explainDocument)) }))
+        } else {
+            d["shards"] = .array(branches.map { .document($0.explainDocument) })
+        }
+        var merger = Document()
+        if let group {
+            merger["mergeGroups"] = .document(Document([
+                ("_id", group.key.bson),
+            ] + group.accumulators.map { ($0.name, $0.spec.bson) }))
+        }
+        if let mergeSort { merger["mergeSortedStreams"] = mergeSort.bson } else if mode == .recordOrder {
+            merger["mergeStreams"] = "natural order (record id)"
+        }
+        merger["pipeline"] = .array(mergerStages)
+        d["merger"] = .document(merger)
+        d["unknownVersionProbe"] = .document(unknownVersionFilter)
+        return d
+    }
+}
+
+extension Branch {
+    var explainDocument: Document {
+        var d = Document()
+        d["versions"] = .array(versions.map { .int32(Int32($0)) })
+        d["strategy"] = .string(strategy.rawValue)
+        switch command {
+        case .aggregate(let p): d["aggregate"] = .array(p)
+        case .find(let filter, let sort, let limit):
+            var f: Document = ["filter": .document(filter), "showRecordId": true]
+            if let sort { f["sort"] = .document(sort) }
+            if let limit { f["limit"] = .int64(limit) }
+            d["find"] = .document(f)
+        case .none: break
+        }
+        if !swiftStages.isEmpty { d["swiftStages"] = .array(swiftStages) }
+        if let note { d["note"] = .string(note) }
+        return d
+    }
+}

@@ -1,0 +1,240 @@
+/// Plans a logical pipeline (written for the newest schema) over a collection
+/// whose documents sit at several versions.
+///
+/// The rules, in the order they apply:
+/// 1. `$facet` is planned facet by facet (`planFacets`).
+/// 2. A pipeline whose first blocking stage is a `$group` (or `$count`,
+///    `$sortByCount`, `$bucket`) with order-insensitive accumulators is split
+///    like a sharded aggregation: per-version partial groups on the server,
+///    merged in Swift (`planPartialGroups`).
+/// 3. Everything else streams documents in (sort key, record id) order from
+///    every version, upgraded where needed, and runs the pipeline in Swift
+///    (`planRecordOrder`); leading `$match`, `$sort` and `$limit` go to the
+///    server when their translation is exact.
+/// Per version, `MatchRule` translates filters, `GroupRule` partial groups,
+/// `SortRule` sorts, `MaterializeRule` computes needed fields; a version whose
+/// paths need Swift (an application-defined operation) is fetched and upgraded
+/// in Swift.
+public struct Planner: Sendable {
+    public let lens: Lens
+    /// Collections that have lenses of their own (a `$lookup` into one is refused).
+    public let versionedCollections: Set<String>
+
+    public init(lens: Lens, versionedCollections: Set<String> = []) {
+        self.lens = lens
+        self.versionedCollections = versionedCollections
+    }
+
+    public func plan(_ spec: QuerySpec) throws -> QueryPlan {
+        let stages = try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation)
+        try checkLookups(stages)
+        return try plan(stages, collection: spec.collection)
+    }
+
+    func plan(_ stages: [PipelineStages.Stage], collection: String) throws -> QueryPlan {
+        let blocking = stages.firstIndex { $0.isBlocking }
+        if let b = blocking, stages[b].name == "$facet" {
+            return try planFacets(stages, at: b, collection: collection)
+        }
+        if let b = blocking, let group = try GroupPlan.make(name: stages[b].name, spec: stages[b].spec, at: stages[b].location) {
+            if group.isOrderInsensitive {
+                return try planPartialGroups(stages, at: b, group: group, collection: collection)
+            }
+            return try planRecordOrder(stages, collection: collection,
+                                       reason: "\(group.orderSensitiveOperators.joined(separator: ", ")) depend on the input order, which only record order gives exactly")
+        }
+        let reason: String
+        if let b = blocking {
+            reason = "\(stages[b].name) at \(stages[b].location) needs every document in order"
+        } else {
+            reason = "no blocking stage: the documents themselves are the result, in natural order"
+        }
+        return try planRecordOrder(stages, collection: collection, reason: reason)
+    }
+
+    func checkLookups(_ stages: [PipelineStages.Stage]) throws {
+        for s in stages {
+            if s.name == "$lookup" || s.name == "$graphLookup" || s.name == "$unionWith",
+               let from = s.spec.documentValue?["from"]?.stringValue ?? (s.name == "$unionWith" ? s.spec.stringValue ?? s.spec.documentValue?["coll"]?.stringValue : nil),
+               versionedCollections.contains(from)
+            {
+                throw StrataError.unsupported("\(s.name) into '\(from)', which is itself versioned, is not supported (its documents would need upgrading too)",
+                                              at: s.location.appending("from"))
+            }
+            if s.name == "$facet", case .document(let f) = s.spec {
+                for (k, v) in f {
+                    if case .array(let sub) = v { try checkLookups(try PipelineStages.parse(sub, at: s.location.appending(k))) }
+                }
+            }
+        }
+    }
+
+    // MARK: $facet
+
+    func planFacets(_ stages: [PipelineStages.Stage], at b: Int, collection: String) throws -> QueryPlan {
+        guard case .document(let facets) = stages[b].spec, !facets.isEmpty else {
+            throw StrataError.badInput("$facet needs an object of sub-pipelines", at: stages[b].location)
+        }
+        var plans: [(String, QueryPlan)] = []
+        for (name, v) in facets {
+            guard case .array(let sub) = v else {
+                throw StrataError.badInput("each facet must be an array of stages", at: stages[b].location.appending(name))
+            }
+            let subStages = try PipelineStages.parse(sub, at: stages[b].location.appending(name))
+            if let bad = subStages.first(where: { ["$facet", "$out", "$merge"].contains($0.name) }) {
+                throw StrataError.badInput("\(bad.name) is not allowed inside $facet", at: bad.location)
+            }
+            plans.append((name, try plan(Array(stages[..<b]) + subStages, collection: collection)))
+        }
+        return QueryPlan(collection: collection, mode: .facets, branches: [], group: nil, layouts: [],
+                         mergerStages: stages[(b + 1)...].map(\.bson), mergeSort: nil, facets: plans,
+                         reason: "$facet at \(stages[b].location): each facet is planned on its own",
+                         unknownVersionFilter: lens.filterForUnknownVersions)
+    }
+
+    // MARK: partial groups
+
+    func planPartialGroups(_ stages: [PipelineStages.Stage], at b: Int, group: GroupPlan, collection: String) throws -> QueryPlan {
+        let prefix = Array(stages[..<b])
+        var branches: [Branch] = []
+        var layouts: [PartialLayout] = []
+        for version in lens.knownVersions {
+            let scope = VersionScope(lens: lens, version: version)
+            let (branch, l) = try partialGroupBranch(scope, prefix: prefix, blocking: stages[b], group: group)
+            branches.append(branch)
+            if let l { layouts = l }
+        }
+        if layouts.isEmpty {
+            // Every branch is empty or in Swift: the layout still names the partial fields.
+            layouts = GroupRule.partial(group, translate: { $0 }, translateSort: { $0 })?.layouts ?? []
+        }
+        return QueryPlan(collection: collection, mode: .partialGroups, branches: branches, group: group, layouts: layouts,
+                         mergerStages: group.post + stages[(b + 1)...].map(\.bson), mergeSort: nil, facets: [],
+                         reason: "\(stages[b].name) at \(stages[b].location) merges from partial groups",
+                         unknownVersionFilter: lens.filterForUnknownVersions)
+    }
+
+    func partialGroupBranch(_ scope: VersionScope, prefix: [PipelineStages.Stage], blocking: PipelineStages.Stage,
+                            group: GroupPlan) throws -> (Branch, [PartialLayout]?) {
+        let version = scope.version
+        let leading = prefix.prefix { $0.name == "$match" }
+        let rest = Array(prefix.dropFirst(leading.count))
+        let filter = try MatchStages.query(leading)
+        let mr = MatchRule.rewrite(filter, in: scope)
+        if mr.alwaysFalse {
+            return (Branch(versions: [version], strategy: .empty, command: .none, swiftStages: [],
+                           note: "the filter is false for every document stored at this version"), nil)
+        }
+        let firstMatch = MatchStages.firstMatch(version: lens.filter(forVersion: version), pushdown: mr.pushdown)
+        var server: [BSON] = [["$match": .document(firstMatch)]] + MatchStages.temporaryStages(mr)
+
+        if !mr.needsUpgradedDocuments && rest.isEmpty {
+            var lookups: [LookupPrerequisite] = []
+            let partial = GroupRule.partial(group, translate: { e in
+                guard let t = scope.translate(e) else { return nil }
+                for l in t.lookups where !lookups.contains(l) { lookups.append(l) }
+                return t.expr
+            }, translateSort: { SortRule.translate($0, in: scope) })
+            if let partial {
+                server += lookups.map(\.stage) + [partial.stage]
+                return (Branch(versions: [version], strategy: .translated, command: .aggregate(server), swiftStages: [], note: nil),
+                        partial.layouts)
+            }
+        }
+        // The stages after the translated filter run on newest-shaped documents.
+        let after = (mr.needsUpgradedDocuments ? leading.map(\.bson) : []) + rest.map(\.bson)
+        let untranslated = GroupRule.partial(group, translate: { $0 }, translateSort: { $0 })!
+        let deps = try Dependencies.of(after + [blocking.bson], at: blocking.location)
+        if case .fields(let fields) = deps, let m = MaterializeRule.project(fields, in: scope) {
+            server += m + after + [untranslated.stage]
+            return (Branch(versions: [version], strategy: .materialized, command: .aggregate(server), swiftStages: [],
+                           note: "computes \(fields.union(["_id"]).sorted().joined(separator: ", ")) of the newest schema"), untranslated.layouts)
+        }
+        if let upgrade = lens.serverUpgradeStages(from: version) {
+            server += upgrade + after + [untranslated.stage]
+            return (Branch(versions: [version], strategy: .serverUpgrade, command: .aggregate(server), swiftStages: [],
+                           note: MaterializeRule.whyNot(deps, in: scope)), untranslated.layouts)
+        }
+        let obstacle = lens.serverUpgradeObstacle(from: version)
+        return (Branch(versions: [version], strategy: .swiftUpgrade,
+                       command: .find(filter: firstMatch, sort: nil, limit: nil),
+                       swiftStages: prefix.map(\.bson),
+                       note: obstacle.map { "\($0.name) at \($0.location) runs only in Swift" }), nil)
+    }
+
+    // MARK: record order
+
+    func planRecordOrder(_ stages: [PipelineStages.Stage], collection: String, reason: String) throws -> QueryPlan {
+        let leading = stages.prefix { $0.name == "$match" }
+        let filter = try MatchStages.query(leading)
+        let scopes = lens.knownVersions.map { VersionScope(lens: lens, version: $0) }
+        let rewrites = scopes.map { MatchRule.rewrite(filter, in: $0) }
+        // Sort and limit go to the server only when every branch can take them exactly.
+        let next = stages.dropFirst(leading.count)
+        var pattern: SortPattern?
+        var sortDocs: [Document?] = Array(repeating: nil, count: scopes.count)
+        var limit: Int64?
+        let allExact = rewrites.allSatisfy { $0.pushdownIsExact || $0.alwaysFalse }
+        if allExact, let first = next.first {
+            if first.name == "$sort", case .document(let s) = first.spec {
+                let p = try SortPattern.parse(s, at: first.location)
+                let translated = scopes.map { SortRule.translate(p, in: $0) }
+                if translated.allSatisfy({ $0 != nil }) {
+                    pattern = p
+                    sortDocs = translated.map { $0!.bson.documentValue }
+                    limit = SortRule.limitAfter(Array(next.dropFirst()))
+                }
+            } else if first.name == "$limit" || first.name == "$skip" {
+                limit = SortRule.limitAfter(Array(next))
+            }
+        }
+        var branches: [Branch] = []
+        for (i, scope) in scopes.enumerated() {
+            let mr = rewrites[i]
+            if mr.alwaysFalse {
+                branches.append(Branch(versions: [scope.version], strategy: .empty, command: .none, swiftStages: [],
+                                       note: "the filter is false for every document stored at this version"))
+                continue
+            }
+            let firstMatch = MatchStages.firstMatch(version: lens.filter(forVersion: scope.version), pushdown: mr.pushdown)
+            let needsSwift = !scope.isNewest
+            branches.append(Branch(versions: [scope.version], strategy: needsSwift ? .swiftUpgrade : .translated,
+                                   command: .find(filter: firstMatch, sort: sortDocs[i], limit: limit), swiftStages: [],
+                                   note: needsSwift ? "documents upgraded in Swift, merged in record order" : nil))
+        }
+        return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, layouts: [],
+                         mergerStages: stages.map(\.bson), mergeSort: pattern, facets: [], reason: reason,
+                         unknownVersionFilter: lens.filterForUnknownVersions)
+    }
+}
+
+/// Helpers for the leading `$match` stages of a pipeline.
+enum MatchStages {
+    /// The conjunction of the stages' filters.
+    static func query(_ stages: some Collection<PipelineStages.Stage>) throws -> Query {
+        let qs = try stages.map { s -> Query in
+            guard case .document(let f) = s.spec else {
+                throw StrataError.badInput("the match filter must be an expression in an object", at: s.location)
+            }
+            return try Query.parse(f, at: s.location)
+        }
+        return qs.count == 1 ? qs[0] : .and(qs)
+    }
+
+    /// The branch's first `$match`: the version filter and the pushed-down conjuncts.
+    static func firstMatch(version: Document, pushdown: [Query]) -> Document {
+        if pushdown.isEmpty { return version }
+        return ["$and": .array([.document(version)] + pushdown.map { .document($0.bson) })]
+    }
+
+    /// Temporaries, the exact predicate over them, and their cleanup.
+    static func temporaryStages(_ mr: MatchRewrite) -> [BSON] {
+        guard !mr.temporaries.isEmpty || !mr.exact.isEmpty else { return [] }
+        let exact: Query = mr.exact.count == 1 ? mr.exact[0] : .and(mr.exact)
+        var stages = mr.temporaries.stages
+        stages.append(["$match": .document(exact.bson)])
+        let cleanup = mr.temporaries.cleanupNames
+        if !cleanup.isEmpty { stages.append(["$unset": .array(cleanup.map { .string($0) })]) }
+        return stages
+    }
+}

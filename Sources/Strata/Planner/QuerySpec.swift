@@ -1,0 +1,66 @@
+import Foundation
+
+/// A logical query: a pipeline written against the newest schema of one collection.
+/// Read from `{"collection": "users", "pipeline": [...]}` (Extended JSON v2).
+public struct QuerySpec: Sendable {
+    public var collection: String
+    public var pipeline: [BSON]
+    public var description: String?
+    /// Where it came from, for messages (`queries/x.json`).
+    public var file: String?
+
+    public init(collection: String, pipeline: [BSON], description: String? = nil, file: String? = nil) {
+        self.collection = collection
+        self.pipeline = pipeline
+        self.description = description
+        self.file = file
+    }
+
+    /// The location of the pipeline inside the query file.
+    public var pipelineLocation: Location { Location(file: file, path: "pipeline") }
+
+    public static func load(contentsOf url: URL) throws -> QuerySpec {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw StrataError.badInput("cannot read the query file: \(error.localizedDescription)", at: Location(file: url.path))
+        }
+        return try parse(text, file: url.path)
+    }
+
+    public static func parse(_ text: String, file: String? = nil) throws -> QuerySpec {
+        let root = Location(file: file)
+        let doc: Document
+        do { doc = try ExtendedJSON.parseDocument(text) } catch {
+            throw StrataError.badInput("not valid Extended JSON: \(error)", at: root)
+        }
+        for k in doc.keys where !["collection", "pipeline", "description", "comment"].contains(k) {
+            throw StrataError.badInput("unknown key '\(k)' (a query file has collection, pipeline and an optional description)",
+                                       at: root.appending(k))
+        }
+        guard let c = doc["collection"] else { throw StrataError.badInput("the query needs 'collection'", at: root) }
+        guard case .string(let collection) = c, !collection.isEmpty else {
+            throw StrataError.badInput("'collection' must be a non-empty string", at: root.appending("collection"))
+        }
+        guard let p = doc["pipeline"] else { throw StrataError.badInput("the query needs 'pipeline' (an array of stages)", at: root) }
+        guard case .array(let pipeline) = p else {
+            throw StrataError.badInput("'pipeline' must be an array of stages, not \(p.typeName)", at: root.appending("pipeline"))
+        }
+        return QuerySpec(collection: collection, pipeline: pipeline, description: doc["description"]?.stringValue, file: file)
+    }
+
+    /// The inline form: `--pipeline '[...]' --collection C`.
+    public static func inline(collection: String, pipelineJSON: String) throws -> QuerySpec {
+        let loc = Location(file: "--pipeline")
+        let value: BSON
+        do { value = try ExtendedJSON.parseValue(pipelineJSON) } catch {
+            throw StrataError.badInput("not valid Extended JSON: \(error)", at: loc)
+        }
+        let stages: [BSON]
+        switch value {
+        case .array(let a): stages = a
+        case .document: stages = [value]
+        default: throw StrataError.badInput("--pipeline must be an array of stages", at: loc)
+        }
+        return QuerySpec(collection: collection, pipeline: stages, file: "--pipeline")
+    }
+}

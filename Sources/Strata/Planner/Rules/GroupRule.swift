@@ -1,0 +1,184 @@
+/// A `$group` (or a stage that is one underneath: `$count`, `$sortByCount`,
+/// `$bucket`) split the way a sharded cluster splits it: every branch groups
+/// its own documents into partial states, the merger combines the partial
+/// states per group key in Swift and finalises them.
+struct GroupPlan: Sendable {
+    /// The group key, over the newest schema.
+    var key: Expr
+    /// Output field names and accumulators, in the stage's order.
+    var accumulators: [(name: String, spec: AccumulatorSpec)]
+    /// Stages that follow the group in the merger (from desugaring, e.g. `$sortByCount`'s `$sort`).
+    var post: [BSON]
+    /// Where the stage is, for messages.
+    var location: Location
+
+    /// Accumulators whose partial states merge without knowing the input order.
+    static let orderInsensitive: Set<String> = ["$sum", "$count", "$avg", "$min", "$max", "$stdDevPop", "$stdDevSamp",
+                                                "$addToSet", "$top", "$bottom", "$topN", "$bottomN", "$maxN", "$minN"]
+
+    /// True when every accumulator merges without knowing the input order.
+    var isOrderInsensitive: Bool { accumulators.allSatisfy { Self.orderInsensitive.contains($0.spec.op) } }
+
+    /// The accumulators that need their input order ($first, $push...).
+    var orderSensitiveOperators: [String] { accumulators.map(\.spec.op).filter { !Self.orderInsensitive.contains($0) } }
+
+    /// `$group`, `$count`, `$sortByCount`, `$bucket` as a group plan; nil for other stages.
+    static func make(name: String, spec: BSON, at loc: Location) throws -> GroupPlan? {
+        switch name {
+        case "$group":
+            guard case .document(let g) = spec else { throw StrataError.badInput("a group's fields must be specified in an object", at: loc) }
+            guard let idValue = g["_id"] else { throw StrataError.badInput("a group specification must include an _id", at: loc) }
+            let key = try Expr.parse(idValue, at: loc.appending("_id"))
+            var accs: [(String, AccumulatorSpec)] = []
+            for (k, v) in g where k != "_id" {
+                if k.contains(".") { throw StrataError.badInput("the group aggregate field name '\(k)' cannot contain '.'", at: loc.appending(k)) }
+                if k.hasPrefix("$") { throw StrataError.badInput("the group aggregate field name '\(k)' cannot be an operator name", at: loc.appending(k)) }
+                accs.append((k, try AccumulatorSpec.parse(v, at: loc.appending(k))))
+            }
+            return GroupPlan(key: key, accumulators: accs, post: [], location: loc)
+        case "$count":
+            guard case .string(let field) = spec, !field.isEmpty, !field.hasPrefix("$"), !field.contains(".") else {
+                throw StrataError.badInput("the count field must be a non-empty string without '$' or '.'", at: loc)
+            }
+            return GroupPlan(key: .literal(.null), accumulators: [(field, AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))],
+                             post: [["$project": .document(Document([("_id", .int32(0)), (field, .int32(1))]))]], location: loc)
+        case "$sortByCount":
+            let key = try Expr.parse(spec, at: loc)
+            if case .object = key { throw StrataError.badInput("the $sortByCount field must be a $-prefixed path or an operator expression", at: loc) }
+            if case .literal = key { throw StrataError.badInput("the $sortByCount field must be a $-prefixed path or an operator expression", at: loc) }
+            return GroupPlan(key: key, accumulators: [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))],
+                             post: [["$sort": ["count": -1]]], location: loc)
+        case "$bucket":
+            return try bucket(spec, at: loc)
+        default:
+            return nil
+        }
+    }
+
+    /// `$bucket` is `$group` by a `$switch` over the boundaries, then `$sort` by `_id` (as mongod desugars it).
+    static func bucket(_ spec: BSON, at loc: Location) throws -> GroupPlan {
+        guard case .document(let b) = spec else { throw StrataError.badInput("$bucket needs an object", at: loc) }
+        for k in b.keys where !["groupBy", "boundaries", "default", "output"].contains(k) {
+            throw StrataError.badInput("unrecognized option to $bucket: \(k)", at: loc.appending(k))
+        }
+        guard let groupByValue = b["groupBy"] else { throw StrataError.badInput("$bucket requires 'groupBy' and 'boundaries'", at: loc) }
+        let groupBy = try Expr.parse(groupByValue, at: loc.appending("groupBy"))
+        switch groupBy {
+        case .fieldPath, .op, .variable: break
+        default: throw StrataError.badInput("the $bucket 'groupBy' field must be a $-prefixed path or an expression", at: loc.appending("groupBy"))
+        }
+        guard case .array(let boundaries)? = b["boundaries"], boundaries.count >= 2 else {
+            throw StrataError.badInput("$bucket needs 'boundaries', an array of at least 2 values", at: loc.appending("boundaries"))
+        }
+        for i in 1..<boundaries.count {
+            let (a, c) = (boundaries[i - 1], boundaries[i])
+            if a.isNumber != c.isNumber || (!a.isNumber && a.typeCode != c.typeCode) {
+                throw StrataError.badInput("all values in 'boundaries' must have the same type", at: loc.appending("boundaries").appending(index: i))
+            }
+            if BSONOrder.compare(a, c) >= 0 {
+                throw StrataError.badInput("the 'boundaries' option to $bucket must be sorted in ascending order", at: loc.appending("boundaries").appending(index: i))
+            }
+        }
+        let defaultValue = b["default"]
+        if let d = defaultValue, BSONOrder.compare(d, boundaries[0]) >= 0 && BSONOrder.compare(d, boundaries.last!) < 0 && (d.isNumber == boundaries[0].isNumber && (d.isNumber || d.typeCode == boundaries[0].typeCode)) {
+            throw StrataError.badInput("the $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary",
+                                       at: loc.appending("default"))
+        }
+        var branches: [Expr] = []
+        for i in 0..<(boundaries.count - 1) {
+            let cond = Expr.op("$and", .positional([
+                .op("$gte", .positional([groupBy, .literal(boundaries[i])])),
+                .op("$lt", .positional([groupBy, .literal(boundaries[i + 1])])),
+            ]))
+            branches.append(.object([("case", cond), ("then", .literal(boundaries[i]))]))
+        }
+        var switchArgs: [(String, Expr)] = [("branches", .array(branches))]
+        if let d = defaultValue { switchArgs.append(("default", .literal(d))) }
+        let key = Expr.op("$switch", .named(switchArgs))
+        var accs: [(String, AccumulatorSpec)] = []
+        if let output = b["output"] {
+            guard case .document(let o) = output else { throw StrataError.badInput("$bucket 'output' must be an object", at: loc.appending("output")) }
+            for (k, v) in o { accs.append((k, try AccumulatorSpec.parse(v, at: loc.appending("output").appending(k)))) }
+        } else {
+            accs = [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))]
+        }
+        return GroupPlan(key: key, accumulators: accs, post: [["$sort": ["_id": 1]]], location: loc)
+    }
+}
+
+/// How the merger reads one accumulator's partial state out of a branch's partial document.
+enum PartialLayout: Sendable, Equatable {
+    /// The state is the field's value as it is.
+    case value(String)
+    /// `$avg`: `{subTotal, count}` from two fields.
+    case average(sum: String, count: String)
+    /// `$stdDev*`: `{count, mean, stdDevPop}` from three fields.
+    case deviation(count: String, mean: String, pop: String)
+    /// `$top`/`$bottom` shipped as a one-element `$topN`: merge the element.
+    case singleOfArray(String)
+
+    func partials(_ doc: Document) -> [BSON?] {
+        switch self {
+        case .value(let f): return [doc[f]]
+        case .average(let s, let c):
+            return [.document(Document([("subTotal", doc[s] ?? .int32(0)), ("count", doc[c] ?? .int32(0))]))]
+        case .deviation(let c, let m, let p):
+            return [.document(Document([("count", doc[c] ?? .int32(0)), ("mean", doc[m] ?? .null), ("stdDevPop", doc[p] ?? .null)]))]
+        case .singleOfArray(let f):
+            guard case .array(let items)? = doc[f] else { return [] }
+            return items.map { Optional($0) }
+        }
+    }
+}
+
+enum GroupRule {
+    /// The branch's partial `$group` and how to read it, with expressions already
+    /// written for the branch's documents by `translate` (nil: not translatable).
+    static func partial(_ plan: GroupPlan, translate: (Expr) -> Expr?, translateSort: (SortPattern) -> SortPattern?) -> (stage: BSON, layouts: [PartialLayout])? {
+        guard let key = translate(plan.key) else { return nil }
+        var fields: [(String, BSON)] = [("_id", key.bson)]
+        var layouts: [PartialLayout] = []
+        for (i, (_, spec)) in plan.accumulators.enumerated() {
+            let f = "p\(i)"
+            guard let arg = translate(spec.argument) else { return nil }
+            let isNumber = Expr.op("$cond", .positional([.op("$isNumber", .positional([arg])), .literal(.int32(1)), .literal(.int32(0))]))
+            switch spec.op {
+            case "$sum", "$min", "$max", "$addToSet":
+                fields.append((f, .document(Document([(spec.op, arg.bson)]))))
+                layouts.append(.value(f))
+            case "$count":
+                fields.append((f, ["$sum": 1]))
+                layouts.append(.value(f))
+            case "$avg":
+                fields.append((f, ["$sum": arg.bson]))
+                fields.append((f + "n", ["$sum": isNumber.bson]))
+                layouts.append(.average(sum: f, count: f + "n"))
+            case "$stdDevPop", "$stdDevSamp":
+                fields.append((f + "n", ["$sum": isNumber.bson]))
+                fields.append((f + "m", ["$avg": arg.bson]))
+                fields.append((f, ["$stdDevPop": arg.bson]))
+                layouts.append(.deviation(count: f + "n", mean: f + "m", pop: f))
+            case "$top", "$bottom", "$topN", "$bottomN":
+                guard let sortBy = spec.sortBy, let translatedSort = translateSort(sortBy) else { return nil }
+                let sortFields = Expr.array(sortBy.components.map { c in translate(.fieldPath(c.path)) ?? .literal(.null) })
+                if sortBy.components.contains(where: { translate(.fieldPath($0.path)) == nil }) { return nil }
+                var n: BSON = .int32(1)
+                if let nExpr = spec.n {
+                    guard let tn = translate(nExpr) else { return nil }
+                    n = tn.bson
+                }
+                let op = spec.op == "$top" || spec.op == "$topN" ? "$topN" : "$bottomN"
+                let output = Expr.object([("output", arg), ("sortFields", sortFields)])
+                fields.append((f, .document(Document([(op, .document(Document([("n", n), ("sortBy", translatedSort.bson), ("output", output.bson)])))]))))
+                layouts.append(spec.op == "$top" || spec.op == "$bottom" ? .singleOfArray(f) : .value(f))
+            case "$maxN", "$minN":
+                guard let nExpr = spec.n, let tn = translate(nExpr) else { return nil }
+                fields.append((f, .document(Document([(spec.op, .document(Document([("n", tn.bson), ("input", arg.bson)])))]))))
+                layouts.append(.value(f))
+            default:
+                return nil
+            }
+        }
+        return (.document(["$group": .document(Document(fields))]), layouts)
+    }
+}
