@@ -3,18 +3,26 @@ import StrataEvaluator
 import StrataTestSupport
 import XCTest
 
-/// Parses relaxed Extended JSON (`{"$numberLong": "1"}`, `{"$date": ...}`...).
+/// Parses relaxed Extended JSON (`{"$numberLong": "1"}`, `{"$date": ...}`...). libbson reads
+/// `{"$type": ...}` as legacy binary syntax, so the query operator is carried through a
+/// placeholder key.
 func J(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> BSON {
-    do { return try ExtendedJSON.parseValue(text) } catch {
+    do { return restoreType(try ExtendedJSON.parseValue(text.replacingOccurrences(of: "\"$type\"", with: "\"__type__\""))) } catch {
         XCTFail("bad JSON \(text): \(error)", file: file, line: line)
         return .null
     }
 }
 
 func JD(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> Document {
-    do { return try ExtendedJSON.parseDocument(text) } catch {
-        XCTFail("bad JSON \(text): \(error)", file: file, line: line)
-        return [:]
+    guard case .document(let d) = J(text, file: file, line: line) else { return [:] }
+    return d
+}
+
+private func restoreType(_ v: BSON) -> BSON {
+    switch v {
+    case .document(let d): return .document(Document(d.map { ($0.key == "__type__" ? "$type" : $0.key, restoreType($0.value)) }))
+    case .array(let a): return .array(a.map(restoreType))
+    default: return v
     }
 }
 
