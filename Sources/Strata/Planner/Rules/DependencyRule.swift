@@ -29,7 +29,7 @@ enum Dependencies: Equatable {
             case "$match":
                 guard case .document(let f) = spec else { return .all }
                 let q = try Query.parse(f, at: l.appending(name))
-                guard need(query: q, &needed, produced) else { return .all }
+                guard Self.need(query: q, &needed, produced) else { return .all }
             case "$sort":
                 guard case .document(let s) = spec else { return .all }
                 need(s.keys.map { Query.components($0) })

@@ -73,10 +73,10 @@ enum MatchRule {
             return Part(pushdown: q, pushdownIsExact: true, exact: q)
         case .and(let qs):
             let parts = qs.map { translate($0, scope) }
-            return combine(parts, .and)
+            return combine(parts, isOr: false)
         case .or(let qs):
             let parts = qs.map { translate($0, scope) }
-            return combine(parts, .or)
+            return combine(parts, isOr: true)
         case .nor(let qs):
             let parts = qs.map { translate($0, scope) }
             let exactParts = parts.allSatisfy { $0.exact != nil } ? parts.map { $0.exact! } : nil
@@ -96,8 +96,8 @@ enum MatchRule {
         }
     }
 
-    static func combine(_ parts: [Part], _ make: ([Query]) -> Query) -> Part {
-        let isOr: Bool = { if case .or = make([]) { return true }; return false }()
+    static func combine(_ parts: [Part], isOr: Bool) -> Part {
+        let make: ([Query]) -> Query = { isOr ? .or($0) : .and($0) }
         let pushdowns = parts.map(\.pushdown)
         let pushdown: Query?
         if isOr {
