@@ -45,4 +45,4 @@ for c in users devices events; do
   "$strata" histogram --db "$db" -c "$c" --schemas "$schemas"
 done
 echo
-echo "Try: $strata histogram --db $db -c events --schemas $schemas --json"
+echo "Try: ${strata#"$PWD"/} histogram --db $db -c events --schemas $schemas --json"

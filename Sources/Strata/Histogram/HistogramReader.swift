@@ -54,9 +54,8 @@ struct HistogramReader {
     struct NoIndex: Error { let reason: String }
 
     struct IndexPlan {
-        let name: String
-        /// The three probes, each a pipeline run with `hint: name`.
-        let probes: [[BSON]]
+        /// The index (or indexes) the server's plans use.
+        let names: [String]
         let stages: [String]
     }
 
@@ -68,6 +67,10 @@ struct HistogramReader {
         ["$group": ["_id": ["t": ["$type": fieldPath], "v": fieldPath], "n": ["$sum": 1]]]
     }
 
+    static let countStage: BSON = ["$group": ["_id": .null, "n": ["$sum": 1]]]
+
+    func match(_ condition: BSON) -> BSON { .document(Document([(field, condition)])) }
+
     func groupScan(reason: String) throws -> VersionHistogram {
         var tally = HistogramTally(knownVersions: known, absentMeans: absentMeans)
         for row in try collection.aggregateAll([groupStage]) {
@@ -77,68 +80,87 @@ struct HistogramReader {
                                versionField: field, strategy: .groupScan(reason: reason))
     }
 
+    // MARK: the indexed probes
+
+    /// Counts the documents at version `k`: `{f: k}` matches 1, 1L, 1.0 and
+    /// NumberDecimal("1") alike, as they are one version. Needs no field of the
+    /// documents, so a server can count on the index alone (COUNT_SCAN).
+    func versionProbe(_ k: Int) -> [BSON] {
+        [["$match": match(.int64(Int64(k)))], Self.countStage]
+    }
+
+    /// Null or missing (one index key, `null`), told apart by `$type`.
+    var nullProbe: [BSON] { [["$match": match(.null)], groupStage] }
+
+    /// Everything else: unknown versions and non-integers (usually nothing).
+    var restProbe: [BSON] {
+        let excluded: [BSON] = known.map { BSON.int64(Int64($0)) } + [.null]
+        return [["$match": match(["$nin": .array(excluded)])], groupStage]
+    }
+
+    /// One probe per known version, then null-or-missing, then the rest:
+    /// together they cover every document once (the index is not multikey).
     func indexed(_ plan: IndexPlan) throws -> VersionHistogram {
         var tally = HistogramTally(knownVersions: known, absentMeans: absentMeans)
-        for probe in plan.probes {
-            for row in try collection.aggregateAll(probe, options: ["hint": .string(plan.name)]) {
-                try tally.add(groupRow: row)
-            }
+        var queries = 0
+        for k in known {
+            let rows = try collection.aggregateAll(versionProbe(k))
+            queries += 1
+            tally.addVersion(k, Int(rows.first?["n"]?.exactInt ?? 0))
         }
-        return tally.histogram(database: collection.database.name, collection: collection.name,
-                               versionField: field,
-                               strategy: .versionIndex(name: plan.name, stages: plan.stages, queries: plan.probes.count))
+        for probe in [nullProbe, restProbe] {
+            queries += 1
+            for row in try collection.aggregateAll(probe) { try tally.add(groupRow: row) }
+        }
+        return tally.histogram(database: collection.database.name, collection: collection.name, versionField: field,
+                               strategy: .versionIndex(name: plan.names.joined(separator: ", "), stages: plan.stages,
+                                                       queries: queries))
     }
 
-    /// The probes, together exact and disjoint:
-    /// 1. the known versions (`$in` matches 1, 1L, 1.0 and NumberDecimal("1") alike);
-    /// 2. null or missing, told apart by `$type`;
-    /// 3. everything else: unknown versions and non-integers (usually nothing).
-    var probes: [[BSON]] {
-        let knownValues: [BSON] = known.map { BSON.int64(Int64($0)) }
-        return [
-            [["$match": match(["$in": .array(knownValues)])], groupStage],
-            [["$match": match(.null)], groupStage],
-            [["$match": match(["$nin": .array(knownValues + [.null])])], groupStage],
-        ]
-    }
-
-    func match(_ condition: BSON) -> BSON { .document(Document([(field, condition)])) }
-
-    /// An index whose first key is the version field, that the server uses for
-    /// every probe (its explain shows IXSCAN or COUNT_SCAN, no COLLSCAN) and that
-    /// is not multikey (an array in the version field would make `$in` match it).
+    /// The server must answer every kind of probe with an index scan (its
+    /// explain shows IXSCAN, COUNT_SCAN or DISTINCT_SCAN and no COLLSCAN) on an
+    /// index that starts with the version field and is not multikey (an array
+    /// in the version field would make `{f: 1}` match `[1, 2]`), nor sparse or
+    /// partial (which leave documents out), nor with a collation.
     func usableIndex() throws -> Result<IndexPlan, NoIndex> {
-        let candidates = try collection.listIndexes().filter(isCandidate)
-            .sorted { ($0["key"]?.documentValue?.count ?? 0) < ($1["key"]?.documentValue?.count ?? 0) }
-        guard let index = candidates.first, let name = index["name"]?.stringValue else {
-            return .failure(NoIndex(reason: "no index starts with '\(field)'"))
+        let indexes = try collection.listIndexes()
+        let candidates = Set(indexes.filter(isCandidate).compactMap { $0["name"]?.stringValue })
+        guard !candidates.isEmpty else {
+            let starting = indexes.filter { $0["key"]?.documentValue?.first?.key == field }.compactMap { $0["name"]?.stringValue }
+            return .failure(NoIndex(reason: starting.isEmpty
+                ? "no index starts with '\(field)'"
+                : "the index\(starting.count > 1 ? "es" : "") \(starting.map { "'\($0)'" }.joined(separator: ", ")) on '\(field)' cannot count every document (sparse, partial, hashed, hidden or with a collation)"))
         }
-        var allStages: [String] = []
-        for probe in probes {
+        var names: [String] = []
+        var stages: [String] = []
+        for (what, probe) in [("one version", versionProbe(known.upperBound)), ("null or missing", nullProbe), ("everything else", restProbe)] {
             let explain: Document
             do {
                 explain = try collection.database.runCommand([
-                    "explain": ["aggregate": .string(collection.name), "pipeline": .array(probe), "cursor": [:],
-                                "hint": .string(name)],
+                    "explain": ["aggregate": .string(collection.name), "pipeline": .array(probe), "cursor": [:]],
                     "verbosity": "queryPlanner",
                 ])
             } catch let e as MongoError where e.kind == .server {
-                return .failure(NoIndex(reason: "the server cannot explain a probe on index '\(name)': \(e)"))
+                return .failure(NoIndex(reason: "the server cannot explain the probe for \(what): \(e)"))
             }
             var summary = PlanSummary()
             summary.collect(.document(explain))
+            let scans = summary.stages.filter { PlanSummary.indexScans.contains($0) }
+            if summary.stages.contains("COLLSCAN") || scans.isEmpty {
+                var plan: [String] = []
+                for stage in summary.stages where !plan.contains(stage) { plan.append(stage) }
+                return .failure(NoIndex(reason: "the server plans the probe for \(what) as \(plan.joined(separator: "/")), not an index scan"))
+            }
             if summary.multiKey {
-                return .failure(NoIndex(reason: "index '\(name)' is multikey (a document has held an array in '\(field)')"))
+                return .failure(NoIndex(reason: "the index the server picks on '\(field)' is multikey (a document has held an array in it)"))
             }
-            guard summary.stages.contains(where: { ["IXSCAN", "COUNT_SCAN", "DISTINCT_SCAN"].contains($0) }),
-                  !summary.stages.contains("COLLSCAN") else {
-                return .failure(NoIndex(reason: "the server's plan for a probe on index '\(name)' is \(summary.stages.joined(separator: "/")), not an index scan"))
+            if let other = summary.indexNames.first(where: { !candidates.contains($0) }) {
+                return .failure(NoIndex(reason: "the server plans the probe for \(what) on index '\(other)', which cannot count every document"))
             }
-            for s in summary.stages where ["IXSCAN", "COUNT_SCAN", "DISTINCT_SCAN"].contains(s) && !allStages.contains(s) {
-                allStages.append(s)
-            }
+            for n in summary.indexNames where !names.contains(n) { names.append(n) }
+            for s in scans where !stages.contains(s) { stages.append(s) }
         }
-        return .success(IndexPlan(name: name, probes: probes, stages: allStages))
+        return .success(IndexPlan(names: names, stages: stages))
     }
 
     /// First key is the field, ascending or descending (not hashed, text...),
@@ -153,9 +175,12 @@ struct HistogramReader {
     }
 }
 
-/// The stage names of an explain's winning plan(s), and whether any index is multikey.
+/// The stage names of an explain's winning plan(s), the indexes they scan, and
+/// whether any of those is multikey. Rejected plans are ignored.
 struct PlanSummary {
+    static let indexScans: Set<String> = ["IXSCAN", "COUNT_SCAN", "DISTINCT_SCAN"]
     var stages: [String] = []
+    var indexNames: [String] = []
     var multiKey = false
 
     mutating func collect(_ value: BSON) {
@@ -165,6 +190,7 @@ struct PlanSummary {
                 switch k {
                 case "rejectedPlans", "command", "serverInfo", "serverParameters": continue
                 case "stage": if let s = v.stringValue { stages.append(s) }
+                case "indexName": if let s = v.stringValue, !indexNames.contains(s) { indexNames.append(s) }
                 case "isMultiKey": if v.boolValue == true { multiKey = true }
                 default: collect(v)
                 }

@@ -31,8 +31,9 @@ public struct VersionHistogram: Sendable, Equatable {
 
     /// How the counts were obtained.
     public enum Strategy: Sendable, Equatable, CustomStringConvertible {
-        /// Probes on an index whose first key is the version field: one indexed
-        /// count per known version, one for missing/null, one for everything else.
+        /// Probes that the server runs on an index whose first key is the version
+        /// field: one count per known version, one for null-or-missing, one for
+        /// everything else (`$nin`). `name` is the index (or indexes) the plans use.
         case versionIndex(name: String, stages: [String], queries: Int)
         /// One `$group` by the version field over the whole collection.
         case groupScan(reason: String)
