@@ -1,5 +1,5 @@
 import Foundation
-import StrataEvaluator
+@_exported import StrataEvaluator
 
 /// How the documents of one collection change from version to version: the
 /// version field, the version its absence means, and one `LensStep` per pair

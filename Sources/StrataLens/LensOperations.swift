@@ -2,7 +2,17 @@ import StrataEvaluator
 
 /// The registry of operation kinds: `"op"` name → parser.
 public enum LensOperations {
-    static let parsers: [String: @Sendable (ArgumentReader) throws -> any LensOperation] = [:]
+    static let parsers: [String: @Sendable (ArgumentReader) throws -> any LensOperation] = [
+        "rename": RenameOperation.parse,
+        "nest": NestOperation.parse,
+        "unnest": UnnestOperation.parse,
+        "wrap": WrapOperation.parse,
+        "add": AddFieldOperation.parse,
+        "remove": RemoveFieldOperation.parse,
+        "convert": ConvertOperation.parse,
+        "lookup": LookupOperation.parse,
+        "custom": CustomOperation.parse,
+    ]
 
     static func parse(_ value: BSON, at loc: Location) throws -> any LensOperation {
         guard case .document(let doc) = value else {

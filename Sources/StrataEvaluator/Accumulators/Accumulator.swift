@@ -1,0 +1,192 @@
+/// The running state of one `$group` accumulator for one group.
+///
+/// `accumulate` takes the value of the accumulator's argument for one document (`nil` =
+/// missing). `merge` takes a *partial state* computed elsewhere (by the server, for a slice of
+/// the documents) and folds it in as if those documents had been accumulated here, in order.
+/// `finalize` gives the group's value (`nil` = missing; `$group` writes null then).
+///
+/// Partial-state shapes, and server-side `$group` accumulators that produce them for a
+/// field `x` (the planner's "shards part"; documents reach the merger in slices, and slices
+/// must be merged in input order for the order-sensitive accumulators):
+///
+/// | accumulator | partial | server-side spec producing it |
+/// |---|---|---|
+/// | `$sum` | a number: the slice's `$sum`; or `{sum, type}` with `type` the widest numeric BSON type code of the slice (16 int, 18 long, 1 double) | `{$sum: x}`; type: `{$max: {$switch: {branches: [{case: {$eq: [{$type: x}, "double"]}, then: 1}, {case: {$eq: [{$type: x}, "long"]}, then: 18}], default: 16}}}` — but see below |
+/// | `$count` | the slice's count (a number) | `{$sum: 1}` |
+/// | `$avg` | `{subTotal, count}` (optionally `subTotalError`, as mongod's own partials) | `subTotal: {$sum: x}`, `count: {$sum: {$cond: [{$isNumber: x}, 1, 0]}}` |
+/// | `$min` / `$max` | the slice's `$min` / `$max` (null/missing ignored) | `{$min: x}` / `{$max: x}` |
+/// | `$first` / `$last` | `{v: <value>}` with `v` absent when the value was missing; a bare value is taken as is | `{$first: {v: x}}` / `{$last: {v: x}}` |
+/// | `$push` | an array | `{$push: x}` |
+/// | `$addToSet` | an array | `{$addToSet: x}` |
+/// | `$mergeObjects` | a document | `{$mergeObjects: x}` |
+/// | `$stdDevPop` / `$stdDevSamp` | `{count, mean, m2}` (Welford's; merged with the parallel formula), or `{count, mean, stdDevPop}` | `count` as for `$avg`, `mean: {$avg: x}`, `stdDevPop: {$stdDevPop: x}` |
+/// | `$top` / `$bottom` | `{output, sortFields: [<value of each sortBy path>]}` | `{$top: {sortBy: S, output: {output: x, sortFields: ["$p1", ...]}}}` then take `.output`... simplest: `{$topN: {n: 1, sortBy: S, output: {output: x, sortFields: [...]}}}` and merge each element |
+/// | `$topN` / `$bottomN` | an array of `{output, sortFields}` | `{$topN: {n, sortBy: S, output: {output: x, sortFields: ["$p1", ...]}}}` |
+/// | `$firstN` / `$lastN` | an array | `{$firstN: {n, input: x}}` |
+/// | `$maxN` / `$minN` | an array | `{$maxN: {n, input: x}}` |
+///
+/// `$sum` ambiguity: mongod's result type depends on the widest input type and on whether
+/// the *total* fits. A plain numeric partial is taken with its own type as the slice's widest
+/// type: an int64 partial that is int64 only because the slice's total overflowed int32 makes
+/// the merged result int64 even when the overall total fits int32 (mongod would give int32),
+/// and a double partial caused by an int64 overflow makes the result double. Counts and sums of
+/// same-typed inputs are exact. The `{sum, type}` form removes the ambiguity for integers.
+/// Double partial sums lose the slice's compensation term, so the last bits may differ from
+/// a single pass (mongod's own sharded merges ship it; public `$group` cannot).
+public protocol Accumulator: Sendable {
+    mutating func accumulate(_ value: BSON?) throws
+    mutating func merge(_ partial: BSON?) throws
+    func finalize() throws -> BSON?
+}
+
+/// A parsed accumulator of `$group`/`$bucket`/`$bucketAuto`: `{$op: argument}` or, for the
+/// n-ary and sorted ones, `{$op: {n, input | output, sortBy}}`.
+public struct AccumulatorSpec: Sendable, Equatable {
+    /// "$sum", "$topN", ...
+    public var op: String
+    /// The expression evaluated per document (`input` of `$firstN`..., `output` of `$top`...).
+    public var argument: Expr
+    /// `n` of the *N accumulators (evaluated once per group, with the group's `_id` as `$_id`).
+    public var n: Expr?
+    /// `sortBy` of `$top`/`$bottom`/`$topN`/`$bottomN`.
+    public var sortBy: SortPattern?
+
+    public init(op: String, argument: Expr, n: Expr? = nil, sortBy: SortPattern? = nil) {
+        self.op = op; self.argument = argument; self.n = n; self.sortBy = sortBy
+    }
+
+    static let simple: Set<String> = ["$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet",
+                                      "$stdDevPop", "$stdDevSamp", "$mergeObjects", "$concatArrays", "$setUnion"]
+
+    public static func parse(_ v: BSON, at loc: Location) throws -> AccumulatorSpec {
+        guard case .document(let d) = v, d.count == 1, let (op, arg) = d.fields.first.map({ ($0.key, $0.value) }) else {
+            throw StrataError.badInput("an accumulator must be an object with exactly one field, the accumulator's name", at: loc)
+        }
+        let l = loc.appending(op)
+        if simple.contains(op) {
+            if case .array = arg { throw StrataError.badInput("The \(op) accumulator is a unary operator", at: l) }
+            return AccumulatorSpec(op: op, argument: try Expr.parse(arg, at: l))
+        }
+        switch op {
+        case "$count":
+            guard case .document(let cd) = arg, cd.isEmpty else {
+                throw StrataError.badInput("$count takes no arguments, i.e. $count:{}", at: l)
+            }
+            return AccumulatorSpec(op: op, argument: .literal(.int32(1)))
+        case "$top", "$bottom", "$topN", "$bottomN":
+            let single = op == "$top" || op == "$bottom"
+            guard case .document(let a) = arg else { throw StrataError.badInput("specification must be an object; found \(arg.typeName)", at: l) }
+            var n: Expr?, output: Expr?, sortBy: SortPattern?
+            for (k, x) in a {
+                switch k {
+                case "n" where !single: n = try Expr.parse(x, at: l.appending(k))
+                case "output": output = try Expr.parse(x, at: l.appending(k))
+                case "sortBy":
+                    guard case .document(let sd) = x else { throw StrataError.badInput("Value for 'sortBy' must be a non-empty object", at: l.appending(k)) }
+                    sortBy = try SortPattern.parse(sd, at: l.appending(k), what: "sortBy")
+                default: throw StrataError.badInput("Unknown argument to \(op) '\(k)'", at: l.appending(k))
+                }
+            }
+            if !single && n == nil { throw StrataError.badInput("Missing value for 'n'", at: l) }
+            guard let output else { throw StrataError.badInput("Missing value for 'output'", at: l) }
+            guard let sortBy else { throw StrataError.badInput("Missing value for 'sortBy'", at: l) }
+            return AccumulatorSpec(op: op, argument: output, n: n, sortBy: sortBy)
+        case "$firstN", "$lastN", "$maxN", "$minN":
+            guard case .document(let a) = arg else { throw StrataError.badInput("specification must be an object; found \(arg.typeName)", at: l) }
+            var n: Expr?, input: Expr?
+            for (k, x) in a {
+                switch k {
+                case "n": n = try Expr.parse(x, at: l.appending(k))
+                case "input": input = try Expr.parse(x, at: l.appending(k))
+                default: throw StrataError.badInput("Unknown argument to \(op) '\(k)'", at: l.appending(k))
+                }
+            }
+            guard let n else { throw StrataError.badInput("Missing value for 'n'", at: l) }
+            guard let input else { throw StrataError.badInput("Missing value for 'input'", at: l) }
+            return AccumulatorSpec(op: op, argument: input, n: n)
+        case "$median", "$percentile", "$accumulator", "$covariancePop", "$covarianceSamp", "$expMovingAvg",
+             "$derivative", "$integral", "$rank", "$denseRank", "$documentNumber", "$shift", "$locf", "$linearFill":
+            throw StrataError.unsupported("the \(op) accumulator is not supported by strata's evaluator", at: l)
+        default:
+            throw StrataError.badInput("unknown group operator '\(op)'", at: l)
+        }
+    }
+
+    public var bson: BSON {
+        switch op {
+        case "$count": return ["$count": .document([:])]
+        case "$top", "$bottom", "$topN", "$bottomN":
+            var d = Document()
+            if let n { d["n"] = n.bson }
+            d["sortBy"] = sortBy?.bson ?? .document([:])
+            d["output"] = argument.bson
+            return .document([op: .document(d)])
+        case "$firstN", "$lastN", "$maxN", "$minN":
+            return .document([op: .document(["input": argument.bson, "n": n?.bson ?? .null])])
+        default:
+            return .document([op: argument.bson])
+        }
+    }
+
+    /// True for the accumulators whose result depends on the order of the documents.
+    public var isOrderSensitive: Bool {
+        ["$first", "$last", "$push", "$firstN", "$lastN", "$mergeObjects", "$concatArrays"].contains(op)
+            || ((op == "$top" || op == "$bottom" || op == "$topN" || op == "$bottomN"))  // ties keep the first seen
+    }
+
+    /// A fresh accumulator. `groupId` is the group's `_id`, against which `n` is evaluated.
+    public func makeAccumulator(groupId: BSON? = nil, variables: Variables = Variables()) throws -> any Accumulator {
+        switch op {
+        case "$sum", "$count": return SumAccumulator()
+        case "$avg": return AvgAccumulator()
+        case "$min": return MinMaxAccumulator(isMax: false)
+        case "$max": return MinMaxAccumulator(isMax: true)
+        case "$first": return FirstAccumulator()
+        case "$last": return LastAccumulator()
+        case "$push": return PushAccumulator()
+        case "$concatArrays": return ConcatArraysAccumulator()
+        case "$addToSet": return AddToSetAccumulator()
+        case "$setUnion": return SetUnionAccumulator()
+        case "$mergeObjects": return MergeObjectsAccumulator()
+        case "$stdDevPop": return StdDevAccumulator(sample: false)
+        case "$stdDevSamp": return StdDevAccumulator(sample: true)
+        case "$top", "$bottom", "$topN", "$bottomN":
+            let n = op == "$top" || op == "$bottom" ? 1 : try evaluateN(groupId: groupId, variables: variables)
+            return TopBottomAccumulator(pattern: sortBy!, n: n, top: op.hasPrefix("$top"), single: !op.hasSuffix("N"))
+        case "$firstN": return FirstLastNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), first: true)
+        case "$lastN": return FirstLastNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), first: false)
+        case "$maxN": return MinMaxNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), isMax: true)
+        case "$minN": return MinMaxNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), isMax: false)
+        default: throw StrataError.unsupported("the \(op) accumulator is not supported by strata's evaluator")
+        }
+    }
+
+    func evaluateN(groupId: BSON?, variables: Variables) throws -> Int {
+        guard let n else { return 1 }
+        var doc = Document()
+        if let groupId { doc["_id"] = groupId }
+        let v = try EvalContext(root: doc, variables: variables).eval(n)
+        guard let v, v.isNumber, Numeric.isIntegral64(v) else {
+            throw evalError("Value for 'n' must be of integral type, but found \(show(v))")
+        }
+        let k = Numeric.coerceToLong(v)!
+        if k <= 0 { throw evalError("'n' must be greater than 0, found \(k)") }
+        return Int(clamping: k)
+    }
+
+    /// The value to feed `accumulate` for one document: the argument's value, or for the
+    /// `$top` family `{output, sortFields: [...]}`.
+    func input(_ ctx: EvalContext) throws -> BSON? {
+        if let sortBy, op == "$top" || op == "$bottom" || op == "$topN" || op == "$bottomN" {
+            var fields: [BSON] = []
+            for c in sortBy.components {
+                fields.append(try ctx.eval(.fieldPath(c.path)) ?? .null)
+            }
+            var d = Document()
+            if let o = try ctx.eval(argument) { d["output"] = o }
+            d["sortFields"] = .array(fields)
+            return .document(d)
+        }
+        return try ctx.eval(argument)
+    }
+}

@@ -1,0 +1,223 @@
+/// `$sum` / `$count`: see `SumState`. Partial: a number, or `{sum, type}`.
+public struct SumAccumulator: Accumulator {
+    public var state = SumState()
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws { try state.add(v) }
+    public mutating func merge(_ p: BSON?) throws {
+        switch p {
+        case .document(let d)?:
+            try state.add(d["sum"])
+            if let t = d["type"].flatMap({ $0.exactInt }), let nt = NumericType(typeCode: Int(t)) {
+                state.widest = max(state.widest, nt)
+            }
+        case let v?: try state.add(v)
+        case nil: break
+        }
+    }
+    public func finalize() -> BSON? { state.result }
+}
+
+/// `$avg`: numeric inputs only (compensated sum; ints added as doubles, longs exactly), null
+/// when there were none. Partial: `{subTotal, count, subTotalError?}` (also `{sum, count}`).
+public struct AvgAccumulator: Accumulator {
+    var total = DoubleDoubleSum()
+    var count: Int64 = 0
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws {
+        switch v {
+        case .int32(let i)?: total.addDouble(Double(i))
+        case .int64(let i)?: total.addLong(i)
+        case .double(let d)?: total.addDouble(d)
+        case .decimal128?: throw StrataError.unsupported("$avg over decimal128 values is not supported by strata's evaluator")
+        default: return
+        }
+        count += 1
+    }
+    public mutating func merge(_ p: BSON?) throws {
+        guard case .document(let d)? = p else {
+            if BSON.isNullish(p) { return }
+            throw evalError("$avg expects partial states of the form {subTotal, count}, found \(show(p))")
+        }
+        guard let c = (d["count"]).flatMap({ Numeric.coerceToLong($0) }) else {
+            throw evalError("$avg partial state lacks a numeric 'count': \(show(p))")
+        }
+        let sub = d["subTotal"] ?? d["sum"]
+        switch sub {
+        case .int32(let i)?: total.addDouble(Double(i))
+        case .int64(let i)?: total.addLong(i)
+        case .double(let x)?: total.addDouble(x)
+        case .decimal128?: throw StrataError.unsupported("$avg over decimal128 values is not supported by strata's evaluator")
+        default: break
+        }
+        if case .double(let e)? = d["subTotalError"] { total.addDouble(e) }
+        count += c
+    }
+    public func finalize() -> BSON? {
+        if count == 0 { return .null }
+        return .double(total.double / Double(count))
+    }
+}
+
+/// `$min` / `$max`: BSON order, null/missing/undefined ignored, null when nothing else came.
+/// Partial: the slice's result.
+public struct MinMaxAccumulator: Accumulator {
+    let isMax: Bool
+    var value: BSON?
+    public init(isMax: Bool) { self.isMax = isMax }
+    public mutating func accumulate(_ v: BSON?) throws {
+        guard let v, !BSON.isNullish(v) else { return }
+        guard let cur = value else { value = v; return }
+        let c = BSONOrder.compare(v, cur)
+        if isMax ? c > 0 : c < 0 { value = v }
+    }
+    public mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    public func finalize() -> BSON? { value ?? .null }
+}
+
+/// `$first`: the first value seen, missing included. Partial: `{v: value}` (v absent =
+/// missing) or a bare value.
+public struct FirstAccumulator: Accumulator {
+    var seen = false
+    var value: BSON?
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws {
+        if !seen { seen = true; value = v }
+    }
+    public mutating func merge(_ p: BSON?) throws {
+        if seen { return }
+        try accumulate(unwrapPartialValue(p))
+    }
+    public func finalize() -> BSON? { value }
+}
+
+/// `$last`: the last value seen, missing included. Partial as `$first`.
+public struct LastAccumulator: Accumulator {
+    var value: BSON?
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws { value = v }
+    public mutating func merge(_ p: BSON?) throws { value = unwrapPartialValue(p) }
+    public func finalize() -> BSON? { value }
+}
+
+func unwrapPartialValue(_ p: BSON?) -> BSON? {
+    if case .document(let d)? = p, d.count <= 1, d.count == 0 || d.keys == ["v"] { return d["v"] }
+    return p
+}
+
+/// `$push`: every non-missing value, in order. Partial: an array.
+public struct PushAccumulator: Accumulator {
+    var items: [BSON] = []
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws { if let v { items.append(v) } }
+    public mutating func merge(_ p: BSON?) throws {
+        guard case .array(let a)? = p else {
+            if p == nil { return }
+            throw evalError("$push expects array partial states, found \(typeName(p))")
+        }
+        items += a
+    }
+    public func finalize() -> BSON? { .array(items) }
+}
+
+/// `$concatArrays` (accumulator): concatenates array values; null/missing ignored.
+public struct ConcatArraysAccumulator: Accumulator {
+    var items: [BSON] = []
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws {
+        if BSON.isNullish(v) { return }
+        guard case .array(let a)? = v else { throw evalError("$concatArrays requires array inputs, but input \(show(v)) is of type \(typeName(v))") }
+        items += a
+    }
+    public mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    public func finalize() -> BSON? { .array(items) }
+}
+
+/// `$addToSet`: distinct non-missing values (MongoDB equality). The output order is the
+/// order of first appearance (mongod's is unspecified). Partial: an array.
+public struct AddToSetAccumulator: Accumulator {
+    var seen = Set<GroupKey>()
+    var items: [BSON] = []
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws {
+        guard let v else { return }
+        if seen.insert(GroupKey(v)).inserted { items.append(v) }
+    }
+    public mutating func merge(_ p: BSON?) throws {
+        guard case .array(let a)? = p else {
+            if p == nil { return }
+            throw evalError("$addToSet expects array partial states, found \(typeName(p))")
+        }
+        for x in a { try accumulate(x) }
+    }
+    public func finalize() -> BSON? { .array(items) }
+}
+
+/// `$setUnion` (accumulator): the union of array values; null/missing ignored.
+public struct SetUnionAccumulator: Accumulator {
+    var set = AddToSetAccumulator()
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws {
+        if BSON.isNullish(v) { return }
+        guard case .array(let a)? = v else { throw evalError("$setUnion requires array inputs, but input \(show(v)) is of type \(typeName(v))") }
+        for x in a { try set.accumulate(x) }
+    }
+    public mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    public func finalize() -> BSON? { set.finalize() }
+}
+
+/// `$mergeObjects`: documents merged in order (later fields win, first position kept);
+/// null/missing ignored, anything else is an error. Partial: a document.
+public struct MergeObjectsAccumulator: Accumulator {
+    var doc = Document()
+    public init() {}
+    public mutating func accumulate(_ v: BSON?) throws {
+        if BSON.isNullish(v) { return }
+        guard case .document(let d)? = v else {
+            throw evalError("$mergeObjects requires object inputs, but input \(show(v)) is of type \(typeName(v))")
+        }
+        for (k, x) in d { doc[k] = x }
+    }
+    public mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    public func finalize() -> BSON? { .document(doc) }
+}
+
+/// `$stdDevPop` / `$stdDevSamp`: Welford's online algorithm over numeric inputs (as mongod).
+/// Partial: `{count, mean, m2}` merged with the parallel formula, or `{count, mean, stdDevPop}`.
+public struct StdDevAccumulator: Accumulator {
+    let sample: Bool
+    var count: Int64 = 0
+    var mean = 0.0
+    var m2 = 0.0
+    public init(sample: Bool) { self.sample = sample }
+    public mutating func accumulate(_ v: BSON?) throws {
+        guard let v, v.isNumber else { return }
+        try Numeric.rejectDecimal(v, sample ? "$stdDevSamp" : "$stdDevPop")
+        let x = v.doubleValue!
+        count += 1
+        let delta = x - mean
+        if delta != 0 {
+            mean += delta / Double(count)
+            m2 += delta * (x - mean)
+        }
+    }
+    public mutating func merge(_ p: BSON?) throws {
+        guard case .document(let d)? = p, let c = d["count"].flatMap({ Numeric.coerceToLong($0) }) else {
+            if BSON.isNullish(p) { return }
+            throw evalError("standard deviation partial states must be {count, mean, m2}, found \(show(p))")
+        }
+        if c == 0 { return }
+        let pm = d["mean"]?.doubleValue ?? 0
+        var pm2 = d["m2"]?.doubleValue
+        if pm2 == nil, let sd = d["stdDevPop"]?.doubleValue { pm2 = sd * sd * Double(c) }
+        let delta = pm - mean
+        let newCount = c + count
+        mean = (Double(count) * mean + Double(c) * pm) / Double(newCount)
+        m2 += (pm2 ?? 0) + delta * delta * (Double(count) * Double(c) / Double(newCount))
+        count = newCount
+    }
+    public func finalize() -> BSON? {
+        let adjusted = sample ? count - 1 : count
+        if adjusted <= 0 { return .null }
+        return .double((m2 / Double(adjusted)).squareRoot())
+    }
+}

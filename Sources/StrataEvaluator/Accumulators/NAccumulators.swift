@@ -1,0 +1,105 @@
+/// `$top`, `$bottom`, `$topN`, `$bottomN`: the n first / last documents in `sortBy` order,
+/// ties keeping the first seen (mongod's multimap behaviour); outputs in sort order; a missing
+/// output becomes null. Input and partial element: `{output, sortFields: [v1, ...]}` where
+/// `vi` is the aggregation value of the i-th sortBy path. Partial: one such document or an
+/// array of them.
+public struct TopBottomAccumulator: Accumulator {
+    let pattern: SortPattern
+    let n: Int
+    let top: Bool
+    let single: Bool
+    var entries: [(key: [BSON], output: BSON)] = []
+
+    public init(pattern: SortPattern, n: Int, top: Bool, single: Bool) {
+        self.pattern = pattern; self.n = n; self.top = top; self.single = single
+    }
+
+    public mutating func accumulate(_ v: BSON?) throws {
+        guard case .document(let d)? = v else { return }
+        let fields: [BSON?] = d["sortFields"]?.arrayValue?.map { Optional($0) } ?? []
+        let padded = fields + [BSON?](repeating: nil, count: max(0, pattern.components.count - fields.count))
+        let key = try pattern.key(values: padded)
+        let output = d["output"] ?? .null
+        if entries.count == n {
+            if top {
+                guard pattern.compare(entries[entries.count - 1].key, key) > 0 else { return }
+                entries.removeLast()
+            } else {
+                guard pattern.compare(key, entries[0].key) > 0 else { return }
+                entries.removeFirst()
+            }
+        }
+        // insert after all equal keys (upper bound)
+        var lo = 0, hi = entries.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if pattern.compare(entries[mid].key, key) <= 0 { lo = mid + 1 } else { hi = mid }
+        }
+        entries.insert((key, output), at: lo)
+    }
+
+    public mutating func merge(_ p: BSON?) throws {
+        switch p {
+        case .array(let items)?: for x in items { try accumulate(x) }
+        case .document?: try accumulate(p)
+        default: return
+        }
+    }
+
+    public func finalize() -> BSON? {
+        if single { return entries.first?.output ?? .null }
+        return .array(entries.map(\.output))
+    }
+}
+
+/// `$firstN` / `$lastN`: the first / last n values, missing as null. Partial: an array.
+public struct FirstLastNAccumulator: Accumulator {
+    let n: Int
+    let first: Bool
+    var items: [BSON] = []
+    public init(n: Int, first: Bool) { self.n = n; self.first = first }
+    public mutating func accumulate(_ v: BSON?) throws {
+        if first {
+            if items.count < n { items.append(v ?? .null) }
+        } else {
+            items.append(v ?? .null)
+            if items.count > n { items.removeFirst(items.count - n) }
+        }
+    }
+    public mutating func merge(_ p: BSON?) throws {
+        guard case .array(let a)? = p else { return }
+        for x in a { try accumulate(x) }
+    }
+    public func finalize() -> BSON? { .array(items) }
+}
+
+/// `$maxN` / `$minN`: the n largest / smallest non-null values, largest / smallest first.
+/// Partial: an array.
+public struct MinMaxNAccumulator: Accumulator {
+    let n: Int
+    let isMax: Bool
+    var items: [BSON] = []  // best first
+    public init(n: Int, isMax: Bool) { self.n = n; self.isMax = isMax }
+    func better(_ a: BSON, _ b: BSON) -> Bool {
+        let c = BSONOrder.compare(a, b)
+        return isMax ? c > 0 : c < 0
+    }
+    public mutating func accumulate(_ v: BSON?) throws {
+        guard let v, !BSON.isNullish(v) else { return }
+        if items.count == n {
+            guard better(v, items[items.count - 1]) else { return }
+            items.removeLast()
+        }
+        var lo = 0, hi = items.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if !better(v, items[mid]) { lo = mid + 1 } else { hi = mid }
+        }
+        items.insert(v, at: lo)
+    }
+    public mutating func merge(_ p: BSON?) throws {
+        guard case .array(let a)? = p else { return }
+        for x in a { try accumulate(x) }
+    }
+    public func finalize() -> BSON? { .array(items) }
+}

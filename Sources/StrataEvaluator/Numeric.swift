@@ -1,0 +1,207 @@
+import Foundation
+
+/// The numeric types in MongoDB's promotion order: int32 < int64 < double < decimal128.
+public enum NumericType: Int, Sendable, Comparable {
+    case int32 = 0, int64, double, decimal
+
+    public init?(_ v: BSON) {
+        switch v {
+        case .int32: self = .int32
+        case .int64: self = .int64
+        case .double: self = .double
+        case .decimal128: self = .decimal
+        default: return nil
+        }
+    }
+
+    public static func < (a: NumericType, b: NumericType) -> Bool { a.rawValue < b.rawValue }
+
+    /// The BSON type code (16, 18, 1, 19), as mongod's partial `$sum` uses.
+    public var typeCode: Int32 {
+        switch self {
+        case .int32: return 16
+        case .int64: return 18
+        case .double: return 1
+        case .decimal: return 19
+        }
+    }
+
+    public init?(typeCode: Int) {
+        switch typeCode {
+        case 16: self = .int32
+        case 18: self = .int64
+        case 1: self = .double
+        case 19: self = .decimal
+        default: return nil
+        }
+    }
+}
+
+/// A compensated sum of doubles kept as an unevaluated pair (`sum` + `addend`), the same
+/// algorithm as mongod's `DoubleDoubleSummation` (2Sum and Fast2Sum), so that sums of
+/// integers stay exact up to ~2^106 and sums of doubles round like the server's.
+public struct DoubleDoubleSum: Sendable, Equatable {
+    public private(set) var sum: Double = 0
+    public private(set) var addend: Double = 0
+    /// A plain sum, used when the compensated one became NaN (infinities).
+    public private(set) var special: Double = 0
+
+    public init() {}
+    public init(sum: Double, addend: Double) { self.sum = sum; self.addend = addend; self.special = sum }
+
+    @inline(__always)
+    static func fast2Sum(_ a: Double, _ b: Double) -> (Double, Double) {
+        let s = a + b
+        let z = s - a
+        return (s, b - z)
+    }
+
+    @inline(__always)
+    static func twoSum(_ a: Double, _ b: Double) -> (Double, Double) {
+        let s = a + b
+        let aP = s - b
+        let bP = s - aP
+        return (s, (a - aP) + (b - bP))
+    }
+
+    public mutating func addDouble(_ x: Double) {
+        special += x
+        var x = x
+        (x, addend) = DoubleDoubleSum.fast2Sum(x, addend)
+        (sum, x) = DoubleDoubleSum.twoSum(sum, x)
+        addend += x
+    }
+
+    public mutating func addLong(_ x: Int64) {
+        let high = x / (1 << 32) * (1 << 32)
+        let low = x - high
+        addDouble(Double(low))
+        addDouble(Double(high))
+    }
+
+    public mutating func addInt(_ x: Int32) { addDouble(Double(x)) }
+
+    /// The double nearest the sum.
+    public var double: Double { sum.isNaN ? special : sum }
+
+    public var isInteger: Bool { sum.rounded(.towardZero) == sum && addend.rounded(.towardZero) == addend }
+
+    public var fitsLong: Bool {
+        let maxD = 9.223372036854775808e18  // 2^63 == Double(Int64.max)
+        if sum > -maxD && sum < maxD { return true }
+        if sum == maxD { return addend < -0.5 }
+        if sum == -maxD { return addend >= -0.5 }
+        return false
+    }
+
+    /// The sum rounded to the nearest integer (half away from zero); requires `fitsLong`.
+    public var long: Int64 {
+        if sum == 9.223372036854775808e18 {
+            return Int64(addend.rounded(.toNearestOrAwayFromZero)) &- Int64.min
+        }
+        var s = Int64(sum.rounded(.toNearestOrAwayFromZero))
+        s &+= Int64(((sum - Double(s)) + addend).rounded(.toNearestOrAwayFromZero))
+        return s
+    }
+}
+
+/// Numeric helpers with MongoDB's promotion rules.
+public enum Numeric {
+    /// int32 when it fits, int64 otherwise (mongod's `Value::createIntOrLong`).
+    @inlinable
+    public static func intOrLong(_ v: Int64) -> BSON {
+        if let i = Int32(exactly: v) { return .int32(i) }
+        return .int64(v)
+    }
+
+    /// The widest numeric type of two numbers.
+    @inlinable
+    public static func widest(_ a: NumericType, _ b: NumericType) -> NumericType { max(a, b) }
+
+    /// The value as Int64 the way mongod's `coerceToLong` does (doubles truncated toward zero,
+    /// saturating at the Int64 bounds, NaN → Int64.min).
+    public static func coerceToLong(_ v: BSON) -> Int64? {
+        switch v {
+        case .int32(let i): return Int64(i)
+        case .int64(let i): return i
+        case .double(let d): return doubleToLongSaturating(d)
+        case .decimal128(let d): return doubleToLongSaturating(d.doubleValue ?? .nan)
+        default: return nil
+        }
+    }
+
+    public static func doubleToLongSaturating(_ d: Double) -> Int64 {
+        if d.isNaN { return Int64.min }
+        if d >= 9.223372036854775808e18 { return Int64.max }
+        if d < -9.223372036854775808e18 { return Int64.min }
+        return Int64(d.rounded(.towardZero))
+    }
+
+    /// mongod's `Value::integral()`: an int32, an int64, or a double/decimal with an integral
+    /// value that fits in an int32.
+    public static func isIntegral32(_ v: BSON) -> Bool {
+        switch v {
+        case .int32: return true
+        case .int64(let i): return Int32(exactly: i) != nil
+        case .double(let d): return d.isFinite && d.rounded(.towardZero) == d && d >= -2147483648 && d <= 2147483647
+        case .decimal128(let x):
+            guard let d = x.doubleValue else { return false }
+            return d.isFinite && d.rounded(.towardZero) == d && d >= -2147483648 && d <= 2147483647
+        default: return false
+        }
+    }
+
+    /// mongod's `Value::integral64Bit()`.
+    public static func isIntegral64(_ v: BSON) -> Bool {
+        switch v {
+        case .int32, .int64: return true
+        case .double(let d): return d.isFinite && d.rounded(.towardZero) == d && d >= -9.223372036854775808e18 && d < 9.223372036854775808e18
+        case .decimal128(let x):
+            guard let d = x.doubleValue else { return false }
+            return d.isFinite && d.rounded(.towardZero) == d && d >= -9.223372036854775808e18 && d < 9.223372036854775808e18
+        default: return false
+        }
+    }
+
+    /// Throws `.unsupported` for decimal128 operands of arithmetic (strata does no decimal arithmetic).
+    @inlinable
+    public static func rejectDecimal(_ v: BSON?, _ op: String) throws {
+        if case .decimal128? = v {
+            throw StrataError.unsupported("\(op) on decimal128 values is not supported by strata's evaluator")
+        }
+    }
+}
+
+/// The state of a `$sum` (accumulator and expression), exactly like mongod's AccumulatorSum:
+/// the widest input type, a compensated non-decimal total; int32 result when the widest type
+/// is int32 and the total fits, int64 when it fits a long, double otherwise.
+public struct SumState: Sendable, Equatable {
+    public var widest: NumericType = .int32
+    public var total = DoubleDoubleSum()
+    public init() {}
+
+    /// Adds a value; non-numbers are ignored. Decimal128 throws `.unsupported`.
+    public mutating func add(_ v: BSON?) throws {
+        guard let v else { return }
+        switch v {
+        case .int32(let i): total.addInt(i)
+        case .int64(let i): widest = max(widest, .int64); total.addLong(i)
+        case .double(let d): widest = max(widest, .double); total.addDouble(d)
+        case .decimal128: throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator")
+        default: return
+        }
+    }
+
+    public var result: BSON {
+        switch widest {
+        case .int32:
+            if total.fitsLong { return Numeric.intOrLong(total.long) }
+            return .double(total.double)
+        case .int64:
+            if total.fitsLong { return .int64(total.long) }
+            return .double(total.double)
+        default:
+            return .double(total.double)
+        }
+    }
+}

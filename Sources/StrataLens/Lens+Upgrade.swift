@@ -1,0 +1,70 @@
+import StrataEvaluator
+
+extension Lens {
+    /// Upgrades a stored document to `target` (default: the newest version) in Swift.
+    /// Throws `.unknownVersion` for a version the lens does not know and
+    /// `.upgradeFailed` (naming the `_id` and the operation) when an operation
+    /// cannot handle the document. The input is never modified.
+    public func upgrade(_ doc: Document, to target: Int? = nil, context: LensContext = LensContext()) throws -> Document {
+        let version = try knownVersion(of: doc)
+        let target = target ?? newest
+        guard version <= target else {
+            throw StrataError(.badInput, "document \(idText(doc)) is at version \(version), newer than the target \(target)")
+        }
+        var out = doc
+        for op in operations(from: version, to: target) {
+            do { try op.upgrade(&out, context: context) } catch let e as StrataError {
+                throw StrataError(.upgradeFailed, "cannot upgrade document \(idText(doc)) from version \(version): \(e.message)",
+                                  at: e.location ?? op.location)
+            }
+        }
+        return out
+    }
+
+    /// The known version of a stored document, or an error saying what is wrong with it.
+    public func knownVersion(of doc: Document) throws -> Int {
+        switch storedVersion(of: doc) {
+        case .known(let v): return v
+        case .unknown(let v):
+            throw StrataError(.unknownVersion, "document \(idText(doc)) is at version \(v), which the lens for '\(collection)' does not know (it knows \(oldest)...\(newest))",
+                              at: source.map { Location(file: $0) })
+        case .invalid(let v):
+            throw StrataError(.unknownVersion, "document \(idText(doc)) has \(versionField) = \(ExtendedJSON.string(v)), which is not an integer version",
+                              at: source.map { Location(file: $0) })
+        }
+    }
+
+    /// Turns a document of version `target`'s successor chain back into version `target`:
+    /// `doc` must be at a newer known version. Throws when a step cannot be undone.
+    public func downgrade(_ doc: Document, to target: Int, context: LensContext = LensContext()) throws -> Document {
+        let version = try knownVersion(of: doc)
+        guard target <= version, knownVersions.contains(target) else {
+            throw StrataError(.badInput, "cannot down-migrate document \(idText(doc)) from version \(version) to \(target)")
+        }
+        var out = doc
+        for op in operations(from: target, to: version).reversed() {
+            do { try op.downgrade(&out, context: context) } catch let e as StrataError {
+                throw StrataError(.upgradeFailed, "cannot down-migrate document \(idText(doc)): \(e.message)", at: e.location ?? op.location)
+            }
+        }
+        return out
+    }
+
+    /// How exactly versions `target`...`version` can be undone: the first
+    /// impossible or lossy operation decides.
+    public func downgradeInvertibility(from version: Int, to target: Int) -> Invertibility {
+        var result = Invertibility.exact
+        for op in operations(from: target, to: version) {
+            switch op.invertibility {
+            case .impossible(let why): return .impossible("\(op.name) at \(op.location): \(why)")
+            case .lossy(let why): if result == .exact { result = .lossy("\(op.name) at \(op.location): \(why)") }
+            case .exact: break
+            }
+        }
+        return result
+    }
+
+    func idText(_ doc: Document) -> String {
+        doc["_id"].map { "_id " + ExtendedJSON.string($0) } ?? "(without _id)"
+    }
+}

@@ -1,0 +1,153 @@
+import StrataEvaluator
+
+/// `{"op": "convert", "field": "reading.tempF", "to": "reading.tempC",
+///   "expr": {"$divide": [{"$multiply": [{"$subtract": ["$$value", 32]}, 5]}, 9]},
+///   "inverse": {"$add": [{"$divide": [{"$multiply": ["$$value", 9]}, 5]}, 32]},
+///   "monotone": "increasing"}`
+///
+/// The new value is an aggregation expression of the old one (`$$value`; other
+/// fields of the older document may be read as `$path`). Optional:
+/// - `to`: a new name (default: the same field);
+/// - `inverse`: the expression back (`$$value` is the new value), with
+///   `inverseExact: true` when it gives back the stored value exactly;
+/// - `monotone`: "increasing" / "decreasing" when `expr` preserves / reverses
+///   order over numbers, which lets range predicates use an index on the old field;
+/// - `ifMissing`: "skip" (default: a missing field stays missing) or "evaluate".
+public struct ConvertOperation: LensOperation {
+    public enum Monotonicity: String, Sendable { case increasing, decreasing }
+
+    public let field: [String]
+    public let to: [String]
+    /// The expression as written (`$$value` = the old value).
+    public let expr: Expr
+    public let inverse: Expr?
+    public let inverseExact: Bool
+    public let monotone: Monotonicity?
+    public let skipWhenMissing: Bool
+    public let location: Location
+    public var name: String { "convert" }
+
+    static func parse(_ r: ArgumentReader) throws -> any LensOperation {
+        try r.allowOnly(["op", "field", "to", "expr", "inverse", "inverseExact", "monotone", "ifMissing", "description"])
+        let field = DocumentPaths.split(try r.requiredPath("field"))
+        let to = try r.optionalPath("to").map(DocumentPaths.split) ?? field
+        if to != field && (DocumentPaths.isWithin(to, field) || DocumentPaths.isWithin(field, to)) {
+            throw StrataError.badInput("convert: 'field' and 'to' must not contain one another", at: r.location)
+        }
+        if (field.first == "_id") != (to.first == "_id") {
+            throw StrataError.badInput("convert: _id can only be converted in place (field and to both _id)", at: r.location)
+        }
+        guard let exprValue = r.value("expr") else { throw r.missing("expr", "an aggregation expression of $$value") }
+        let expr = try Expr.parse(exprValue, at: r.location.appending("expr"))
+        let inverse = try r.value("inverse").map { try Expr.parse($0, at: r.location.appending("inverse")) }
+        let inverseExact = try r.optionalBool("inverseExact") ?? false
+        if inverseExact && inverse == nil {
+            throw StrataError.badInput("inverseExact needs an inverse", at: r.location.appending("inverseExact"))
+        }
+        let monotone = try r.optionalString("monotone").map { text -> Monotonicity in
+            guard let m = Monotonicity(rawValue: text) else {
+                throw StrataError.badInput("monotone must be \"increasing\" or \"decreasing\"", at: r.location.appending("monotone"))
+            }
+            return m
+        }
+        if monotone != nil && inverse == nil {
+            throw StrataError.badInput("monotone needs an inverse (to find the old bounds of a range)", at: r.location.appending("monotone"))
+        }
+        let ifMissing = try r.optionalString("ifMissing") ?? "skip"
+        guard ifMissing == "skip" || ifMissing == "evaluate" else {
+            throw StrataError.badInput("ifMissing must be \"skip\" or \"evaluate\"", at: r.location.appending("ifMissing"))
+        }
+        return ConvertOperation(field: field, to: to, expr: expr, inverse: inverse, inverseExact: inverseExact,
+                                monotone: monotone, skipWhenMissing: ifMissing == "skip", location: r.location)
+    }
+
+    /// `expr` over the older document: `$$value` replaced by the old field.
+    var oldExpression: Expr { expr.rewritingVariable("value") { rest in .fieldPath(field + rest) } }
+
+    /// `oldExpression`, missing when the field is missing (unless ifMissing is "evaluate").
+    func guarded(_ e: Expr) -> Expr {
+        guard skipWhenMissing else { return e }
+        return .op("$cond", .positional([
+            .op("$eq", .positional([.op("$type", .positional([.fieldPath(field)])), .literal("missing")])),
+            .variable("REMOVE", []),
+            e,
+        ]))
+    }
+
+    public var changesPrimaryKey: Bool { field == ["_id"] }
+
+    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+        let old = DocumentPaths.get(doc, field)
+        var new: BSON?
+        if old != nil || !skipWhenMissing {
+            do { new = try Evaluator.evaluate(oldExpression, doc) } catch let e as StrataError {
+                throw failure("'\(DocumentPaths.join(field))' = \(old.map { ExtendedJSON.string($0) } ?? "missing"): \(e.message)")
+            }
+        }
+        if to == field {
+            let index = doc.index(forKey: field[0])
+            DocumentPaths.put(&doc, to, nil)
+            DocumentPaths.put(&doc, to, new, at: field.count == 1 ? index : nil)
+        } else {
+            let t = DocumentPaths.take(&doc, field)
+            let sameParent = DocumentPaths.parent(field) == DocumentPaths.parent(to)
+            DocumentPaths.put(&doc, to, nil)
+            DocumentPaths.put(&doc, to, new, at: sameParent ? t?.index : nil)
+        }
+    }
+
+    public var serverStages: [BSON]? {
+        var stages: [BSON] = [["$set": .document(Document([(DocumentPaths.join(to), guarded(oldExpression).bson)]))]]
+        if to != field { stages.append(["$unset": .string(DocumentPaths.join(field))]) }
+        return stages
+    }
+
+    public func source(of path: [String]) -> PathSource {
+        if DocumentPaths.isWithin(path, to) {
+            var rest = Array(path.dropFirst(to.count))
+            var e = oldExpression
+            // Descend into an object expression: {value: ..., currency: "USD"}.currency is "USD".
+            while let key = rest.first, case .object(let pairs) = e {
+                guard let sub = pairs.first(where: { $0.0 == key }) else { return .missing }
+                e = sub.1
+                rest.removeFirst()
+            }
+            return .computed(guarded(e), rest: rest)
+        }
+        if to != field && DocumentPaths.isWithin(path, field) { return .missing }
+        if DocumentPaths.isWithin(to, path) || DocumentPaths.isWithin(field, path) {
+            return .untranslatable("the whole of '\(DocumentPaths.join(path))' changes shape in \(name) at \(location)")
+        }
+        return .path(path)
+    }
+
+    public var invertibility: Invertibility {
+        guard inverse != nil else { return .impossible("no inverse expression is declared") }
+        return inverseExact ? .exact : .lossy("the inverse expression is not declared exact (inverseExact)")
+    }
+
+    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+        guard let inverse else { throw failure("cannot undo: no inverse expression is declared") }
+        let newValue = DocumentPaths.get(doc, to)
+        var old: BSON?
+        if newValue != nil || !skipWhenMissing {
+            let e = inverse.rewritingVariable("value") { rest in .fieldPath(to + rest) }
+            old = try Evaluator.evaluate(e, doc)
+        }
+        if to == field {
+            let index = doc.index(forKey: field[0])
+            DocumentPaths.put(&doc, field, nil)
+            DocumentPaths.put(&doc, field, old, at: field.count == 1 ? index : nil)
+        } else {
+            let t = DocumentPaths.take(&doc, to)
+            let sameParent = DocumentPaths.parent(field) == DocumentPaths.parent(to)
+            DocumentPaths.put(&doc, field, old, at: sameParent ? t?.index : nil)
+        }
+    }
+
+    public var reads: [[String]] {
+        var paths: Set<[String]> = [field]
+        _ = oldExpression.rewritingFieldPaths { p, _ in paths.insert(p); return .fieldPath(p) }
+        return Array(paths)
+    }
+}

@@ -1,0 +1,89 @@
+import StrataEvaluator
+
+/// `{"op": "lookup", "field": "tags", "from": "products", "localField": "product",
+///   "foreignField": "_id", "select": "tags", "default": []}`
+/// — the new field is `select` of the first document of `from` (natural order)
+/// whose `foreignField` equals the old `localField` (MongoDB `$lookup`
+/// matching); `default` when there is none or its value is missing or null.
+public struct LookupOperation: LensOperation {
+    public let field: [String]
+    public let from: String
+    public let localField: [String]
+    public let foreignField: String
+    public let select: [String]
+    public let defaultValue: BSON
+    public let location: Location
+    public var name: String { "lookup" }
+    public var isExpensive: Bool { true }
+
+    static func parse(_ r: ArgumentReader) throws -> any LensOperation {
+        try r.allowOnly(["op", "field", "from", "localField", "foreignField", "select", "default", "description"])
+        let field = DocumentPaths.split(try r.requiredPath("field"))
+        let from = try r.requiredString("from")
+        if from.isEmpty { throw StrataError.badInput("'from' names a collection", at: r.location.appending("from")) }
+        let localField = DocumentPaths.split(try r.requiredPath("localField"))
+        let foreignField = try r.requiredPath("foreignField")
+        let select = DocumentPaths.split(try r.requiredPath("select"))
+        if field.first == "_id" { throw StrataError.badInput("lookup cannot set _id", at: r.location.appending("field")) }
+        return LookupOperation(field: field, from: from, localField: localField, foreignField: foreignField, select: select,
+                               defaultValue: r.value("default") ?? .null, location: r.location)
+    }
+
+    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+        guard let lookup = context.lookup else {
+            throw failure("needs the database to look '\(DocumentPaths.join(localField))' up in '\(from)' (no lookup provider)")
+        }
+        let match = try lookup(from, foreignField, DocumentPaths.get(doc, localField))
+        var value = match.flatMap { $0.value(atPath: select) } ?? .null
+        if value == .null { value = defaultValue }
+        DocumentPaths.put(&doc, field, nil)
+        if DocumentPaths.parent(field) == DocumentPaths.parent(localField),
+           let parent = DocumentPaths.parent(field).isEmpty ? doc : doc.value(atPath: DocumentPaths.parent(field))?.documentValue,
+           let i = parent.index(forKey: localField.last!)
+        {
+            DocumentPaths.put(&doc, field, value, at: i + 1)
+        } else {
+            DocumentPaths.put(&doc, field, value)
+        }
+    }
+
+    var prerequisite: LookupPrerequisite {
+        LookupPrerequisite(from: from, localField: localField, foreignField: foreignField,
+                           temporaryField: "__strata_lookup_" + field.joined(separator: "_"))
+    }
+
+    /// The value, given the prerequisite's temporary field.
+    var valueExpression: Expr {
+        .op("$ifNull", .positional([
+            .op("$let", .named([
+                ("vars", .object([("m", .op("$arrayElemAt", .positional([.fieldPath([prerequisite.temporaryField]), .literal(0)])))])),
+                ("in", .variable("m", select)),
+            ])),
+            .literal(defaultValue),
+        ]))
+    }
+
+    public var serverStages: [BSON]? {
+        [prerequisite.stage,
+         ["$set": .document(Document([(DocumentPaths.join(field), valueExpression.bson)]))],
+         ["$unset": .string(prerequisite.temporaryField)]]
+    }
+
+    public func source(of path: [String]) -> PathSource {
+        if DocumentPaths.isWithin(path, field) {
+            return PathSource(.computed(valueExpression, rest: Array(path.dropFirst(field.count))), lookups: [prerequisite])
+        }
+        if DocumentPaths.isWithin(field, path) {
+            return .untranslatable("the whole of '\(DocumentPaths.join(path))' changes shape in \(name) at \(location)")
+        }
+        return .path(path)
+    }
+
+    public var invertibility: Invertibility { .exact }
+
+    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+        DocumentPaths.put(&doc, field, nil)
+    }
+
+    public var reads: [[String]] { [localField] }
+}

@@ -1,0 +1,63 @@
+import StrataEvaluator
+
+/// `{"op": "rename", "from": "ts", "to": "at"}` — the value moves from one path
+/// to another (also between levels: "reading.tempF" → "tempF" hoists it).
+/// Functional meaning: the newer `to` is exactly the older `from` (missing if
+/// it was missing), and `from` is gone.
+public struct RenameOperation: LensOperation {
+    public let from: [String]
+    public let to: [String]
+    public let location: Location
+    public var name: String { "rename" }
+
+    static func parse(_ r: ArgumentReader) throws -> any LensOperation {
+        try r.allowOnly(["op", "from", "to", "description"])
+        let from = DocumentPaths.split(try r.requiredPath("from"))
+        let to = DocumentPaths.split(try r.requiredPath("to"))
+        if DocumentPaths.isWithin(from, to) || DocumentPaths.isWithin(to, from) {
+            throw StrataError.badInput("rename: 'from' and 'to' must not contain one another (use nest/unnest)", at: r.location)
+        }
+        if from.first == "_id" || to.first == "_id" {
+            throw StrataError.badInput("rename cannot move _id (use convert on _id to derive a new key)", at: r.location)
+        }
+        return RenameOperation(from: from, to: to, location: r.location)
+    }
+
+    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+        Self.move(&doc, from: from, to: to)
+    }
+
+    /// Moves the value; siblings keep the moved field's position.
+    static func move(_ doc: inout Document, from: [String], to: [String]) {
+        let taken = DocumentPaths.take(&doc, from)
+        let sameParent = DocumentPaths.parent(from) == DocumentPaths.parent(to)
+        if let taken {
+            DocumentPaths.put(&doc, to, nil)
+            DocumentPaths.put(&doc, to, taken.value, at: sameParent ? taken.index : nil)
+        } else {
+            DocumentPaths.put(&doc, to, nil)
+        }
+    }
+
+    public var serverStages: [BSON]? {
+        [["$set": .document(Document([(DocumentPaths.join(to), DocumentPaths.ref(from))]))],
+         ["$unset": .string(DocumentPaths.join(from))]]
+    }
+
+    public func source(of path: [String]) -> PathSource {
+        if DocumentPaths.isWithin(path, to) { return .path(from + path.dropFirst(to.count)) }
+        if DocumentPaths.isWithin(path, from) { return .missing }
+        if DocumentPaths.isWithin(to, path) || DocumentPaths.isWithin(from, path) {
+            return .untranslatable("the whole of '\(DocumentPaths.join(path))' changes shape in \(name) at \(location)")
+        }
+        return .path(path)
+    }
+
+    public var invertibility: Invertibility { .exact }
+
+    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+        Self.move(&doc, from: to, to: from)
+    }
+
+    public var reads: [[String]] { [from] }
+}

@@ -1,0 +1,180 @@
+import StrataEvaluator
+import XCTest
+
+/// Expression semantics checked against mongod's behaviour (as read from its source where
+/// the test server, SecantusDB, differs; see DifferentialExprTests.secantusDivergences).
+final class ExprEvalTests: XCTestCase {
+    let doc = JD(#"{"i": 5, "d": 2.5, "s": "hello", "n": null, "arr": [{"x": 1}, {"x": 5}, {"y": 2}, 7, [{"x": 9}]], "a": [], "dt": {"$date": "2021-03-14T15:09:26.535Z"}, "o": {"x": {"deep": [1, {"z": 9}]}}, "big": 1e300, "ninf": {"$numberDouble": "-Infinity"}}"#)
+
+    func e(_ s: String, file: StaticString = #filePath, line: UInt = #line) -> BSON? {
+        do { return try ev(s, doc, file: file, line: line) } catch {
+            XCTFail("\(s): \(error)", file: file, line: line)
+            return nil
+        }
+    }
+
+    func fails(_ s: String, _ fragment: String, kind: StrataError.Kind = .evaluation, line: UInt = #line) {
+        XCTAssertThrowsError(try ev(s, doc), line: line) { err in
+            XCTAssertEqual((err as? StrataError)?.kind, kind, "\(err)", line: line)
+            XCTAssertTrue("\(err)".contains(fragment), "\(err)", line: line)
+        }
+    }
+
+    func testFieldPathsTraverseArrays() {
+        XCTAssertEqual(e(#""$arr.x""#), [1, 5])  // non-documents and nested arrays skipped
+        XCTAssertEqual(e(#""$o.x.deep""#), [1, ["z": 9]])
+        XCTAssertEqual(e(#""$o.x.deep.z""#), [9])
+        XCTAssertEqual(e(#""$a.k""#), [])
+        XCTAssertNil(e(#""$nope.x""#))
+        XCTAssertNil(e(#""$$ROOT.nope""#))
+        XCTAssertNil(e(#""$s.length""#))
+    }
+
+    func testArithmeticPromotion() {
+        XCTAssertEqual(e(#"{"$add": [2147483647, 1]}"#), .int64(2_147_483_648))
+        XCTAssertEqual(e(#"{"$add": [{"$numberLong": "9223372036854775807"}, 1]}"#), .double(9.223372036854775808e18))
+        XCTAssertEqual(e(#"{"$add": [1, 2]}"#), .int32(3))
+        XCTAssertEqual(e(#"{"$add": [2.5, 0.1, 0.2]}"#), .double(2.5 + 0.1 + 0.2))  // left to right, as mongod 7+
+        XCTAssertEqual(e(#"{"$add": ["$dt", 1.6]}"#), .date(1_615_734_566_537))  // llround
+        XCTAssertEqual(e(#"{"$add": [0.4, "$dt", 0.4]}"#), .date(1_615_734_566_535))  // each rounded
+        XCTAssertEqual(e(#"{"$subtract": ["$dt", 1.5]}"#), .date(1_615_734_566_533))
+        XCTAssertEqual(e(#"{"$subtract": ["$dt", "$dt"]}"#), .int64(0))
+        XCTAssertEqual(e(#"{"$multiply": [65536, 65536]}"#), .int64(4_294_967_296))
+        XCTAssertEqual(e(#"{"$multiply": [{"$numberLong": "4611686018427387904"}, 4]}"#), .double(1.8446744073709552e19))
+        XCTAssertEqual(e(#"{"$divide": [1, 4]}"#), .double(0.25))
+        XCTAssertEqual(e(#"{"$mod": [-7, 3]}"#), .int32(-1))
+        XCTAssertEqual(e(#"{"$mod": [7, 2.5]}"#), .double(2))
+        XCTAssertEqual(e(#"{"$mod": ["$ninf", 2]}"#)?.doubleValue?.isNaN, true)
+        XCTAssertEqual(e(#"{"$pow": [1, -1]}"#), .int32(1))
+        XCTAssertEqual(e(#"{"$pow": [2, -1]}"#), .double(0.5))
+        XCTAssertEqual(e(#"{"$pow": [2, 62]}"#), .int64(4_611_686_018_427_387_904))
+        XCTAssertEqual(e(#"{"$pow": [2, 63]}"#), .double(9.223372036854775808e18))
+        XCTAssertEqual(e(#"{"$pow": ["$big", 2]}"#), .double(.infinity))
+        XCTAssertEqual(e(#"{"$abs": -2147483648}"#), .int64(2_147_483_648))
+        XCTAssertEqual(e(#"{"$add": [1, null]}"#), .null)
+        fails(#"{"$divide": [1, 0]}"#, "can't $divide by zero")
+        fails(#"{"$mod": [1, 0]}"#, "can't $mod by zero")
+        fails(#"{"$add": ["$dt", "$dt"]}"#, "only one date allowed")
+        fails(#"{"$add": ["$s", 1]}"#, "$add only supports numeric or date types, not string")
+        fails(#"{"$abs": {"$numberLong": "-9223372036854775808"}}"#, "can't take $abs of long long min")
+        fails(#"{"$sqrt": -1}"#, "greater than or equal to 0")
+        fails(#"{"$add": [{"$numberDecimal": "1"}, 1]}"#, "decimal128", kind: .unsupported)
+    }
+
+    func testRoundAndTrunc() {
+        XCTAssertEqual(e(#"{"$round": [2.5, 0]}"#), .double(2))
+        XCTAssertEqual(e(#"{"$round": [3.5, 0]}"#), .double(4))
+        XCTAssertEqual(e(#"{"$round": [-2.5, 0]}"#)?.doubleValue, -2)
+        XCTAssertEqual(e(#"{"$round": [1.005, 2]}"#), .double(1.0))  // 1.00499999999999989...
+        XCTAssertEqual(e(#"{"$round": [0.125, 2]}"#), .double(0.12))
+        XCTAssertEqual(e(#"{"$round": [1250, -2]}"#), .int32(1200))
+        XCTAssertEqual(e(#"{"$round": [{"$numberLong": "1350"}, -2]}"#), .int64(1400))
+        XCTAssertEqual(e(#"{"$round": ["$big", 0]}"#), .double(1e300))  // unchanged beyond 34 digits
+        XCTAssertEqual(e(#"{"$round": [0.5, 100]}"#), .double(0.5))
+        XCTAssertEqual(e(#"{"$trunc": [-1.99, 1]}"#), .double(-1.9))
+        XCTAssertEqual(e(#"{"$trunc": [1234.5678, -2]}"#), .double(1200))
+        XCTAssertEqual(e(#"{"$round": [2147483647, -1]}"#), .int64(2_147_483_650))
+    }
+
+    func testComparisonAndMissing() {
+        XCTAssertEqual(e(#"{"$lt": ["$nope", null]}"#), true)  // missing < null in expressions
+        XCTAssertEqual(e(#"{"$eq": ["$nope", null]}"#), false)
+        XCTAssertEqual(e(#"{"$eq": [1, 1.0]}"#), true)
+        XCTAssertEqual(e(#"{"$gt": ["a", 5]}"#), true)  // string > number (no type bracketing)
+        XCTAssertEqual(e(#"{"$cmp": [[1, 2], [1]]}"#), .int32(1))
+        XCTAssertEqual(e(#"{"$ifNull": ["$nope", "$n", "x"]}"#), "x")
+        XCTAssertNil(e(#"{"$ifNull": ["$nope", "$nope2"]}"#))
+        XCTAssertNil(e(#""$$REMOVE""#))
+        XCTAssertEqual(e(#"["$nope", 1]"#), [.null, 1])
+        XCTAssertEqual(e(#"{"a": "$nope", "b": 1}"#), ["b": 1])
+        fails(#"{"$switch": {"branches": [{"case": false, "then": 1}]}}"#, "could not find a matching branch")
+    }
+
+    func testArraysAndSets() {
+        XCTAssertNil(e(#"{"$first": "$a"}"#))
+        XCTAssertNil(e(#"{"$arrayElemAt": [[1], 5]}"#))
+        XCTAssertEqual(e(#"{"$zip": {"inputs": ["$nope", [1]]}}"#), .null)
+        XCTAssertEqual(e(#"{"$setUnion": [[3, 1, 1.0], [2]]}"#), [1, 2, 3])  // ascending, deduplicated
+        XCTAssertEqual(e(#"{"$setDifference": [[3, 1, 3], [2]]}"#), [3, 1])
+        XCTAssertEqual(e(#"{"$sortArray": {"input": [{"x": [1, 2]}, {"x": {"y": 1}}], "sortBy": {"x": -1}}}"#),
+                       [["x": ["y": 1]], ["x": [1, 2]]])  // sort keys: max element 2 < object
+        XCTAssertEqual(e(#"{"$sortArray": {"input": [3, "a", null, 1], "sortBy": 1}}"#), [.null, 1, 3, "a"])
+        XCTAssertEqual(e(#"{"$filter": {"input": [1, 2, 3, 4], "cond": {"$gt": ["$$this", 1]}, "limit": 2}}"#), [2, 3])
+        XCTAssertEqual(e(#"{"$map": {"input": [1, 2], "in": "$$REMOVE"}}"#), [.null, .null])
+        fails(#"{"$map": {"input": [1, 2], "in": "$$nope"}}"#, "undefined variable: nope")
+        XCTAssertEqual(e(#"{"$reduce": {"input": [1, 2, 3], "initialValue": [], "in": {"$concatArrays": ["$$value", ["$$this"]]}}}"#), [1, 2, 3])
+        XCTAssertEqual(e(#"{"$maxN": {"input": [3, null, 5, 1], "n": 2}}"#), [5, 3])
+        XCTAssertEqual(e(#"{"$lastN": {"input": [3, null, 5, 1], "n": 2}}"#), [5, 1])
+        XCTAssertEqual(e(#"{"$range": [0, 10, 4]}"#), [0, 4, 8])
+        XCTAssertEqual(e(#"{"$arrayToObject": [[["a", 1], ["b", 2], ["a", 3]]]}"#), ["a": 3, "b": 2])
+        fails(#"{"$size": "$nope"}"#, "must be an array, but was of type: missing")
+        fails(#"{"$in": [1, null]}"#, "$in requires an array as a second argument, found: null")
+    }
+
+    func testStrings() {
+        XCTAssertEqual(e(#"{"$toUpper": "héllo"}"#), "HéLLO")  // ASCII only
+        XCTAssertEqual(e(#"{"$toLower": 3.14159265}"#), "3.14159")  // %g
+        XCTAssertEqual(e(#"{"$toString": 3.14159265}"#), "3.14159265")
+        XCTAssertEqual(e(#"{"$toString": 1e16}"#), "1e+16")
+        XCTAssertEqual(e(#"{"$toString": 1e15}"#), "1000000000000000")
+        XCTAssertEqual(e(#"{"$toString": 0.0001}"#), "0.0001")
+        XCTAssertEqual(e(#"{"$toString": 0.00001}"#), "1e-05")
+        XCTAssertEqual(e(#"{"$toString": -0.0}"#), "-0")
+        XCTAssertEqual(e(#"{"$toString": 1.5e300}"#), "1.5e+300")
+        XCTAssertEqual(e(#"{"$substrCP": ["日本語", 1, 1]}"#), "本")
+        XCTAssertEqual(e(#"{"$strLenBytes": "日本"}"#), .int32(6))
+        XCTAssertEqual(e(#"{"$regexFindAll": {"input": "héllo wörld", "regex": "\\w+"}}"#)?.arrayValue?.count, 4)  // ASCII \w
+        XCTAssertEqual(e(#"{"$regexFindAll": {"input": "ab", "regex": "x*"}}"#)?.arrayValue?.count, 2)
+        XCTAssertEqual(e(#"{"$regexFind": {"input": "abc", "regex": "(x)?(b)"}}"#), ["match": "b", "idx": .int32(1), "captures": [.null, "b"]])
+        XCTAssertEqual(e(#"{"$split": ["a,,b", ","]}"#), ["a", "", "b"])
+        XCTAssertEqual(e(#"{"$trim": {"input": "\u00a0 x \t"}}"#), "x")
+        XCTAssertEqual(e(#"{"$indexOfCP": ["日本語", "語"]}"#), .int32(2))
+        XCTAssertEqual(e(#"{"$indexOfBytes": ["日本語", "語"]}"#), .int32(6))
+        fails(#"{"$concat": ["a", 1]}"#, "$concat only supports strings, not int")
+        fails(#"{"$substrBytes": ["日本", 1, 1]}"#, "continuation byte")
+    }
+
+    func testObjectsAndTypes() {
+        XCTAssertEqual(e(#"{"$unsetField": {"field": "x", "input": {"x": 1, "y": 2}}}"#), ["y": 2])
+        XCTAssertEqual(e(#"{"$setField": {"field": "a.b", "input": {"x": 1}, "value": 2}}"#), ["x": 1, "a.b": 2])
+        XCTAssertEqual(e(#"{"$mergeObjects": [{"a": 1, "b": 1}, null, {"a": 2, "c": 3}]}"#), ["a": 2, "b": 1, "c": 3])
+        XCTAssertEqual(e(#"{"$type": "$nope"}"#), "missing")
+        XCTAssertEqual(e(#"{"$toInt": "12"}"#), .int32(12))
+        XCTAssertEqual(e(#"{"$toInt": 2.9}"#), .int32(2))
+        XCTAssertEqual(e(#"{"$toBool": "false"}"#), true)
+        XCTAssertEqual(e(#"{"$toDate": "2021-03-14T10:00:00Z"}"#), .date(1_615_716_000_000))
+        XCTAssertEqual(e(#"{"$convert": {"input": "x1", "to": "int", "onError": -1}}"#), .int32(-1))
+        XCTAssertEqual(e(#"{"$convert": {"input": "$nope", "to": "int", "onNull": -2}}"#), .int32(-2))
+        fails(#"{"$toInt": "1.5"}"#, "Failed to parse number")
+        fails(#"{"$toDate": 5}"#, "Unsupported conversion from int to date")
+    }
+
+    func testDates() {
+        XCTAssertEqual(e(#"{"$isoWeekYear": "$dt"}"#), .int64(2021))
+        XCTAssertEqual(e(#"{"$dateToString": {"date": "$nope", "onNull": "none"}}"#), "none")
+        XCTAssertEqual(e(#"{"$dateToString": {"date": "$dt", "format": "%Y-%m-%d %H:%M:%S.%L %z %Z", "timezone": "Asia/Kolkata"}}"#),
+                       "2021-03-14 20:39:26.535 +0530 330")
+        XCTAssertEqual(e(#"{"$hour": {"date": "$dt", "timezone": "America/New_York"}}"#), .int32(11))  // DST began that morning
+        XCTAssertEqual(e(#"{"$week": {"$dateFromParts": {"year": 2021, "month": 1, "day": 2}}}"#), .int32(0))
+        XCTAssertEqual(e(#"{"$week": {"$dateFromParts": {"year": 2021, "month": 1, "day": 3}}}"#), .int32(1))
+        XCTAssertEqual(e(#"{"$isoWeek": {"$dateFromParts": {"year": 2021, "month": 1, "day": 3}}}"#), .int32(53))
+        XCTAssertEqual(e(#"{"$dateAdd": {"startDate": {"$dateFromParts": {"year": 2021, "month": 1, "day": 31}}, "unit": "month", "amount": 1}}"#),
+                       e(#"{"$dateFromParts": {"year": 2021, "month": 2, "day": 28}}"#))
+        XCTAssertEqual(e(#"{"$dateDiff": {"startDate": {"$dateFromParts": {"year": 2021, "month": 12, "day": 31}}, "endDate": {"$dateFromParts": {"year": 2022, "month": 1, "day": 1}}, "unit": "year"}}"#), .int64(1))
+        XCTAssertEqual(e(#"{"$dateTrunc": {"date": "$dt", "unit": "week", "startOfWeek": "monday"}}"#),
+                       e(#"{"$dateFromParts": {"year": 2021, "month": 3, "day": 8}}"#))
+        XCTAssertEqual(e(#"{"$dateFromString": {"dateString": "14/03/2021 10:20", "format": "%d/%m/%Y %H:%M"}}"#), .date(1_615_717_200_000))
+        fails(#"{"$dateToString": {"date": "$dt", "format": "%Q"}}"#, "Invalid format character '%Q'")
+        fails(#"{"$year": {"date": "$dt", "timezone": "Mars/Olympus"}}"#, "unrecognized time zone identifier")
+        fails(#"{"$dateFromString": {"dateString": "March 3, 2020"}}"#, "ISO 8601", kind: .unsupported)
+    }
+
+    func testVariables() throws {
+        let expr = try Expr.parse(J(#"{"$add": ["$$x", 1]}"#))
+        XCTAssertEqual(try Evaluator().evaluate(expr, [:], Variables(["x": 41])), .int32(42))
+        XCTAssertThrowsError(try Evaluator().evaluate(expr, [:], Variables())) { XCTAssertTrue("\($0)".contains("undefined variable")) }
+        let now = try Expr.parse(J(#""$$NOW""#))
+        XCTAssertEqual(try Evaluator().evaluate(now, [:], Variables(now: 1234)), .date(1234))
+        fails(#"{"$let": {"vars": {"a": 1, "b": {"$add": ["$$a", 1]}}, "in": "$$b"}}"#, "undefined variable: a")  // outer scope only
+    }
+}
