@@ -9,12 +9,7 @@ read -r -a flags <<< "${SWIFT_BUILD_FLAGS:-}"
 strata="$(swift build --show-bin-path "${flags[@]}")/strata"
 db=${DEMO_DB:-strata_demo}
 users=${DEMO_USERS:-10000}; devices=${DEMO_DEVICES:-5000}; events=${DEMO_EVENTS:-20000}
-# The real lenses (schemas/) once they exist; until then the headers, which are all a histogram needs.
-schemas=${DEMO_SCHEMAS:-}
-if [ -z "$schemas" ]; then
-  if [ -f schemas/users.json ] && [ -f schemas/devices.json ] && [ -f schemas/events.json ]; then schemas=schemas
-  else schemas=Tests/Fixtures/lens-headers; fi
-fi
+schemas=${DEMO_SCHEMAS:-schemas}
 
 uri=$(scripts/server.sh start default)
 echo "== embedded server: $uri (data in .data/default; 'make server-stop' stops it)"
