@@ -2,30 +2,33 @@
 SHELL := /bin/bash
 VENV := .venv
 SECANTUS := secantusdb==0.7.0b3
+# e.g. make build SWIFT_BUILD_FLAGS="-c release"
 SWIFT_BUILD_FLAGS ?=
+export SWIFT_BUILD_FLAGS
+# Extra arguments for `swift test`, e.g. make test TEST_ARGS="--filter HistogramTests"
+TEST_ARGS ?=
 
-.PHONY: help deps venv build test server server-stop clean
+.PHONY: help deps venv build test server server-stop demo clean
 
 help:
-	@echo "make deps         install libmongoc/libbson (apt) if missing"
+	@echo "make deps         install libmongoc/libbson, pkg-config, python3-venv (apt) where missing"
 	@echo "make venv         create .venv with $(SECANTUS) (the embedded server)"
-	@echo "make build        build strata (debug)"
-	@echo "make server       start the embedded server (data in .data/default)"
+	@echo "make build        build the library and the strata binary (debug; SWIFT_BUILD_FLAGS=\"-c release\")"
+	@echo "make server       start the embedded server (data in .data/default); strata finds it"
 	@echo "make server-stop  stop it"
-	@echo "make test         run the whole test suite against a server it starts and stops"
+	@echo "make demo         generate the datasets, load them into strata_demo, print their histograms"
+	@echo "make test         the whole test suite against a throwaway server it starts and stops"
+	@echo "make clean        remove .build and server state (not .data, not .venv)"
 
 deps:
-	@if ! pkg-config --exists libmongoc-1.0 2>/dev/null; then \
-	  echo "installing libmongoc-dev libbson-dev pkg-config (apt)"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libmongoc-dev libbson-dev pkg-config python3-venv >/dev/null; \
-	fi
+	@scripts/deps.sh
 
 venv: $(VENV)/bin/secantusd-py
 
-$(VENV)/bin/secantusd-py:
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q $(SECANTUS)
+$(VENV)/bin/secantusd-py: | deps
+	@echo "venv: creating $(VENV) with $(SECANTUS)"
+	@python3 -m venv $(VENV) || { echo "venv: 'python3 -m venv' failed: install python3-venv ('make deps' does, as root or with sudo)" >&2; exit 1; }
+	@$(VENV)/bin/pip install -q $(SECANTUS)
 
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
@@ -36,11 +39,12 @@ server: deps venv
 server-stop:
 	@scripts/server.sh stop default
 
+demo: deps venv build
+	@scripts/demo.sh
+
 test: deps venv
-	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	@uri=$$(scripts/server.sh start test --memory) || exit 1; \
-	  trap 'scripts/server.sh stop test' EXIT; \
-	  STRATA_TEST_URI="$$uri" swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	@scripts/test.sh $(TEST_ARGS)
 
 clean:
+	@for d in .server/*/; do [ -d "$$d" ] && scripts/server.sh stop "$$(basename "$$d")"; done; true
 	rm -rf .build .server

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+// Options shared by several subcommands, each an `@OptionGroup`.
+
+/// `--collection NAME` (`-c`).
+struct CollectionOptions: ParsableArguments {
+    @Option(name: [.customLong("collection"), .customShort("c")],
+            help: ArgumentHelp("The collection to work on.", valueName: "name"))
+    var name: String
+
+    func validate() throws {
+        try Names.checkCollection(name, what: "--collection")
+    }
+}
+
+/// `--uri` and `--db`, with their environment fallbacks and the embedded server.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The MongoDB connection string. Default: $STRATA_URI, else the embedded server started by 'make server' in the current directory.",
+        valueName: "uri"))
+    var uri: String?
+
+    @Option(name: .long, help: ArgumentHelp("The database. Default: $STRATA_DB, else 'strata'.", valueName: "name"))
+    var db: String?
+
+    func validate() throws {
+        if let uri, uri.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--uri must not be empty")
+        }
+        if let db { try Names.checkDatabase(db, what: "--db") }
+    }
+
+    /// Where to connect: `--uri` > `$STRATA_URI` > the running embedded server of
+    /// `directory` (`.server/default/uri`, whose pid must be alive). Connects to nothing.
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
+                 directory: String = FileManager.default.currentDirectoryPath) throws -> Connection {
+        let database: String
+        if let db {
+            database = db
+        } else if let env = environment["STRATA_DB"], !env.isEmpty {
+            try Names.checkDatabase(env, what: "$STRATA_DB")
+            database = env
+        } else {
+            database = "strata"
+        }
+        if let uri { return Connection(uri: uri, source: .option, databaseName: database) }
+        if let env = environment["STRATA_URI"], !env.trimmingCharacters(in: .whitespaces).isEmpty {
+            return Connection(uri: env, source: .environment, databaseName: database)
+        }
+        let state = URL(fileURLWithPath: directory).appendingPathComponent(".server/default")
+        let uriFile = state.appendingPathComponent("uri").path
+        let pidFile = state.appendingPathComponent("pid").path
+        guard let text = try? String(contentsOfFile: uriFile, encoding: .utf8),
+              !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw NoServer(message: "no MongoDB server to connect to: pass --uri URI, set STRATA_URI, or start the embedded server with 'make server' (in the strata checkout, then run strata from there)")
+        }
+        let pidText = (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let pidText, let pid = Int32(pidText), pid > 0, kill(pid, 0) == 0 || errno == EPERM else {
+            throw NoServer(message: "the embedded server recorded in \(state.path) is not running: start it with 'make server', or pass --uri URI / set STRATA_URI")
+        }
+        return Connection(uri: text.trimmingCharacters(in: .whitespacesAndNewlines),
+                          source: .embedded(pid: pid), databaseName: database)
+    }
+}
+
+/// A resolved connection: the URI, where it came from, and the database.
+struct Connection {
+    enum Source: CustomStringConvertible {
+        case option, environment, embedded(pid: Int32)
+        var description: String {
+            switch self {
+            case .option: return "from --uri"
+            case .environment: return "from $STRATA_URI"
+            case .embedded(let pid): return "the embedded server of .server/default, pid \(pid)"
+            }
+        }
+    }
+
+    let uri: String
+    let source: Source
+    let databaseName: String
+
+    /// Runs `body` on the database (one pool per process). A server that cannot
+    /// be reached becomes a `ConnectionFailure` that says which URI and where it
+    /// came from; every other error passes through unchanged.
+    func run<T>(_ body: (MongoDatabase) throws -> T) throws -> T {
+        let pool = try MongoPool.shared(uri: uri)
+        do {
+            return try body(MongoDatabase(pool: pool, name: databaseName))
+        } catch let e as MongoError where e.kind == .connection {
+            throw ConnectionFailure(error: e, uri: pool.redactedURI, source: source)
+        }
+    }
+}
+
+/// `--schemas DIR`: where lens files are.
+struct SchemaOptions: ParsableArguments {
+    @Option(name: .customLong("schemas"),
+            help: ArgumentHelp("The folder of lens files, one <collection>.json each.", valueName: "dir"))
+    var directory: String = "./schemas"
+
+    /// Loads `<directory>/<collection>.json` (bad JSON or a bad lens: `.badInput` naming file and place).
+    func lens(for collection: String) throws -> Lens {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw StrataError.badInput("the schemas folder does not exist (pass --schemas DIR)", at: Location(file: directory))
+        }
+        return try Lens.load(collection: collection, schemasDirectory: URL(fileURLWithPath: directory, isDirectory: true))
+    }
+}
+
+/// Checks names the way the server would, so a typo fails before connecting.
+enum Names {
+    static func checkDatabase(_ name: String, what: String) throws {
+        if name.isEmpty { throw ValidationError("\(what) must not be empty") }
+        if let bad = name.first(where: { "/\\. \"$\0".contains($0) }) {
+            throw ValidationError("\(what) '\(name)' is not a database name: it contains '\(bad)'")
+        }
+        if name.utf8.count > 63 { throw ValidationError("\(what) '\(name)' is longer than 63 bytes") }
+    }
+
+    static func checkCollection(_ name: String, what: String) throws {
+        if name.isEmpty { throw ValidationError("\(what) must not be empty") }
+        if name.contains("$") || name.contains("\0") {
+            throw ValidationError("\(what) '\(name)' is not a collection name: it contains '$' or NUL")
+        }
+        if name.hasPrefix("system.") { throw ValidationError("\(what) '\(name)': system collections are off limits") }
+    }
+}
