@@ -5,6 +5,12 @@ public struct SumAccumulator: Accumulator {
     public mutating func accumulate(_ v: BSON?) throws { try state.add(v) }
     public mutating func merge(_ p: BSON?) throws {
         switch p {
+        case .array(let parts)? where parts.count >= 3:
+            // mongod's own partial: [nonDecimalTotalType, sum, addend(, decimal)]
+            if parts.count > 3 { throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator") }
+            if let t = parts[0].exactInt, let nt = NumericType(typeCode: Int(t)) { state.widest = max(state.widest, nt) }
+            if let s = parts[1].doubleValue { state.total.addDouble(s) }
+            if let a = parts[2].doubleValue, a.isFinite || (parts[1].doubleValue?.isFinite ?? true) { state.total.addDouble(a) }
         case .document(let d)?:
             try state.add(d["sum"])
             if let t = d["type"].flatMap({ $0.exactInt }), let nt = NumericType(typeCode: Int(t)) {
@@ -40,6 +46,15 @@ public struct AvgAccumulator: Accumulator {
         }
         guard let c = (d["count"]).flatMap({ Numeric.coerceToLong($0) }) else {
             throw evalError("$avg partial state lacks a numeric 'count': \(show(p))")
+        }
+        if case .array(let ps)? = d["ps"] {
+            // mongod's own partial: {count, ps: [type, sum, addend]}
+            var s = SumAccumulator()
+            try s.merge(.array(ps))
+            total.addDouble(s.state.total.sum)
+            total.addDouble(s.state.total.addend)
+            count += c
+            return
         }
         let sub = d["subTotal"] ?? d["sum"]
         switch sub {

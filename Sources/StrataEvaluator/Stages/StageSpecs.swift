@@ -1,0 +1,409 @@
+/// `$unwind`.
+public struct Unwind: Sendable, Equatable {
+    /// The path without its `$` ("a.b").
+    public var path: String
+    public var includeArrayIndex: String?
+    public var preserveNullAndEmptyArrays: Bool
+    /// Whether it was written in the short form `$unwind: "$a"`.
+    public var shortForm: Bool
+
+    public init(path: String, includeArrayIndex: String? = nil, preserveNullAndEmptyArrays: Bool = false) {
+        self.path = path; self.includeArrayIndex = includeArrayIndex
+        self.preserveNullAndEmptyArrays = preserveNullAndEmptyArrays
+        self.shortForm = includeArrayIndex == nil && !preserveNullAndEmptyArrays
+    }
+
+    static func parsePath(_ v: BSON, at l: Location) throws -> String {
+        guard case .string(let s) = v else {
+            throw StrataError.badInput("expected a string as the path for $unwind stage, got \(v.typeName)", at: l)
+        }
+        guard s.hasPrefix("$"), s.count > 1 else {
+            throw StrataError.badInput("path option to $unwind stage should be prefixed with a '$': \(s)", at: l)
+        }
+        let p = String(s.dropFirst())
+        _ = try Projection.splitPath(p, at: l)
+        return p
+    }
+
+    public static func parse(_ v: BSON, at l: Location) throws -> Unwind {
+        switch v {
+        case .string: return Unwind(path: try parsePath(v, at: l))
+        case .document(let d):
+            var path: String?, idx: String?, preserve = false
+            for (k, x) in d {
+                switch k {
+                case "path": path = try parsePath(x, at: l.appending(k))
+                case "includeArrayIndex":
+                    guard case .string(let s) = x, !s.isEmpty else {
+                        throw StrataError.badInput("expected a non-empty string for the includeArrayIndex option to $unwind stage", at: l.appending(k))
+                    }
+                    if s.hasPrefix("$") { throw StrataError.badInput("includeArrayIndex option to $unwind stage should not be prefixed with a '$': \(s)", at: l.appending(k)) }
+                    _ = try Projection.splitPath(s, at: l.appending(k))
+                    idx = s
+                case "preserveNullAndEmptyArrays":
+                    guard case .bool(let b) = x else {
+                        throw StrataError.badInput("expected a boolean for the preserveNullAndEmptyArrays option to $unwind stage", at: l.appending(k))
+                    }
+                    preserve = b
+                default:
+                    throw StrataError.badInput("unrecognized option to $unwind stage: \(k)", at: l.appending(k))
+                }
+            }
+            guard let path else { throw StrataError.badInput("no path specified to $unwind stage", at: l) }
+            var u = Unwind(path: path, includeArrayIndex: idx, preserveNullAndEmptyArrays: preserve)
+            u.shortForm = false
+            return u
+        default:
+            throw StrataError.badInput("expected either a string or an object as specification for $unwind stage, got \(v.typeName)", at: l)
+        }
+    }
+
+    public var bson: BSON {
+        if shortForm { return .string("$" + path) }
+        var d: Document = ["path": .string("$" + path)]
+        if let includeArrayIndex { d["includeArrayIndex"] = .string(includeArrayIndex) }
+        if preserveNullAndEmptyArrays { d["preserveNullAndEmptyArrays"] = true }
+        return .document(d)
+    }
+}
+
+/// `$group`.
+public struct Group: Sendable, Equatable {
+    /// The `_id` expression. An object written with field names (`{a: "$a", b: "$b"}`) groups
+    /// by the tuple of its values (mongod keeps a missing value distinct from null there, and
+    /// omits it from the output `_id`); any other expression groups by its value (missing → null).
+    public var id: Expr
+    public var accumulators: [(String, AccumulatorSpec)]
+
+    public init(id: Expr, accumulators: [(String, AccumulatorSpec)]) { self.id = id; self.accumulators = accumulators }
+
+    public static func == (a: Group, b: Group) -> Bool {
+        a.id == b.id && a.accumulators.count == b.accumulators.count
+            && zip(a.accumulators, b.accumulators).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+
+    public static func parse(_ d: Document, at l: Location) throws -> Group {
+        var id: Expr?
+        var accs: [(String, AccumulatorSpec)] = []
+        for (k, v) in d {
+            let kl = l.appending(k)
+            if k == "_id" {
+                if case .document(let idDoc) = v, let first = idDoc.fields.first?.key, !first.hasPrefix("$") {
+                    for (f, x) in idDoc where x.isNumber || x.boolValue != nil {
+                        throw StrataError.badInput("$group does not support inclusion-style expressions", at: kl.appending(f))
+                    }
+                }
+                if case .document(let idDoc) = v, idDoc.isEmpty {
+                    id = .literal(v)  // {_id: {}} groups on the constant {}
+                } else {
+                    id = try Expr.parse(v, at: kl)
+                }
+                continue
+            }
+            if k.hasPrefix("$") { throw StrataError.badInput("The field '\(k)' must be an accumulator object", at: kl) }
+            if k.contains(".") { throw StrataError.badInput("The field '\(k)' cannot contain '.'", at: kl) }
+            if accs.contains(where: { $0.0 == k }) { throw StrataError.badInput("duplicate field name specified: \(k)", at: kl) }
+            guard case .document = v else { throw StrataError.badInput("The field '\(k)' must be an accumulator object", at: kl) }
+            accs.append((k, try AccumulatorSpec.parse(v, at: kl)))
+        }
+        guard let id else { throw StrataError.badInput("a group specification must include an _id", at: l) }
+        return Group(id: id, accumulators: accs)
+    }
+
+    public var bson: Document {
+        var d: Document = ["_id": id.bson]
+        for (k, a) in accumulators { d.append(k, a.bson) }
+        return d
+    }
+}
+
+/// `$bucket`.
+public struct Bucket: Sendable, Equatable {
+    public var groupBy: Expr
+    public var boundaries: [BSON]
+    public var defaultBucket: BSON?
+    /// nil = the default `{count: {$sum: 1}}`.
+    public var output: [(String, AccumulatorSpec)]?
+
+    public static func == (a: Bucket, b: Bucket) -> Bool {
+        guard a.groupBy == b.groupBy, a.boundaries == b.boundaries, a.defaultBucket == b.defaultBucket else { return false }
+        switch (a.output, b.output) {
+        case (nil, nil): return true
+        case (let x?, let y?): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    public var effectiveOutput: [(String, AccumulatorSpec)] {
+        output ?? [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))]
+    }
+
+    static func parseGroupBy(_ v: BSON, _ stage: String, at l: Location) throws -> Expr {
+        switch v {
+        case .string(let s) where s.hasPrefix("$"): break
+        case .document(let d) where d.fields.first?.key.hasPrefix("$") == true: break
+        default:
+            throw StrataError.badInput("The \(stage) 'groupBy' field must be defined as a $-prefixed path or an expression object, but found: \(v.typeName)", at: l)
+        }
+        return try Expr.parse(v, at: l)
+    }
+
+    static func parseOutput(_ v: BSON, _ stage: String, at l: Location) throws -> [(String, AccumulatorSpec)] {
+        guard case .document(let d) = v else {
+            throw StrataError.badInput("The \(stage) 'output' field must be an object, but found type: \(v.typeName)", at: l)
+        }
+        var out: [(String, AccumulatorSpec)] = []
+        for (k, x) in d {
+            if k.contains(".") || k.hasPrefix("$") { throw StrataError.badInput("invalid output field name '\(k)'", at: l.appending(k)) }
+            out.append((k, try AccumulatorSpec.parse(x, at: l.appending(k))))
+        }
+        return out
+    }
+
+    public static func parse(_ v: BSON, at l: Location) throws -> Bucket {
+        guard case .document(let d) = v else {
+            throw StrataError.badInput("Argument to $bucket stage must be an object, but found type: \(v.typeName)", at: l)
+        }
+        var groupBy: Expr?, boundaries: [BSON]?, dflt: BSON?, output: [(String, AccumulatorSpec)]?
+        for (k, x) in d {
+            let kl = l.appending(k)
+            switch k {
+            case "groupBy": groupBy = try parseGroupBy(x, "$bucket", at: kl)
+            case "boundaries":
+                guard case .array(let b) = x else {
+                    throw StrataError.badInput("The $bucket 'boundaries' field must be an array, but found type: \(x.typeName)", at: kl)
+                }
+                boundaries = b
+            case "default": dflt = x
+            case "output": output = try parseOutput(x, "$bucket", at: kl)
+            default: throw StrataError.badInput("Unrecognized option to $bucket: \(k)", at: kl)
+            }
+        }
+        guard let groupBy, let boundaries else {
+            throw StrataError.badInput("$bucket requires 'groupBy' and 'boundaries' to be specified", at: l)
+        }
+        if boundaries.count < 2 {
+            throw StrataError.badInput("The $bucket 'boundaries' field must have at least 2 values, but found \(boundaries.count) value(s)", at: l.appending("boundaries"))
+        }
+        for i in 1..<boundaries.count {
+            if BSONOrder.rank(boundaries[i]) != BSONOrder.rank(boundaries[0]) {
+                throw StrataError.badInput("All values in the the 'boundaries' option to $bucket must have the same type. Found conflicting types \(boundaries[0].typeName) and \(boundaries[i].typeName)", at: l.appending("boundaries"))
+            }
+            if BSONOrder.compare(boundaries[i - 1], boundaries[i]) >= 0 {
+                throw StrataError.badInput("The 'boundaries' option to $bucket must be sorted in ascending order", at: l.appending("boundaries"))
+            }
+        }
+        if let dflt, BSONOrder.rank(dflt) == BSONOrder.rank(boundaries[0]),
+           BSONOrder.compare(dflt, boundaries[0]) >= 0, BSONOrder.compare(dflt, boundaries.last!) < 0 {
+            throw StrataError.badInput("The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary.", at: l.appending("default"))
+        }
+        return Bucket(groupBy: groupBy, boundaries: boundaries, defaultBucket: dflt, output: output)
+    }
+
+    public var bson: Document {
+        var d: Document = ["groupBy": groupBy.bson, "boundaries": .array(boundaries)]
+        if let defaultBucket { d["default"] = defaultBucket }
+        if let output { d["output"] = .document(Document(output.map { ($0.0, $0.1.bson) })) }
+        return d
+    }
+}
+
+/// `$bucketAuto` (without `granularity`, which is refused as unsupported).
+public struct BucketAuto: Sendable, Equatable {
+    public var groupBy: Expr
+    public var buckets: Int
+    public var output: [(String, AccumulatorSpec)]?
+
+    public static func == (a: BucketAuto, b: BucketAuto) -> Bool {
+        guard a.groupBy == b.groupBy, a.buckets == b.buckets else { return false }
+        switch (a.output, b.output) {
+        case (nil, nil): return true
+        case (let x?, let y?): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    public var effectiveOutput: [(String, AccumulatorSpec)] {
+        output ?? [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))]
+    }
+
+    public static func parse(_ v: BSON, at l: Location) throws -> BucketAuto {
+        guard case .document(let d) = v else {
+            throw StrataError.badInput("Argument to $bucketAuto stage must be an object, but found type: \(v.typeName)", at: l)
+        }
+        var groupBy: Expr?, buckets: Int?, output: [(String, AccumulatorSpec)]?
+        for (k, x) in d {
+            let kl = l.appending(k)
+            switch k {
+            case "groupBy": groupBy = try Bucket.parseGroupBy(x, "$bucketAuto", at: kl)
+            case "buckets":
+                guard x.isNumber, let n = x.exactInt, Int32(exactly: n) != nil else {
+                    throw StrataError.badInput("The $bucketAuto 'buckets' field must be a numeric value, but found type: \(x.typeName)", at: kl)
+                }
+                if n <= 0 { throw StrataError.badInput("The $bucketAuto 'buckets' field must be greater than 0, but found: \(n)", at: kl) }
+                buckets = Int(n)
+            case "output": output = try Bucket.parseOutput(x, "$bucketAuto", at: kl)
+            case "granularity":
+                throw StrataError.unsupported("$bucketAuto with a granularity is not supported by strata's evaluator", at: kl)
+            default: throw StrataError.badInput("Unrecognized option to $bucketAuto: \(k)", at: kl)
+            }
+        }
+        guard let groupBy, let buckets else {
+            throw StrataError.badInput("$bucketAuto requires 'groupBy' and 'buckets' to be specified", at: l)
+        }
+        return BucketAuto(groupBy: groupBy, buckets: buckets, output: output)
+    }
+
+    public var bson: Document {
+        var d: Document = ["groupBy": groupBy.bson, "buckets": .int32(Int32(buckets))]
+        if let output { d["output"] = .document(Document(output.map { ($0.0, $0.1.bson) })) }
+        return d
+    }
+}
+
+/// `$facet`.
+public struct Facet: Sendable, Equatable {
+    public var pipelines: [(String, Pipeline)]
+
+    public static func == (a: Facet, b: Facet) -> Bool {
+        a.pipelines.count == b.pipelines.count && zip(a.pipelines, b.pipelines).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+
+    public static func parse(_ v: BSON, at l: Location) throws -> Facet {
+        guard case .document(let d) = v, !d.isEmpty else {
+            throw StrataError.badInput("the $facet specification must be a non-empty object", at: l)
+        }
+        var out: [(String, Pipeline)] = []
+        for (k, x) in d {
+            let kl = l.appending(k)
+            if k.isEmpty || k.hasPrefix("$") || k.contains(".") { throw StrataError.badInput("invalid $facet output field name '\(k)'", at: kl) }
+            guard case .array(let stages) = x else {
+                throw StrataError.badInput("arguments to $facet must be arrays, \(k) is type \(x.typeName)", at: kl)
+            }
+            if stages.isEmpty { throw StrataError.badInput("sub-pipeline in $facet stage cannot be empty", at: kl) }
+            out.append((k, try Pipeline.parse(stages, at: kl, inFacet: true)))
+        }
+        return Facet(pipelines: out)
+    }
+}
+
+/// `$lookup` (equality form, pipeline form, or both). The foreign collection is read
+/// through the execution context's `lookup` closure.
+public struct Lookup: Sendable, Equatable {
+    public var from: String?
+    public var localField: String?
+    public var foreignField: String?
+    public var letVariables: [(String, Expr)]
+    public var pipeline: Pipeline?
+    /// The raw sub-pipeline (what the closure receives).
+    public var pipelineBSON: [BSON]?
+    public var `as`: String
+
+    public static func == (a: Lookup, b: Lookup) -> Bool {
+        a.from == b.from && a.localField == b.localField && a.foreignField == b.foreignField && a.pipeline == b.pipeline
+            && a.as == b.as && a.letVariables.count == b.letVariables.count
+            && zip(a.letVariables, b.letVariables).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+
+    public static func parse(_ v: BSON, at l: Location) throws -> Lookup {
+        guard case .document(let d) = v else { throw StrataError.badInput("the $lookup specification must be an Object", at: l) }
+        var from: String?, local: String?, foreign: String?, asField: String?, lets: [(String, Expr)] = []
+        var pipeline: Pipeline?, raw: [BSON]?
+        for (k, x) in d {
+            let kl = l.appending(k)
+            switch k {
+            case "from":
+                if case .document = x { throw StrataError.unsupported("$lookup from another database is not supported by strata's evaluator", at: kl) }
+                guard case .string(let s) = x, !s.isEmpty else { throw StrataError.badInput("$lookup 'from' must be a non-empty string", at: kl) }
+                from = s
+            case "localField", "foreignField", "as":
+                guard case .string(let s) = x, !s.isEmpty else { throw StrataError.badInput("$lookup argument '\(k)' must be a string, found \(x.typeName)", at: kl) }
+                _ = try Projection.splitPath(s, at: kl)
+                if k == "localField" { local = s } else if k == "foreignField" { foreign = s } else { asField = s }
+            case "let":
+                guard case .document(let ld) = x else { throw StrataError.badInput("$lookup argument 'let' must be an object", at: kl) }
+                for (n, e) in ld {
+                    try Expr.validateVariableName(n, forWrite: true, at: kl.appending(n))
+                    lets.append((n, try Expr.parse(e, at: kl.appending(n))))
+                }
+            case "pipeline":
+                guard case .array(let stages) = x else { throw StrataError.badInput("$lookup argument 'pipeline' must be an array", at: kl) }
+                raw = stages
+                pipeline = try Pipeline.parse(stages, at: kl)
+            default:
+                throw StrataError.badInput("unknown argument to $lookup: \(k)", at: kl)
+            }
+        }
+        guard let asField else { throw StrataError.badInput("must specify 'as' field for a $lookup", at: l) }
+        if (local == nil) != (foreign == nil) {
+            throw StrataError.badInput("$lookup requires both or neither of 'localField' and 'foreignField' to be specified", at: l)
+        }
+        if local == nil && pipeline == nil {
+            throw StrataError.badInput("$lookup requires either 'pipeline' or both 'localField' and 'foreignField' to be specified", at: l)
+        }
+        if pipeline == nil && !lets.isEmpty {
+            throw StrataError.badInput("$lookup with 'let' must also specify 'pipeline'", at: l)
+        }
+        if from == nil {
+            // only valid with a pipeline starting with $documents
+            guard case .documents? = pipeline?.stages.first else {
+                throw StrataError.badInput("$lookup requires 'from' unless its pipeline starts with $documents", at: l)
+            }
+        }
+        return Lookup(from: from, localField: local, foreignField: foreign, letVariables: lets, pipeline: pipeline,
+                      pipelineBSON: raw, as: asField)
+    }
+
+    public var bson: Document {
+        var d = Document()
+        if let from { d["from"] = .string(from) }
+        if let localField { d["localField"] = .string(localField) }
+        if let foreignField { d["foreignField"] = .string(foreignField) }
+        if !letVariables.isEmpty { d["let"] = .document(Document(letVariables.map { ($0.0, $0.1.bson) })) }
+        if let pipeline { d["pipeline"] = .array(pipeline.bson) }
+        d["as"] = .string(self.as)
+        return d
+    }
+}
+
+/// `$unionWith`.
+public struct UnionWith: Sendable, Equatable {
+    public var coll: String?
+    public var pipeline: Pipeline?
+
+    public static func parse(_ v: BSON, at l: Location) throws -> UnionWith {
+        switch v {
+        case .string(let s):
+            if s.isEmpty { throw StrataError.badInput("$unionWith requires a non-empty collection name", at: l) }
+            return UnionWith(coll: s, pipeline: nil)
+        case .document(let d):
+            var coll: String?, pipeline: Pipeline?
+            for (k, x) in d {
+                switch k {
+                case "coll":
+                    guard case .string(let s) = x else { throw StrataError.badInput("$unionWith 'coll' must be a string", at: l.appending(k)) }
+                    coll = s
+                case "pipeline":
+                    guard case .array(let stages) = x else { throw StrataError.badInput("$unionWith 'pipeline' must be an array", at: l.appending(k)) }
+                    pipeline = try Pipeline.parse(stages, at: l.appending(k))
+                default: throw StrataError.badInput("BSON field '$unionWith.\(k)' is an unknown field.", at: l.appending(k))
+                }
+            }
+            if coll == nil {
+                guard case .documents? = pipeline?.stages.first else {
+                    throw StrataError.badInput("$unionWith requires 'coll' unless its pipeline starts with $documents", at: l)
+                }
+            }
+            return UnionWith(coll: coll, pipeline: pipeline)
+        default:
+            throw StrataError.badInput("the $unionWith stage specification must be an object or string, but found \(v.typeName)", at: l)
+        }
+    }
+
+    public var bson: Document {
+        var d = Document()
+        if let coll { d["coll"] = .string(coll) }
+        if let pipeline { d["pipeline"] = .array(pipeline.bson) }
+        return d
+    }
+}

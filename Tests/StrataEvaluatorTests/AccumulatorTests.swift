@@ -1,0 +1,157 @@
+import StrataEvaluator
+import StrataTestSupport
+import XCTest
+
+final class AccumulatorTests: XCTestCase {
+    func spec(_ s: String) throws -> AccumulatorSpec { try AccumulatorSpec.parse(J(s), at: Location(path: "acc")) }
+
+    func run(_ s: String, _ values: [BSON?]) throws -> BSON? {
+        let sp = try spec(s)
+        var a = try sp.makeAccumulator()
+        for v in values { try a.accumulate(v) }
+        return try a.finalize()
+    }
+
+    func testSemantics() throws {
+        XCTAssertEqual(try run(#"{"$sum": "$x"}"#, []), .int32(0))
+        XCTAssertEqual(try run(#"{"$sum": "$x"}"#, [1, 2, "a", nil, .null]), .int32(3))
+        XCTAssertEqual(try run(#"{"$sum": "$x"}"#, [.int32(Int32.max), 1]), .int64(2_147_483_648))
+        XCTAssertEqual(try run(#"{"$sum": "$x"}"#, [.int64(1), 1]), .int64(2))
+        XCTAssertEqual(try run(#"{"$sum": "$x"}"#, [.double(0.1), .double(0.2), .double(0.3)]), .double(0.6))  // compensated
+        XCTAssertEqual(try run(#"{"$avg": "$x"}"#, [1, 2, "x", nil]), .double(1.5))
+        XCTAssertEqual(try run(#"{"$avg": "$x"}"#, ["x"]), .null)
+        XCTAssertEqual(try run(#"{"$min": "$x"}"#, [.null, 3, "a", nil, 2]), .int32(2))
+        XCTAssertEqual(try run(#"{"$max": "$x"}"#, [.null, 3, "a", nil]), "a")
+        XCTAssertEqual(try run(#"{"$max": "$x"}"#, [nil, .null]), .null)
+        XCTAssertNil(try run(#"{"$first": "$x"}"#, [nil, 1]))  // $group turns it into null
+        XCTAssertEqual(try run(#"{"$last": "$x"}"#, [nil, 1]), .int32(1))
+        XCTAssertEqual(try run(#"{"$push": "$x"}"#, [1, nil, .null]), [1, .null])
+        XCTAssertEqual(try run(#"{"$addToSet": "$x"}"#, [1, 1.0, nil, .null, "a"]), [1, .null, "a"])
+        XCTAssertEqual(try run(#"{"$stdDevPop": "$x"}"#, [1, 2, 3, 4]), .double(1.118033988749895))
+        XCTAssertEqual(try run(#"{"$stdDevSamp": "$x"}"#, [5]), .null)
+        XCTAssertEqual(try run(#"{"$mergeObjects": "$x"}"#, [["a": 1], nil, ["a": 2, "b": 1]]), ["a": 2, "b": 1])
+        XCTAssertEqual(try run(#"{"$count": {}}"#, [1, 1]), .int32(2))  // the spec feeds 1 per document
+        XCTAssertThrowsError(try run(#"{"$mergeObjects": "$x"}"#, [1]))
+        XCTAssertThrowsError(try run(#"{"$sum": "$x"}"#, [.decimal128(Decimal128("1")!)])) {
+            XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
+        }
+    }
+
+    func testTopBottomTiesKeepTheFirstSeen() throws {
+        func item(_ k: Int, _ out: String) -> BSON { .document(["output": .string(out), "sortFields": [.int32(Int32(k))]]) }
+        XCTAssertEqual(try run(#"{"$top": {"sortBy": {"k": 1}, "output": "$o"}}"#, [item(2, "a"), item(1, "b"), item(1, "c")]), "b")
+        XCTAssertEqual(try run(#"{"$bottom": {"sortBy": {"k": 1}, "output": "$o"}}"#, [item(2, "a"), item(2, "b"), item(1, "c")]), "a")
+        XCTAssertEqual(try run(#"{"$topN": {"n": 2, "sortBy": {"k": -1}, "output": "$o"}}"#, [item(1, "a"), item(3, "b"), item(3, "c"), item(2, "d")]), ["b", "c"])
+        XCTAssertEqual(try run(#"{"$bottomN": {"n": 2, "sortBy": {"k": 1}, "output": "$o"}}"#, [item(1, "a"), item(3, "b"), item(3, "c"), item(2, "d")]), ["b", "c"])
+    }
+
+    func testParseErrors() {
+        XCTAssertThrowsError(try spec(#"{"$sum": [1, 2]}"#)) { XCTAssertTrue("\($0)".contains("unary operator")) }
+        XCTAssertThrowsError(try spec(#"{"$foo": 1}"#)) { XCTAssertEqual(($0 as? StrataError)?.kind, .badInput) }
+        XCTAssertThrowsError(try spec(#"{"$median": {"input": "$x", "method": "approximate"}}"#)) { XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported) }
+        XCTAssertThrowsError(try spec(#"{"$topN": {"sortBy": {"a": 1}, "output": "$x"}}"#)) { XCTAssertTrue("\($0)".contains("'n'")) }
+    }
+
+    /// Merging the partial states of slices gives what accumulating everything gives.
+    func testMergeOfOwnPartialsEqualsAccumulateAll() throws {
+        let values: [BSON?] = [1, 2.5, .int64(10), nil, .null, "s", 7, -3.25, .int32(Int32.max), 4]
+        for s in [#"{"$sum": "$x"}"#, #"{"$min": "$x"}"#, #"{"$max": "$x"}"#, #"{"$push": "$x"}"#, #"{"$addToSet": "$x"}"#,
+                  #"{"$first": "$x"}"#, #"{"$last": "$x"}"#, #"{"$firstN": {"n": 3, "input": "$x"}}"#,
+                  #"{"$lastN": {"n": 3, "input": "$x"}}"#, #"{"$maxN": {"n": 3, "input": "$x"}}"#, #"{"$minN": {"n": 3, "input": "$x"}}"#] {
+            let all = try run(s, values)
+            let sp = try spec(s)
+            var merged = try sp.makeAccumulator()
+            for slice in [values[0..<3], values[3..<7], values[7...]] {
+                var part = try sp.makeAccumulator()
+                for v in slice { try part.accumulate(v) }
+                var p = try part.finalize()
+                if sp.op == "$first" || sp.op == "$last" { p = p.map { .document(["v": $0]) } ?? .document([:]) }
+                try merged.merge(p)
+            }
+            XCTAssertEqual(try merged.finalize(), all, s)
+        }
+        // $avg and $stdDev through their documented partial shapes
+        let nums: [Double] = [1, 2, 3.5, 10, -4, 7.25, 8, 0.5]
+        var avgAll = AvgAccumulator(), sdAll = StdDevAccumulator(sample: true)
+        for x in nums { try avgAll.accumulate(.double(x)); try sdAll.accumulate(.double(x)) }
+        var avgMerged = AvgAccumulator(), sdMerged = StdDevAccumulator(sample: true)
+        for slice in [nums[0..<3], nums[3...]] {
+            var s = SumAccumulator(), pop = StdDevAccumulator(sample: false), mean = AvgAccumulator()
+            for x in slice { try s.accumulate(.double(x)); try pop.accumulate(.double(x)); try mean.accumulate(.double(x)) }
+            try avgMerged.merge(["subTotal": s.finalize()!, "count": .int32(Int32(slice.count))])
+            try sdMerged.merge(["count": .int32(Int32(slice.count)), "mean": mean.finalize()!, "stdDevPop": pop.finalize()!])
+        }
+        XCTAssertEqual(avgMerged.finalize(), avgAll.finalize())
+        XCTAssertEqual(sdMerged.finalize()!.doubleValue!, sdAll.finalize()!.doubleValue!, accuracy: 1e-12)
+    }
+
+    /// The partial states computed by the *server* with the specs documented on `Accumulator`,
+    /// merged in Swift slice by slice, give the server's single-pass `$group` result.
+    func testMergeOfServerPartialsEqualsServerResult() throws {
+        let fx = try ServerFixture.get()
+        let coll = try fx.collection("orders_merge", DifferentialPipelineTests.orders)
+        let isNum: BSON = ["$cond": [["$isNumber": "$price"], 1, 0]]
+        let widest: BSON = ["$max": ["$switch": ["branches": [
+            ["case": ["$eq": [["$type": "$qty"], "double"]], "then": 1],
+            ["case": ["$eq": [["$type": "$qty"], "long"]], "then": 18],
+        ], "default": 16]]]
+        // (field, full accumulator, partial accumulators, how to build the partial from a row)
+        struct Item { let name: String; let full: BSON; let partial: Document; let make: (Document) -> BSON?; var tolerance: Double = 0 }
+        let items: [Item] = [
+            Item(name: "sum", full: ["$sum": "$qty"], partial: ["sum_s": ["$sum": "$qty"], "sum_t": widest],
+                 make: { .document(["sum": $0["sum_s"]!, "type": $0["sum_t"]!]) }),
+            Item(name: "sumPlain", full: ["$sum": "$price"], partial: ["sumPlain": ["$sum": "$price"]], make: { $0["sumPlain"] }, tolerance: 1e-14),
+            Item(name: "count", full: ["$count": .document([:])], partial: ["count": ["$sum": 1]], make: { $0["count"] }),
+            Item(name: "avg", full: ["$avg": "$price"], partial: ["avg_s": ["$sum": "$price"], "avg_c": ["$sum": isNum]],
+                 make: { .document(["subTotal": $0["avg_s"]!, "count": $0["avg_c"]!]) }, tolerance: 1e-14),
+            Item(name: "min", full: ["$min": "$price"], partial: ["min": ["$min": "$price"]], make: { $0["min"] }),
+            Item(name: "max", full: ["$max": "$qty"], partial: ["max": ["$max": "$qty"]], make: { $0["max"] }),
+            Item(name: "first", full: ["$first": "$region"], partial: ["first": ["$first": ["v": "$region"]]], make: { $0["first"] }),
+            Item(name: "last", full: ["$last": "$price"], partial: ["last": ["$last": ["v": "$price"]]], make: { $0["last"] }),
+            Item(name: "push", full: ["$push": "$region"], partial: ["push": ["$push": "$region"]], make: { $0["push"] }),
+            Item(name: "mergeObjects", full: ["$mergeObjects": "$customer"], partial: ["mergeObjects": ["$mergeObjects": "$customer"]], make: { $0["mergeObjects"] }),
+            Item(name: "stdDevSamp", full: ["$stdDevSamp": "$price"],
+                 partial: ["sd_c": ["$sum": isNum], "sd_m": ["$avg": "$price"], "sd_p": ["$stdDevPop": "$price"]],
+                 make: { .document(["count": $0["sd_c"]!, "mean": $0["sd_m"]!, "stdDevPop": $0["sd_p"]!]) }, tolerance: 1e-9),
+            Item(name: "topN", full: ["$topN": ["n": 3, "sortBy": ["qty": -1, "_id": 1], "output": "$_id"]],
+                 partial: ["topN": ["$topN": ["n": 3, "sortBy": ["qty": -1, "_id": 1], "output": ["output": "$_id", "sortFields": ["$qty", "$_id"]]]]],
+                 make: { $0["topN"] }),
+            Item(name: "bottom", full: ["$bottom": ["sortBy": ["price": 1, "_id": 1], "output": "$price"]],
+                 partial: ["bottom": ["$bottomN": ["n": 1, "sortBy": ["price": 1, "_id": 1], "output": ["output": "$price", "sortFields": ["$price", "$_id"]]]]],
+                 make: { $0["bottom"] }),
+            Item(name: "firstN", full: ["$firstN": ["n": 4, "input": "$qty"]], partial: ["firstN": ["$firstN": ["n": 4, "input": "$qty"]]], make: { $0["firstN"] }),
+            Item(name: "lastN", full: ["$lastN": ["n": 4, "input": "$qty"]], partial: ["lastN": ["$lastN": ["n": 4, "input": "$qty"]]], make: { $0["lastN"] }),
+            Item(name: "maxN", full: ["$maxN": ["n": 3, "input": "$price"]], partial: ["maxN": ["$maxN": ["n": 3, "input": "$price"]]], make: { $0["maxN"] }),
+        ]
+        var fullSpec: Document = ["_id": "$product"]
+        var partialSpec: Document = ["_id": "$product"]
+        for it in items {
+            fullSpec[it.name] = it.full
+            for (k, v) in it.partial { partialSpec[k] = v }
+        }
+        let sortById: BSON = ["$sort": ["_id": 1]]
+        let full = try coll.aggregateAll([sortById, ["$group": .document(fullSpec)]])
+        var slices: [[Document]] = []
+        for (lo, hi) in [(0, 70), (70, 150), (150, 240)] {
+            slices.append(try coll.aggregateAll([["$match": ["_id": ["$gte": .int32(Int32(lo)), "$lt": .int32(Int32(hi))]]], sortById, ["$group": .document(partialSpec)]]))
+        }
+        let specs = try items.map { try AccumulatorSpec.parse($0.full, at: Location(path: $0.name)) }
+        let cmp = { (tol: Double) in BSONComparison(relativeTolerance: tol) }
+        var failures: [String] = []
+        for row in full {
+            let key = row["_id"]!
+            for (i, it) in items.enumerated() {
+                var acc = try specs[i].makeAccumulator(groupId: key)
+                for slice in slices {
+                    guard let p = slice.first(where: { BSONOrder.equal($0["_id"], key) }) else { continue }
+                    try acc.merge(it.make(p))
+                }
+                let merged = try acc.finalize() ?? .null
+                if let d = cmp(it.tolerance).difference(merged, row[it.name]!) {
+                    failures.append("\(it.name) for \(show(key)): merged \(show(merged)) vs server \(show(row[it.name])) (\(d))")
+                }
+            }
+        }
+        if !failures.isEmpty { XCTFail(failures.joined(separator: "\n")) }
+    }
+}

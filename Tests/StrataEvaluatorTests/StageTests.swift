@@ -1,0 +1,148 @@
+import StrataEvaluator
+import XCTest
+
+final class StageTests: XCTestCase {
+    func run(_ pipeline: String, _ docs: [Document], context: ExecutionContext = ExecutionContext()) throws -> [Document] {
+        try PipelineExecutor(try Pipeline.parse(J(pipeline).arrayValue ?? []), context: context).run(docs)
+    }
+    func canon(_ ds: [Document]) -> [String] { ds.map { ExtendedJSON.string($0, mode: .relaxed) } }
+
+    func testParseErrorsNameTheStage() {
+        func expect(_ p: String, _ kind: StrataError.Kind, _ path: String, _ fragment: String, line: UInt = #line) {
+            XCTAssertThrowsError(try Pipeline.parse(J(p).arrayValue ?? [], at: Location(file: "q.json", path: "pipeline")), line: line) { e in
+                guard let e = e as? StrataError else { return XCTFail("\(e)", line: line) }
+                XCTAssertEqual(e.kind, kind, "\(e)", line: line)
+                XCTAssertEqual(e.location?.path, path, "\(e)", line: line)
+                XCTAssertTrue(e.message.contains(fragment), e.message, line: line)
+            }
+        }
+        expect(#"[{"$match": {}}, {"$foo": 1}]"#, .badInput, "pipeline[1].$foo", "Unrecognized pipeline stage name")
+        expect(#"[{"$out": "x"}]"#, .unsupported, "pipeline[0].$out", "not supported")
+        expect(#"[{"$merge": {"into": "x"}}]"#, .unsupported, "pipeline[0].$merge", "not supported")
+        expect(#"[{"$sample": {"size": 1}}]"#, .unsupported, "pipeline[0].$sample", "not supported")
+        expect(#"[{"$geoNear": {}}]"#, .unsupported, "pipeline[0].$geoNear", "not supported")
+        expect(#"[{"$setWindowFields": {}}]"#, .unsupported, "pipeline[0].$setWindowFields", "not supported")
+        expect(#"[{"$group": {"_id": null, "total": {"$sum": {"$bad": 1}}}}]"#, .badInput, "pipeline[0].$group.total.$sum.$bad", "unknown expression operator")
+        expect(#"[{"$group": {"_id": null, "total": {"$summ": 1}}}]"#, .badInput, "pipeline[0].$group.total.$summ", "unknown group operator")
+        expect(#"[{"$group": {"total": {"$sum": 1}}}]"#, .badInput, "pipeline[0].$group", "must include an _id")
+        expect(#"[{"$group": {"_id": {"a": 1}}}]"#, .badInput, "pipeline[0].$group._id.a", "inclusion-style")
+        expect(#"[{"$limit": 0}]"#, .badInput, "pipeline[0].$limit", "positive")
+        expect(#"[{"$skip": -1}]"#, .badInput, "pipeline[0].$skip", "non-negative")
+        expect(#"[{"$sort": {"a": 2}}]"#, .badInput, "pipeline[0].$sort.a", "1 (for ascending)")
+        expect(#"[{"$unwind": "a"}]"#, .badInput, "pipeline[0].$unwind", "prefixed with a '$'")
+        expect(#"[{"$count": "a.b"}]"#, .badInput, "pipeline[0].$count", "cannot contain '.'")
+        expect(#"[{"$bucket": {"groupBy": "$a", "boundaries": [5, 1]}}]"#, .badInput, "pipeline[0].$bucket.boundaries", "ascending")
+        expect(#"[{"$bucketAuto": {"groupBy": "$a", "buckets": 2, "granularity": "R5"}}]"#, .unsupported, "pipeline[0].$bucketAuto.granularity", "not supported")
+        expect(#"[{"$facet": {"a": [{"$facet": {"b": [{"$limit": 1}]}}]}}]"#, .badInput, "pipeline[0].$facet.a[0].$facet", "not allowed")
+        expect(#"[{"$match": {"a": {"$in": 5}}}]"#, .badInput, "pipeline[0].$match.a.$in", "needs an array")
+        expect(#"[{"$lookup": {"from": "x", "localField": "a", "as": "y"}}]"#, .badInput, "pipeline[0].$lookup", "both or neither")
+    }
+
+    func testRoundTripOfEveryStageKind() throws {
+        let text = #"[{"$match": {"a": {"$gt": 1}}}, {"$project": {"a": 1, "b": {"$add": ["$a", 1]}}}, {"$addFields": {"c": 1}}, {"$set": {"d": "$c"}}, {"$unset": ["c", "d"]}, {"$replaceWith": {"x": "$a"}}, {"$replaceRoot": {"newRoot": "$$ROOT"}}, {"$unwind": {"path": "$x", "includeArrayIndex": "i", "preserveNullAndEmptyArrays": true}}, {"$unwind": "$y"}, {"$group": {"_id": {"k": "$k", "j": "$j"}, "s": {"$sum": "$v"}, "t": {"$topN": {"n": 2, "sortBy": {"v": -1}, "output": "$w"}}, "c": {"$count": {}}}}, {"$sort": {"s": -1, "_id": 1}}, {"$skip": 1}, {"$limit": 5}, {"$count": "n"}, {"$sortByCount": "$n"}, {"$bucket": {"groupBy": "$a", "boundaries": [0, 5, 10], "default": "x", "output": {"n": {"$sum": 1}}}}, {"$bucketAuto": {"groupBy": "$a", "buckets": 3}}, {"$facet": {"f": [{"$limit": 1}]}}, {"$lookup": {"from": "c", "localField": "a", "foreignField": "b", "let": {"v": "$a"}, "pipeline": [{"$match": {"$expr": {"$eq": ["$$v", 1]}}}], "as": "r"}}, {"$unionWith": {"coll": "u", "pipeline": [{"$limit": 2}]}}, {"$redact": "$$KEEP"}]"#
+        let p = try Pipeline.parse(J(text).arrayValue!)
+        XCTAssertEqual(p.stages.count, 21)
+        XCTAssertEqual(try Pipeline.parse(p.bson), p)
+        XCTAssertEqual(p.stages.map(\.name).prefix(5), ["$match", "$project", "$addFields", "$set", "$unset"])
+        XCTAssertTrue(p.stages[9].isBlocking)
+    }
+
+    func testGroupIdRules() throws {
+        let docs: [Document] = [["_id": 1, "a": 1], ["_id": 2, "a": .null], ["_id": 3], ["_id": 4, "a": 1.0], ["_id": 5, "a": .int64(1)]]
+        let single = try run(#"[{"$group": {"_id": "$a", "n": {"$sum": 1}}}]"#, docs)
+        XCTAssertEqual(canon(single), [#"{ "_id" : 1, "n" : 3 }"#, #"{ "_id" : null, "n" : 2 }"#])
+        let oneField = try run(#"[{"$group": {"_id": {"t": "$a"}, "n": {"$sum": 1}}}]"#, docs)
+        XCTAssertEqual(canon(oneField), [#"{ "_id" : { "t" : 1 }, "n" : 3 }"#, #"{ "_id" : { "t" : null }, "n" : 2 }"#])
+        let twoFields = try run(#"[{"$group": {"_id": {"t": "$a", "u": "$u"}, "n": {"$sum": 1}}}]"#, docs)
+        XCTAssertEqual(canon(twoFields), [#"{ "_id" : { "t" : 1 }, "n" : 3 }"#, #"{ "_id" : { "t" : null }, "n" : 1 }"#, #"{ "_id" : {  }, "n" : 1 }"#])
+        let missingAcc = try run(#"[{"$group": {"_id": null, "f": {"$first": "$zz"}}}]"#, docs)
+        XCTAssertEqual(canon(missingAcc), [#"{ "_id" : null, "f" : null }"#])
+    }
+
+    func testUnwind() throws {
+        let docs: [Document] = [["_id": 1, "a": [1, 2]], ["_id": 2, "a": []], ["_id": 3, "a": .null], ["_id": 4], ["_id": 5, "a": 7], ["_id": 6, "o": ["a": [3]]]]
+        XCTAssertEqual(canon(try run(#"[{"$unwind": "$a"}]"#, docs)),
+                       [#"{ "_id" : 1, "a" : 1 }"#, #"{ "_id" : 1, "a" : 2 }"#, #"{ "_id" : 5, "a" : 7 }"#])
+        let full = try run(#"[{"$unwind": {"path": "$a", "includeArrayIndex": "i", "preserveNullAndEmptyArrays": true}}]"#, docs)
+        XCTAssertEqual(full.map { $0["i"] }, [.int64(0), .int64(1), .null, .null, .null, .null, .null])
+        XCTAssertNil(full[2]["a"])  // an empty array is removed
+        XCTAssertEqual(full[3]["a"], .null)
+        XCTAssertEqual(canon(try run(#"[{"$unwind": "$o.a"}]"#, docs)), [#"{ "_id" : 6, "o" : { "a" : 3 } }"#])
+    }
+
+    func testCountOfNothingIsNothing() throws {
+        // mongod returns no document; SecantusDB returns {n: 0}
+        XCTAssertEqual(try run(#"[{"$count": "n"}]"#, []), [])
+        XCTAssertEqual(try run(#"[{"$count": "n"}]"#, [[:], [:]]), [["n": 2]])
+    }
+
+    func testBucketAutoFollowsMongod() throws {
+        // values 1,1,1,2,3,3,4,5,6,9: 10 documents, 3 buckets -> about 3 per bucket,
+        // equal values absorbed, last bucket takes the rest, max = next bucket's min.
+        let values = [1, 1, 1, 2, 3, 3, 4, 5, 6, 9]
+        let docs = values.enumerated().map { Document([("_id", .int32(Int32($0.offset))), ("v", .int32(Int32($0.element)))]) }
+        let out = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 3, "output": {"n": {"$sum": 1}, "first": {"$first": "$_id"}}}}]"#, docs.reversed())
+        XCTAssertEqual(canon(out), [
+            #"{ "_id" : { "min" : 1, "max" : 2 }, "n" : 3, "first" : 2 }"#,
+            #"{ "_id" : { "min" : 2, "max" : 4 }, "n" : 3, "first" : 5 }"#,
+            #"{ "_id" : { "min" : 4, "max" : 9 }, "n" : 4, "first" : 9 }"#,
+        ])
+        // more buckets than documents: one per distinct value
+        XCTAssertEqual(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 20}}]"#, Array(docs.prefix(4))).count, 2)
+    }
+
+    func testSortIsStableAndTopKMatchesFullSort() throws {
+        var docs: [Document] = []
+        for i in 0..<200 { docs.append(["_id": .int32(Int32(i)), "k": .int32(Int32((i * 7919) % 13)), "arr": [.int32(Int32(i % 5)), .int32(Int32(i % 3))]]) }
+        let full = try run(#"[{"$sort": {"k": -1}}]"#, docs)
+        for i in 1..<full.count where full[i - 1]["k"] == full[i]["k"] {
+            XCTAssertLessThan(full[i - 1]["_id"]!.exactInt!, full[i]["_id"]!.exactInt!)
+        }
+        XCTAssertEqual(try run(#"[{"$sort": {"k": -1}}, {"$limit": 17}]"#, docs), Array(full.prefix(17)))
+        XCTAssertEqual(try run(#"[{"$sort": {"k": -1}}, {"$skip": 5}, {"$limit": 9}]"#, docs), Array(full.dropFirst(5).prefix(9)))
+        XCTAssertEqual(try run(#"[{"$sort": {"arr": 1, "_id": 1}}, {"$limit": 3}]"#, docs).map { $0["_id"] }, [0, 3, 5])  // min element 0
+    }
+
+    func testLimitStopsTheInput() throws {
+        let p = PipelineExecutor(try Pipeline.parse([["$match": ["a": 1]], ["$limit": 2]]))
+        var out: [Document] = []
+        let s = try p.makeStream { out.append($0); return true }
+        var pushed = 0
+        for _ in 0..<100 {
+            pushed += 1
+            if try !s.push(["a": 1]) { break }
+        }
+        try s.finish()
+        XCTAssertEqual(pushed, 2)
+        XCTAssertEqual(out.count, 2)
+    }
+
+    func testEvaluationErrorsCarryTheStage() throws {
+        XCTAssertThrowsError(try run(#"[{"$match": {}}, {"$project": {"x": {"$divide": [1, 0]}}}]"#, [[:]])) { e in
+            XCTAssertEqual((e as? StrataError)?.kind, .evaluation)
+            XCTAssertEqual((e as? StrataError)?.location?.path, "pipeline[1]")
+        }
+        XCTAssertThrowsError(try run(#"[{"$replaceRoot": {"newRoot": "$nope"}}]"#, [[:]])) {
+            XCTAssertTrue("\($0)".contains("'newRoot' expression must evaluate to an object"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$bucket": {"groupBy": "$a", "boundaries": [0, 5]}}]"#, [["a": 9]])) {
+            XCTAssertTrue("\($0)".contains("no default was specified"))
+        }
+    }
+
+    func testLookupRequestShape() throws {
+        final class Box: @unchecked Sendable { var requests: [LookupRequest] = [] }
+        let box = Box()
+        let ctx = ExecutionContext(variables: Variables(["outer": 1]), lookup: { req in box.requests.append(req); return [["_id": 9]] })
+        let out = try run(#"[{"$lookup": {"from": "f", "localField": "a.b", "foreignField": "x", "let": {"v": "$c"}, "pipeline": [{"$limit": 1}], "as": "r.s"}}]"#,
+                          [["a": [["b": 1], ["b": [2, 3]], 5], "c": "C"], ["a": []]], context: ctx)
+        XCTAssertEqual(box.requests.count, 2)
+        XCTAssertEqual(box.requests[0].from, "f")
+        XCTAssertEqual(box.requests[0].pipeline.first, ["$match": ["x": ["$in": [1, 2, 3]]]])
+        XCTAssertEqual(box.requests[0].pipeline.last, ["$limit": 1])
+        XCTAssertEqual(box.requests[0].variables["v"], "C")
+        XCTAssertEqual(box.requests[0].variables["outer"], 1)
+        XCTAssertEqual(box.requests[1].pipeline.first, ["$match": ["x": ["$eq": .null]]])  // missing -> null
+        XCTAssertEqual(out[0]["r"], ["s": [["_id": 9]]])
+    }
+}
