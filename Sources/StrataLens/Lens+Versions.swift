@@ -18,12 +18,17 @@ extension Lens {
         return knownVersions.contains(i) ? .known(i) : .unknown(i)
     }
 
-    /// An integer version value (int32, int64, or an integral double); nil otherwise.
+    /// An integer version value (int32, int64, or an integral double or decimal,
+    /// which the server's equality matches too); nil otherwise.
     public static func integerVersion(_ v: BSON) -> Int? {
         switch v {
         case .int32(let i): return Int(i)
         case .int64(let i): return Int(exactly: i)
         case .double(let d) where d.isFinite && d.rounded() == d && abs(d) < 1e15: return Int(d)
+        case .decimal128(let d):
+            guard let x = d.doubleValue, x.isFinite, x.rounded() == x, abs(x) < 1e15,
+                  Decimal128(String(Int(x))).map({ BSONOrder.compare(.decimal128($0), v) == 0 }) == true else { return nil }
+            return Int(x)
         default: return nil
         }
     }
@@ -38,9 +43,24 @@ extension Lens {
     }
 
     /// A query matching every document at a version the lens does not know
-    /// (unknown integers and non-integers, null included).
+    /// (unknown integers and non-integers, null and arrays included). Written as a
+    /// union of ranges and type tests, each of which an index on the version field
+    /// can serve, rather than as the negation of the known versions.
     public var filterForUnknownVersions: Document {
-        ["$nor": .array(knownVersions.map { .document(filter(forVersion: $0)) })]
+        let f = versionField
+        var parts: [BSON] = [
+            [f: ["$lt": .int32(Int32(oldest))]],
+            [f: ["$gt": .int32(Int32(newest))]],
+            [f: .double(.nan)],
+        ]
+        for v in oldest..<newest {
+            parts.append([f: ["$gt": .int32(Int32(v)), "$lt": .int32(Int32(v + 1))]])
+        }
+        let nonNumeric: [BSON] = ["string", "object", "array", "binData", "undefined", "objectId", "bool", "date", "null",
+                                  "regex", "dbPointer", "javascript", "symbol", "javascriptWithScope", "timestamp",
+                                  "minKey", "maxKey"]
+        parts.append([f: ["$type": .array(nonNumeric)]])
+        return ["$or": .array(parts)]
     }
 
     /// The steps that take `version` to `target` (default: the newest).

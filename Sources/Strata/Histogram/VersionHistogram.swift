@@ -146,15 +146,9 @@ struct HistogramTally {
         if knownVersions.contains(v) { counts[v, default: 0] += n } else { unknown[v, default: 0] += n }
     }
 
-    /// An integral number (int32, int64, integral double or decimal) as an Int.
-    static func integralVersion(_ value: BSON) -> Int? {
-        switch value {
-        case .int32, .int64, .double, .decimal128:
-            return value.exactInt.flatMap { Int(exactly: $0) }
-        default:
-            return nil
-        }
-    }
+    /// An integral number (int32, int64, integral double or decimal) as an Int:
+    /// the lens's own rule, so the histogram and the planner agree.
+    static func integralVersion(_ value: BSON) -> Int? { Lens.integerVersion(value) }
 
     /// Adds one row of the `$group` that `HistogramReader.groupStage` builds.
     mutating func add(groupRow row: Document) throws {

@@ -5,8 +5,8 @@ public struct QueryPlan: Sendable {
     public enum Mode: String, Sendable {
         /// Each branch groups partially on the server; the merger combines groups.
         case partialGroups
-        /// Each branch returns documents in (sort key, record id) order; the merger
-        /// interleaves them and runs the pipeline in Swift.
+        /// The documents stream in order (one find over every version, or sorted
+        /// streams merged on a unique key); the pipeline runs in Swift.
         case recordOrder
         /// Each facet is planned on its own.
         case facets
@@ -20,7 +20,7 @@ public struct QueryPlan: Sendable {
     let layouts: [PartialLayout]
     /// Stages the merger runs in Swift after merging (or, in record order, the whole pipeline).
     public let mergerStages: [BSON]
-    /// mode `.recordOrder`: the sort the branches return their documents in (nil = natural order).
+    /// mode `.recordOrder`: the unique sort the branches return their documents in (nil: one stream).
     public let mergeSort: SortPattern?
     /// mode `.facets`: one plan per facet.
     public let facets: [(name: String, plan: QueryPlan)]
@@ -82,7 +82,7 @@ extension QueryPlan {
             ] + group.accumulators.map { ($0.name, $0.spec.bson) }))
         }
         if let mergeSort { merger["mergeSortedStreams"] = mergeSort.bson } else if mode == .recordOrder {
-            merger["mergeStreams"] = "natural order (record id)"
+            merger["stream"] = "one find over every version, in the server's order"
         }
         merger["pipeline"] = .array(mergerStages)
         d["merger"] = .document(merger)
@@ -99,7 +99,7 @@ extension Branch {
         switch command {
         case .aggregate(let p): d["aggregate"] = .array(p)
         case .find(let filter, let sort, let limit):
-            var f: Document = ["filter": .document(filter), "showRecordId": true]
+            var f: Document = ["filter": .document(filter)]
             if let sort { f["sort"] = .document(sort) }
             if let limit { f["limit"] = .int64(limit) }
             d["find"] = .document(f)

@@ -158,53 +158,68 @@ public struct Planner: Sendable {
         let obstacle = lens.serverUpgradeObstacle(from: version)
         return (Branch(versions: [version], strategy: .swiftUpgrade,
                        command: .find(filter: firstMatch, sort: nil, limit: nil),
-                       swiftStages: prefix.map(\.bson),
+                       swiftStages: prefix.map(\.bson) + [untranslated.stage],
                        note: obstacle.map { "\($0.name) at \($0.location) runs only in Swift" }), nil)
     }
 
     // MARK: record order
 
+    /// Documents in order: the result is the documents themselves (or needs all of them
+    /// in order). Without a sort that a unique key makes total, one `find` whose filter
+    /// is the union of every version's translated filter returns the documents in the
+    /// order a scan of the migrated collection would (the server's order for an unsorted
+    /// query); Swift upgrades each and runs the pipeline, so ties in a later `$sort` keep
+    /// that order, as the server's stable sort does. A `$sort` on a unique key (`_id`, or a
+    /// path of a unique index the lens declares) has no ties: each version then sorts and
+    /// limits on the server and the merger interleaves the sorted streams.
     func planRecordOrder(_ stages: [PipelineStages.Stage], collection: String, reason: String) throws -> QueryPlan {
         let leading = stages.prefix { $0.name == "$match" }
         let filter = try MatchStages.query(leading)
         let scopes = lens.knownVersions.map { VersionScope(lens: lens, version: $0) }
         let rewrites = scopes.map { MatchRule.rewrite(filter, in: $0) }
-        // Sort and limit go to the server only when every branch can take them exactly.
-        let next = stages.dropFirst(leading.count)
-        var pattern: SortPattern?
-        var sortDocs: [Document?] = Array(repeating: nil, count: scopes.count)
-        var limit: Int64?
         let allExact = rewrites.allSatisfy { $0.pushdownIsExact || $0.alwaysFalse }
-        if allExact, let first = next.first {
-            if first.name == "$sort", case .document(let s) = first.spec {
-                let p = try SortPattern.parse(s, at: first.location)
-                let translated = scopes.map { SortRule.translate(p, in: $0) }
-                if translated.allSatisfy({ $0 != nil }) {
-                    pattern = p
-                    sortDocs = translated.map { $0!.bson.documentValue }
-                    limit = SortRule.limitAfter(Array(next.dropFirst()))
+        let next = Array(stages.dropFirst(leading.count))
+        let live = scopes.indices.filter { !rewrites[$0].alwaysFalse }
+        let filters = live.map { MatchStages.firstMatch(version: lens.filter(forVersion: scopes[$0].version), pushdown: rewrites[$0].pushdown) }
+
+        if allExact, let first = next.first, first.name == "$sort", case .document(let s) = first.spec {
+            let p = try SortPattern.parse(s, at: first.location)
+            let translated = live.map { SortRule.translate(p, in: scopes[$0]) }
+            if SortRule.isTotal(p, uniquePaths: uniquePaths), translated.allSatisfy({ $0 != nil }) {
+                let limit = SortRule.limitAfter(Array(next.dropFirst()))
+                let branches = live.enumerated().map { j, i in
+                    Branch(versions: [scopes[i].version], strategy: scopes[i].isNewest ? .translated : .swiftUpgrade,
+                           command: .find(filter: filters[j], sort: translated[j]!.bson.documentValue, limit: limit), swiftStages: [],
+                           note: "sorted and limited on the server: the sort key is unique, so streams merge without ties")
                 }
-            } else if first.name == "$limit" || first.name == "$skip" {
-                limit = SortRule.limitAfter(Array(next))
+                return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, layouts: [],
+                                 mergerStages: stages.map(\.bson), mergeSort: p, facets: [], reason: reason,
+                                 unknownVersionFilter: lens.filterForUnknownVersions)
             }
+        }
+        var limit: Int64?
+        if allExact, let first = next.first, first.name == "$limit" || first.name == "$skip" {
+            limit = SortRule.limitAfter(next)
         }
         var branches: [Branch] = []
-        for (i, scope) in scopes.enumerated() {
-            let mr = rewrites[i]
-            if mr.alwaysFalse {
-                branches.append(Branch(versions: [scope.version], strategy: .empty, command: .none, swiftStages: [],
-                                       note: "the filter is false for every document stored at this version"))
-                continue
-            }
-            let firstMatch = MatchStages.firstMatch(version: lens.filter(forVersion: scope.version), pushdown: mr.pushdown)
-            let needsSwift = !scope.isNewest
-            branches.append(Branch(versions: [scope.version], strategy: needsSwift ? .swiftUpgrade : .translated,
-                                   command: .find(filter: firstMatch, sort: sortDocs[i], limit: limit), swiftStages: [],
-                                   note: needsSwift ? "documents upgraded in Swift, merged in record order" : nil))
+        if !live.isEmpty {
+            let union: Document = filters.count == 1 ? filters[0] : ["$or": .array(filters.map { .document($0) })]
+            let versions = live.map { scopes[$0].version }
+            let upgraded = versions.filter { $0 != lens.newest }
+            branches.append(Branch(versions: versions, strategy: upgraded.isEmpty ? .translated : .swiftUpgrade,
+                                   command: .find(filter: union, sort: nil, limit: limit), swiftStages: [],
+                                   note: upgraded.isEmpty ? nil : "one find over every version, in the server's order; versions \(upgraded.map(String.init).joined(separator: ", ")) upgraded in Swift"))
         }
         return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, layouts: [],
-                         mergerStages: stages.map(\.bson), mergeSort: pattern, facets: [], reason: reason,
+                         mergerStages: stages.map(\.bson), mergeSort: nil, facets: [], reason: reason,
                          unknownVersionFilter: lens.filterForUnknownVersions)
+    }
+
+    /// Paths whose values are unique per document: `_id` and single-key unique indexes of the lens.
+    var uniquePaths: Set<[String]> {
+        var out: Set<[String]> = [["_id"]]
+        for i in lens.indexes where i.unique && i.keys.count == 1 { out.insert(Query.components(i.keys.keys[0])) }
+        return out
     }
 }
 

@@ -17,6 +17,12 @@ enum SortRule {
         return SortPattern(components: components)
     }
 
+    /// True when no two documents tie on the pattern: it sorts on a unique path
+    /// (only the components up to it matter, and they need no tie-breaker).
+    static func isTotal(_ pattern: SortPattern, uniquePaths: Set<[String]>) -> Bool {
+        pattern.components.contains { uniquePaths.contains($0.path) }
+    }
+
     /// How many documents from the head of a sorted (or natural-order) stream the
     /// stages right after it can use: `$limit n` → n, `$skip s, $limit n` → s + n.
     static func limitAfter(_ stages: [PipelineStages.Stage]) -> Int64? {

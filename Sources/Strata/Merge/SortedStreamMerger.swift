@@ -1,12 +1,9 @@
-/// Merges streams that are each in (sort key, record id) order into one
-/// stream in that order: a k-way merge with a small heap, so memory is one
-/// document per stream. Without a sort pattern the order is natural order
-/// (record id), which is what a collection scan of the fully migrated
-/// collection returns.
-struct RecordOrderMerger {
+/// Merges streams that are each sorted on a total sort key (one with no ties)
+/// into one sorted stream: a k-way merge with a small heap, so memory is one
+/// document per stream.
+struct SortedStreamMerger {
     struct Item {
         var document: Document
-        var recordId: Int64
         var key: [BSON]
         var stream: Int
     }
@@ -19,7 +16,6 @@ struct RecordOrderMerger {
             let c = pattern.compare(a.key, b.key)
             if c != 0 { return c < 0 }
         }
-        if a.recordId != b.recordId { return a.recordId < b.recordId }
         return a.stream < b.stream
     }
 

@@ -1,0 +1,204 @@
+import Foundation
+
+/// Runs a `QueryPlan`: the branches on the server (or fetched and upgraded in
+/// Swift), the merge and the merger's stages in Swift. Results stream to
+/// `output`, which returns false to stop early.
+public final class QueryRunner: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Skip documents at versions the lens does not know (with a warning) instead of refusing.
+        public var ignoreUnknownVersions = false
+        /// Where warnings go (stderr in the CLI).
+        public var warn: @Sendable (String) -> Void = { _ in }
+        public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+            self.ignoreUnknownVersions = ignoreUnknownVersions
+            self.warn = warn
+        }
+    }
+
+    /// What a run did, for explain/bench.
+    public struct Statistics: Sendable {
+        public var branchesRun = 0
+        public var documentsFetched = 0
+        public var partialGroups = 0
+        public var bytesReceived = 0
+        public var documentsUpgradedInSwift = 0
+    }
+
+    public let database: MongoDatabase
+    public let lens: Lens
+    public let functions: LensFunctions
+    public let options: Options
+    public private(set) var statistics = Statistics()
+    private let lookups: DatabaseLookup
+
+    public init(database: MongoDatabase, lens: Lens, functions: LensFunctions = .builtIn, options: Options = Options()) {
+        self.database = database
+        self.lens = lens
+        self.functions = functions
+        self.options = options
+        self.lookups = DatabaseLookup(database: database)
+    }
+
+    var collection: MongoCollection { database.collection(lens.collection) }
+
+    /// Runs the plan; every result goes to `output` (return false to stop).
+    public func run(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
+        try checkUnknownVersions(plan)
+        try execute(plan, output: output)
+    }
+
+    /// Runs the plan and returns every result.
+    public func collect(_ plan: QueryPlan) throws -> [Document] {
+        var out: [Document] = []
+        try run(plan) { out.append($0); return true }
+        return out
+    }
+
+    func execute(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
+        switch plan.mode {
+        case .partialGroups: try runPartialGroups(plan, output: output)
+        case .recordOrder: try runRecordOrder(plan, output: output)
+        case .facets: try runFacets(plan, output: output)
+        }
+    }
+
+    // MARK: unknown versions
+
+    func checkUnknownVersions(_ plan: QueryPlan) throws {
+        guard try collection.findOne(plan.unknownVersionFilter) != nil else { return }
+        let rows = try collection.aggregateAll([
+            ["$match": .document(plan.unknownVersionFilter)],
+            ["$group": ["_id": .string("$" + lens.versionField), "n": ["$sum": 1]]],
+            ["$sort": ["n": -1]],
+        ])
+        let total = rows.reduce(0) { $0 + Int($1["n"]?.exactInt ?? 0) }
+        let list = rows.prefix(10).map { r in
+            "\(lens.versionField) = \(ExtendedJSON.string(r["_id"] ?? .null)) (\(r["n"]?.exactInt ?? 0) document\(r["n"]?.exactInt == 1 ? "" : "s"))"
+        }.joined(separator: ", ")
+        let message = "\(total) document\(total == 1 ? "" : "s") of '\(lens.collection)' \(total == 1 ? "is" : "are") at versions the lens does not know (it knows \(lens.oldest)...\(lens.newest)): \(list)"
+        if options.ignoreUnknownVersions {
+            options.warn("warning: \(message); they are left out of this answer (--ignore-unknown-versions)")
+        } else {
+            throw StrataError(.unknownVersion, message + "; update the lens, migrate them, or pass --ignore-unknown-versions to leave them out",
+                              at: lens.source.map { Location(file: $0) })
+        }
+    }
+
+    // MARK: execution context for Swift stages
+
+    var executionContext: ExecutionContext {
+        let db = database
+        return ExecutionContext(lookup: { request in
+            guard let from = request.from else {
+                return try db.aggregate(request.pipeline, options: request.variables.isEmpty ? [:] : ["let": .document(request.variables)]).all()
+            }
+            return try db.collection(from).aggregateAll(request.pipeline,
+                                                        options: request.variables.isEmpty ? [:] : ["let": .document(request.variables)])
+        })
+    }
+
+    func swiftPipeline(_ stages: [BSON], at loc: Location = Location(path: "merger")) throws -> PipelineExecutor {
+        PipelineExecutor(try Pipeline.parse(stages, at: loc), context: executionContext, location: loc)
+    }
+
+    var lensContext: LensContext { lookups.context(functions: functions) }
+
+    /// Opens a find branch's cursor.
+    func openFind(filter: Document, sort: Document?, limit: Int64?) throws -> MongoCursor {
+        try collection.find(filter, options: FindOptions(sort: sort, limit: limit))
+    }
+
+    /// The next stored document of a find branch, upgraded to the newest version.
+    func nextUpgraded(_ cursor: MongoCursor) throws -> Document? {
+        guard let doc = try cursor.nextDocument() else { return nil }
+        statistics.documentsFetched += 1
+        if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return doc }
+        statistics.documentsUpgradedInSwift += 1
+        return try lens.upgrade(doc, context: lensContext)
+    }
+
+    // MARK: partial groups
+
+    func runPartialGroups(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
+        guard let group = plan.group else { return }
+        var merger = GroupMerger(plan: group, layouts: plan.layouts)
+        for branch in plan.branches {
+            switch branch.command {
+            case .none:
+                continue
+            case .aggregate(let pipeline):
+                statistics.branchesRun += 1
+                let cursor = try collection.aggregate(pipeline, options: ["allowDiskUse": true])
+                while let partial = try cursor.nextDocument() {
+                    statistics.partialGroups += 1
+                    try merger.merge(partial: partial)
+                }
+                statistics.bytesReceived += cursor.bytesReceived
+            case .find(let filter, let sort, let limit):
+                statistics.branchesRun += 1
+                let cursor = try openFind(filter: filter, sort: sort, limit: limit)
+                var partials: [Document] = []
+                let stream = try swiftPipeline(branch.swiftStages, at: Location(path: "branch v\(branch.versions.map(String.init).joined(separator: ","))"))
+                    .makeStream { partials.append($0); return true }
+                while let doc = try nextUpgraded(cursor) {
+                    if try !stream.push(doc) { break }
+                }
+                try stream.finish()
+                statistics.bytesReceived += cursor.bytesReceived
+                for p in partials {
+                    statistics.partialGroups += 1
+                    try merger.merge(partial: p)
+                }
+            }
+        }
+        let groups = try merger.finalize()
+        try runMergerStages(plan.mergerStages, over: groups, output: output)
+    }
+
+    func runMergerStages(_ stages: [BSON], over docs: [Document], output: (Document) throws -> Bool) throws {
+        if stages.isEmpty {
+            for d in docs { if try !output(d) { return } }
+            return
+        }
+        try withoutActuallyEscaping(output) { output in
+            let stream = try swiftPipeline(stages).makeStream(output: output)
+            for d in docs { if try !stream.push(d) { break } }
+            try stream.finish()
+        }
+    }
+
+    // MARK: record order
+
+    func runRecordOrder(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
+        var cursors: [MongoCursor] = []
+        for branch in plan.branches {
+            guard case .find(let filter, let sort, let limit) = branch.command else { continue }
+            statistics.branchesRun += 1
+            cursors.append(try openFind(filter: filter, sort: sort, limit: limit))
+        }
+        let merger = SortedStreamMerger(pattern: plan.mergeSort)
+        try withoutActuallyEscaping(output) { output in
+            let stream = try swiftPipeline(plan.mergerStages, at: Location(path: "pipeline")).makeStream(output: output)
+            try merger.merge(streams: cursors.count, next: { s in
+                guard let doc = try nextUpgraded(cursors[s]) else { return nil }
+                return SortedStreamMerger.Item(document: doc, key: try merger.key(of: doc), stream: s)
+            }, emit: { item in
+                try stream.push(item.document)
+            })
+            try stream.finish()
+        }
+        statistics.bytesReceived += cursors.reduce(0) { $0 + $1.bytesReceived }
+    }
+
+    // MARK: facets
+
+    func runFacets(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
+        var doc = Document()
+        for (name, sub) in plan.facets {
+            var results: [BSON] = []
+            try execute(sub) { results.append(.document($0)); return true }
+            doc.append(name, .array(results))
+        }
+        try runMergerStages(plan.mergerStages, over: [doc], output: output)
+    }
+}

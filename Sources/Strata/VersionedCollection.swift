@@ -1,0 +1,148 @@
+import Foundation
+
+/// The entry point for analytics code: a database plus the folder of lens files.
+public struct StrataClient: Sendable {
+    public let database: MongoDatabase
+    public let schemasDirectory: URL
+    public var functions: LensFunctions
+    public var options: QueryRunner.Options
+
+    public init(database: MongoDatabase, schemasDirectory: URL, functions: LensFunctions = .builtIn,
+                options: QueryRunner.Options = QueryRunner.Options()) {
+        self.database = database
+        self.schemasDirectory = schemasDirectory
+        self.functions = functions
+        self.options = options
+    }
+
+    /// A collection read through its lens (`<schemas>/<name>.json`).
+    public func collection(_ name: String) throws -> VersionedCollection {
+        let lens = try Lens.load(collection: name, schemasDirectory: schemasDirectory)
+        if let unbound = lens.unboundFunctions(functions).first {
+            throw StrataError.badInput("the lens uses the function '\(unbound.function)', which is not bound (LensFunctions.register)",
+                                       at: unbound.location)
+        }
+        return VersionedCollection(database: database, lens: lens, functions: functions, options: options,
+                                   versionedCollections: versionedCollections())
+    }
+
+    /// The collections that have a lens file.
+    public func versionedCollections() -> Set<String> {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: schemasDirectory.path)) ?? []
+        return Set(files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
+    }
+}
+
+/// A collection whose documents sit at several schema versions, queried as if
+/// every document were at the newest version: answers equal those of the same
+/// query on a fully migrated collection.
+public struct VersionedCollection: Sendable {
+    public let database: MongoDatabase
+    public let lens: Lens
+    public let functions: LensFunctions
+    public let options: QueryRunner.Options
+    public let versionedCollections: Set<String>
+
+    public init(database: MongoDatabase, lens: Lens, functions: LensFunctions = .builtIn,
+                options: QueryRunner.Options = QueryRunner.Options(), versionedCollections: Set<String> = []) {
+        self.database = database
+        self.lens = lens
+        self.functions = functions
+        self.options = options
+        self.versionedCollections = versionedCollections
+    }
+
+    public var name: String { lens.collection }
+
+    var planner: Planner { Planner(lens: lens, versionedCollections: versionedCollections) }
+
+    /// The plan strata would run (no I/O).
+    public func plan(_ pipeline: [BSON]) throws -> QueryPlan {
+        try planner.plan(QuerySpec(collection: name, pipeline: pipeline))
+    }
+
+    /// Runs an aggregation pipeline written for the newest schema; results stream to `each`
+    /// (return false to stop).
+    public func aggregate(_ pipeline: [BSON], each: (Document) throws -> Bool) throws {
+        let plan = try self.plan(pipeline)
+        try QueryRunner(database: database, lens: lens, functions: functions, options: options).run(plan, output: each)
+    }
+
+    /// Runs an aggregation pipeline written for the newest schema.
+    public func aggregate(_ pipeline: [BSON]) throws -> [Document] {
+        var out: [Document] = []
+        try aggregate(pipeline) { out.append($0); return true }
+        return out
+    }
+
+    /// The number of documents matching `filter` (over the newest schema).
+    public func count(_ filter: Document = [:]) throws -> Int {
+        let rows = try aggregate([["$match": .document(filter)], ["$count": "n"]])
+        return Int(rows.first?["n"]?.exactInt ?? 0)
+    }
+
+    /// The distinct values at `key` among documents matching `filter`, in BSON order
+    /// (arrays at the key contribute their elements, as the `distinct` command does).
+    public func distinct(_ key: String, filter: Document = [:]) throws -> [BSON] {
+        var seen = Set<GroupKey>()
+        var values: [BSON] = []
+        let path = Query.components(key)
+        try aggregate([["$match": .document(filter)]]) { doc in
+            for v in Self.distinctValues(in: .document(doc), path[...]) where seen.insert(GroupKey(v)).inserted {
+                values.append(v)
+            }
+            return true
+        }
+        return values.sorted { BSONOrder.compare($0, $1) < 0 }
+    }
+
+    static func distinctValues(in value: BSON, _ path: ArraySlice<String>) -> [BSON] {
+        guard let first = path.first else {
+            if case .array(let items) = value { return items }
+            return [value]
+        }
+        switch value {
+        case .document(let d):
+            guard let sub = d[first] else { return [] }
+            return distinctValues(in: sub, path.dropFirst())
+        case .array(let items):
+            return items.flatMap { distinctValues(in: $0, path) }
+        default:
+            return []
+        }
+    }
+
+    /// `find` over the newest schema: filter, sort, skip, limit and projection.
+    public func find(_ filter: Document = [:], sort: Document? = nil, skip: Int? = nil, limit: Int? = nil,
+                     projection: Document? = nil) throws -> [Document] {
+        var pipeline: [BSON] = [["$match": .document(filter)]]
+        if let sort { pipeline.append(["$sort": .document(sort)]) }
+        if let skip, skip > 0 { pipeline.append(["$skip": .int64(Int64(skip))]) }
+        if let limit, limit > 0 { pipeline.append(["$limit": .int64(Int64(limit))]) }
+        if let projection, !projection.isEmpty { pipeline.append(["$project": .document(projection)]) }
+        return try aggregate(pipeline)
+    }
+
+    // MARK: async (blocking work on threads of its own)
+
+    public func aggregate(_ pipeline: [BSON]) async throws -> [Document] {
+        let me = self
+        return try await runBlocking { try me.aggregate(pipeline) }
+    }
+
+    public func count(_ filter: Document = [:]) async throws -> Int {
+        let me = self
+        return try await runBlocking { try me.count(filter) }
+    }
+
+    public func find(_ filter: Document = [:], sort: Document? = nil, skip: Int? = nil, limit: Int? = nil,
+                     projection: Document? = nil) async throws -> [Document] {
+        let me = self
+        return try await runBlocking { try me.find(filter, sort: sort, skip: skip, limit: limit, projection: projection) }
+    }
+
+    public func distinct(_ key: String, filter: Document = [:]) async throws -> [BSON] {
+        let me = self
+        return try await runBlocking { try me.distinct(key, filter: filter) }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Strata
+import StrataTestSupport
+import XCTest
+
+/// The strongest test strata has: every query of `queries/`, run by strata on
+/// the mixed collection, equals the same pipeline run directly by the server on
+/// the truth (the same documents migrated by the generator), for several
+/// version mixes.
+final class DifferentialQueryTests: XCTestCase {
+    static let root = TestServer.repositoryRoot
+    static let sizes = ["users": 1500, "devices": 1200, "events": 3000]
+
+    static func queries(for dataset: String) throws -> [(String, QuerySpec)] {
+        let dir = root.appendingPathComponent("queries")
+        return try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+            .filter { $0.hasPrefix(dataset + "-") && $0.hasSuffix(".json") }
+            .map { ($0, try QuerySpec.load(contentsOf: dir.appendingPathComponent($0))) }
+    }
+
+    /// Loads `<dataset>` (mixed), `<dataset>_truth` and `products` into a fresh database.
+    static func load(_ dataset: String, dist: String?, database name: String) throws -> MongoDatabase {
+        let db = try TestServer.freshDatabase(name)
+        let dir = try Datasets.generate(dataset, count: sizes[dataset]!, dist: dist)
+        try db.collection(dataset).insertMany(try Datasets.readJSONL(dir.appendingPathComponent("\(dataset).mixed.jsonl")))
+        try db.collection(dataset + "_truth").insertMany(try Datasets.readJSONL(dir.appendingPathComponent("\(dataset).truth.jsonl")))
+        if dataset == "devices" {
+            try db.collection("products").insertMany(try Datasets.readJSONL(dir.appendingPathComponent("products.jsonl")))
+        }
+        return db
+    }
+
+    func check(_ dataset: String, dist: String?) throws {
+        let db = try Self.load(dataset, dist: dist, database: "diff_\(dataset)_\((dist ?? "default").replacingOccurrences(of: ",", with: "_"))")
+        let client = StrataClient(database: db, schemasDirectory: Self.root.appendingPathComponent("schemas"))
+        let collection = try client.collection(dataset)
+        let queries = try Self.queries(for: dataset)
+        XCTAssertGreaterThan(queries.count, 10)
+        var failures: [String] = []
+        for (file, spec) in queries {
+            let want = try db.collection(dataset + "_truth").aggregateAll(spec.pipeline)
+            let got: [Document]
+            do { got = try collection.aggregate(spec.pipeline) } catch {
+                failures.append("\(file) [\(dist ?? "default")]: strata failed: \(error)")
+                continue
+            }
+            if let d = ResultComparison.difference(got, want, pipeline: spec.pipeline) {
+                failures.append("\(file) [\(dist ?? "default")]: \(d)")
+            }
+        }
+        XCTAssert(failures.isEmpty, "\(failures.count) queries differ:\n" + failures.joined(separator: "\n"))
+    }
+
+    func testUsersDefaultMix() throws { try check("users", dist: nil) }
+    func testUsersAllOldest() throws { try check("users", dist: "100,0,0,0") }
+    func testUsersAllNewest() throws { try check("users", dist: "0,0,0,100") }
+    func testUsersMiddleVersionAbsent() throws { try check("users", dist: "40,0,30,30") }
+
+    func testDevicesDefaultMix() throws { try check("devices", dist: nil) }
+    func testDevicesAllOldest() throws { try check("devices", dist: "100,0,0") }
+    func testDevicesAllNewest() throws { try check("devices", dist: "0,0,100") }
+    func testDevicesMiddleVersionAbsent() throws { try check("devices", dist: "50,0,50") }
+
+    func testEventsDefaultMix() throws { try check("events", dist: nil) }
+    func testEventsAllOldest() throws { try check("events", dist: "100,0,0,0") }
+    func testEventsAllNewest() throws { try check("events", dist: "0,0,0,100") }
+    func testEventsMiddleVersionAbsent() throws { try check("events", dist: "30,30,0,40") }
+}
