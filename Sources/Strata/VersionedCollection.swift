@@ -56,16 +56,23 @@ public struct VersionedCollection: Sendable {
 
     var planner: Planner { Planner(lens: lens, versionedCollections: versionedCollections) }
 
-    /// The plan strata would run (no I/O).
-    public func plan(_ pipeline: [BSON]) throws -> QueryPlan {
-        try planner.plan(QuerySpec(collection: name, pipeline: pipeline))
+    /// The plan strata would run (no I/O). `file` names the query in messages.
+    public func plan(_ pipeline: [BSON], file: String? = nil) throws -> QueryPlan {
+        try planner.plan(QuerySpec(collection: name, pipeline: pipeline, file: file))
     }
 
     /// Runs an aggregation pipeline written for the newest schema; results stream to `each`
     /// (return false to stop).
-    public func aggregate(_ pipeline: [BSON], each: (Document) throws -> Bool) throws {
-        let plan = try self.plan(pipeline)
+    public func aggregate(_ pipeline: [BSON], file: String? = nil, each: (Document) throws -> Bool) throws {
+        let plan = try self.plan(pipeline, file: file)
         try QueryRunner(database: database, lens: lens, functions: functions, options: options).run(plan, output: each)
+    }
+
+    /// The plan as a document, each branch with the server's own explain of its command
+    /// (`serverPlan`: the winning plan's stages and indexes).
+    public func explain(_ pipeline: [BSON], file: String? = nil) throws -> Document {
+        let plan = try self.plan(pipeline, file: file)
+        return try ServerExplain(collection: database.collection(name)).annotate(plan)
     }
 
     /// Runs an aggregation pipeline written for the newest schema.

@@ -29,6 +29,8 @@ struct StrataCommand: AsyncParsableCommand {
             """,
         version: StrataVersion.string,
         subcommands: [
+            RunCommand.self,
+            ExplainCommand.self,
             HistogramCommand.self,
             ImportCommand.self,
             // run, explain, migrate, index, bench: add each here, one file each.
