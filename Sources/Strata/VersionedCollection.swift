@@ -64,8 +64,8 @@ public struct VersionedCollection: Sendable {
     /// Runs an aggregation pipeline written for the newest schema; results stream to `each`
     /// (return false to stop).
     public func aggregate(_ pipeline: [BSON], file: String? = nil, each: (Document) throws -> Bool) throws {
-        let plan = try self.plan(pipeline, file: file)
-        try QueryRunner(database: database, lens: lens, functions: functions, options: options).run(plan, output: each)
+        try QueryRunner(database: database, lens: lens, functions: functions, options: options)
+            .run(QuerySpec(collection: name, pipeline: pipeline, file: file), versionedCollections: versionedCollections, output: each)
     }
 
     /// The plan as a document, each branch with the server's own explain of its command

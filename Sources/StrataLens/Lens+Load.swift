@@ -30,7 +30,7 @@ extension Lens {
     public static func parse(_ text: String, file: String? = nil) throws -> Lens {
         let root = Location(file: file)
         let doc: Document
-        do { doc = try ExtendedJSON.parseDocument(text) } catch {
+        do { doc = try ExtendedJSON.parseQueryDocument(text) } catch {
             throw StrataError.badInput("not valid JSON: \(error)", at: root)
         }
         return try LensParser(file: file).lens(from: doc)

@@ -33,13 +33,21 @@ extension Lens {
         }
     }
 
-    /// A query matching exactly the documents stored at `version`: the version
-    /// field equal to it (and not an array that merely contains it), or absent
-    /// when `version` is what absence means.
-    public func filter(forVersion version: Int) -> Document {
-        let equal: Document = [versionField: ["$eq": .int32(Int32(version)), "$not": ["$type": "array"]]]
-        guard version == absentMeans else { return equal }
-        return ["$or": [[versionField: ["$exists": false]], .document(equal)]]
+    /// A query matching the documents stored at `version`: the version field equal
+    /// to it, or absent (or null, which MongoDB's equality cannot tell from absent) for
+    /// the version absence means. Index-friendly; exact once `filterForUnknownVersions`
+    /// matches nothing (no arrays, no nulls). `strict` adds the type tests that keep it
+    /// exact even when such documents exist (an array holding the version, a null),
+    /// at the price of index use on some servers.
+    public func filter(forVersion version: Int, strict: Bool = false) -> Document {
+        let k = BSON.int32(Int32(version))
+        if strict {
+            let equal: Document = [versionField: ["$eq": k, "$not": ["$type": "array"]]]
+            guard version == absentMeans else { return equal }
+            return ["$or": [[versionField: ["$exists": false]], .document(equal)]]
+        }
+        if version == absentMeans { return [versionField: ["$in": [.null, k]]] }
+        return [versionField: k]
     }
 
     /// A query matching every document at a version the lens does not know

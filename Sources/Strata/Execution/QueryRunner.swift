@@ -41,9 +41,19 @@ public final class QueryRunner: @unchecked Sendable {
 
     var collection: MongoCollection { database.collection(lens.collection) }
 
-    /// Runs the plan; every result goes to `output` (return false to stop).
+    /// Plans and runs a query; every result goes to `output` (return false to stop).
+    /// Documents at versions the lens does not know are looked for first: their
+    /// presence refuses the query (or, when ignoring them, makes the version
+    /// filters strict so that none of them is read).
+    public func run(_ spec: QuerySpec, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws {
+        let unknown = try checkUnknownVersions()
+        let plan = try Planner(lens: lens, versionedCollections: versionedCollections, strictVersionFilters: unknown).plan(spec)
+        try execute(plan, output: output)
+    }
+
+    /// Runs a plan made beforehand (after checking for unknown versions).
     public func run(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
-        try checkUnknownVersions(plan)
+        _ = try checkUnknownVersions()
         try execute(plan, output: output)
     }
 
@@ -64,10 +74,13 @@ public final class QueryRunner: @unchecked Sendable {
 
     // MARK: unknown versions
 
-    func checkUnknownVersions(_ plan: QueryPlan) throws {
-        guard try collection.findOne(plan.unknownVersionFilter) != nil else { return }
+    /// True when documents at unknown versions exist and are being ignored; throws when
+    /// they exist and are not.
+    func checkUnknownVersions() throws -> Bool {
+        let filter = lens.filterForUnknownVersions
+        guard try collection.findOne(filter) != nil else { return false }
         let rows = try collection.aggregateAll([
-            ["$match": .document(plan.unknownVersionFilter)],
+            ["$match": .document(filter)],
             ["$group": ["_id": .string("$" + lens.versionField), "n": ["$sum": 1]]],
             ["$sort": ["n": -1]],
         ])
@@ -78,6 +91,7 @@ public final class QueryRunner: @unchecked Sendable {
         let message = "\(total) document\(total == 1 ? "" : "s") of '\(lens.collection)' \(total == 1 ? "is" : "are") at versions the lens does not know (it knows \(lens.oldest)...\(lens.newest)): \(list)"
         if options.ignoreUnknownVersions {
             options.warn("warning: \(message); they are left out of this answer (--ignore-unknown-versions)")
+            return true
         } else {
             throw StrataError(.unknownVersion, message + "; update the lens, migrate them, or pass --ignore-unknown-versions to leave them out",
                               at: lens.source.map { Location(file: $0) })

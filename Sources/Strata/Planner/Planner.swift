@@ -19,11 +19,17 @@ public struct Planner: Sendable {
     public let lens: Lens
     /// Collections that have lenses of their own (a `$lookup` into one is refused).
     public let versionedCollections: Set<String>
+    /// Version filters that stay exact even with arrays or nulls in the version field
+    /// (used when documents at unknown versions exist and are being left out).
+    public let strictVersionFilters: Bool
 
-    public init(lens: Lens, versionedCollections: Set<String> = []) {
+    public init(lens: Lens, versionedCollections: Set<String> = [], strictVersionFilters: Bool = false) {
         self.lens = lens
         self.versionedCollections = versionedCollections
+        self.strictVersionFilters = strictVersionFilters
     }
+
+    func versionFilter(_ version: Int) -> Document { lens.filter(forVersion: version, strict: strictVersionFilters) }
 
     public func plan(_ spec: QuerySpec) throws -> QueryPlan {
         let stages = try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation)
@@ -36,7 +42,7 @@ public struct Planner: Sendable {
         if let b = blocking, stages[b].name == "$facet" {
             return try planFacets(stages, at: b, collection: collection)
         }
-        if let b = blocking, let group = try GroupPlan.make(name: stages[b].name, spec: stages[b].spec, at: stages[b].location) {
+        if let b = blocking, let group = GroupPlan.make(stages[b]) {
             if group.isOrderInsensitive {
                 return try planPartialGroups(stages, at: b, group: group, collection: collection)
             }
@@ -125,8 +131,9 @@ public struct Planner: Sendable {
             return (Branch(versions: [version], strategy: .empty, command: .none, swiftStages: [],
                            note: "the filter is false for every document stored at this version"), nil)
         }
-        let firstMatch = MatchStages.firstMatch(version: lens.filter(forVersion: version), pushdown: mr.pushdown)
-        var server: [BSON] = [["$match": .document(firstMatch)]] + MatchStages.temporaryStages(mr)
+        let firstMatch = MatchStages.firstMatch(version: versionFilter(version), pushdown: mr.pushdown)
+        var server: [BSON] = MatchStages.leadingStages(version: versionFilter(version), pushdown: mr.pushdown)
+            + MatchStages.temporaryStages(mr)
 
         if !mr.needsUpgradedDocuments && rest.isEmpty {
             var lookups: [LookupPrerequisite] = []
@@ -180,7 +187,7 @@ public struct Planner: Sendable {
         let allExact = rewrites.allSatisfy { $0.pushdownIsExact || $0.alwaysFalse }
         let next = Array(stages.dropFirst(leading.count))
         let live = scopes.indices.filter { !rewrites[$0].alwaysFalse }
-        let filters = live.map { MatchStages.firstMatch(version: lens.filter(forVersion: scopes[$0].version), pushdown: rewrites[$0].pushdown) }
+        let filters = live.map { MatchStages.firstMatch(version: versionFilter(scopes[$0].version), pushdown: rewrites[$0].pushdown) }
 
         if allExact, let first = next.first, first.name == "$sort", case .document(let s) = first.spec {
             let p = try SortPattern.parse(s, at: first.location)
@@ -236,10 +243,20 @@ enum MatchStages {
         return qs.count == 1 ? qs[0] : .and(qs)
     }
 
-    /// The branch's first `$match`: the version filter and the pushed-down conjuncts.
+    /// The branch's filter as one document: the version filter and the pushed-down conjuncts.
     static func firstMatch(version: Document, pushdown: [Query]) -> Document {
         if pushdown.isEmpty { return version }
         return ["$and": .array([.document(version)] + pushdown.map { .document($0.bson) })]
+    }
+
+    /// The same as aggregation stages: the pushed-down conjuncts first, alone, then the
+    /// version filter. A server that picks an index only when it covers every field of
+    /// the filter (SecantusDB) can then use an index on the stored paths; mongod
+    /// coalesces adjacent `$match` stages and plans them as one.
+    static func leadingStages(version: Document, pushdown: [Query]) -> [BSON] {
+        guard !pushdown.isEmpty else { return [["$match": .document(version)]] }
+        let p: Document = pushdown.count == 1 ? pushdown[0].bson : ["$and": .array(pushdown.map { .document($0.bson) })]
+        return [["$match": .document(p)], ["$match": .document(version)]]
     }
 
     /// Temporaries, the exact predicate over them, and their cleanup.

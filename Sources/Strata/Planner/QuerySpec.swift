@@ -30,7 +30,7 @@ public struct QuerySpec: Sendable {
     public static func parse(_ text: String, file: String? = nil) throws -> QuerySpec {
         let root = Location(file: file)
         let doc: Document
-        do { doc = try ExtendedJSON.parseDocument(text) } catch {
+        do { doc = try ExtendedJSON.parseQueryDocument(text) } catch {
             throw StrataError.badInput("not valid Extended JSON: \(error)", at: root)
         }
         for k in doc.keys where !["collection", "pipeline", "description", "comment"].contains(k) {
@@ -52,7 +52,7 @@ public struct QuerySpec: Sendable {
     public static func inline(collection: String, pipelineJSON: String) throws -> QuerySpec {
         let loc = Location(file: "--pipeline")
         let value: BSON
-        do { value = try ExtendedJSON.parseValue(pipelineJSON) } catch {
+        do { value = try ExtendedJSON.parseQueryValue(pipelineJSON) } catch {
             throw StrataError.badInput("not valid Extended JSON: \(error)", at: loc)
         }
         let stages: [BSON]

@@ -22,87 +22,40 @@ struct GroupPlan: Sendable {
     /// The accumulators that need their input order ($first, $push...).
     var orderSensitiveOperators: [String] { accumulators.map(\.spec.op).filter { !Self.orderInsensitive.contains($0) } }
 
-    /// `$group`, `$count`, `$sortByCount`, `$bucket` as a group plan; nil for other stages.
-    static func make(name: String, spec: BSON, at loc: Location) throws -> GroupPlan? {
-        switch name {
-        case "$group":
-            guard case .document(let g) = spec else { throw StrataError.badInput("a group's fields must be specified in an object", at: loc) }
-            guard let idValue = g["_id"] else { throw StrataError.badInput("a group specification must include an _id", at: loc) }
-            let key = try Expr.parse(idValue, at: loc.appending("_id"))
-            var accs: [(String, AccumulatorSpec)] = []
-            for (k, v) in g where k != "_id" {
-                if k.contains(".") { throw StrataError.badInput("the group aggregate field name '\(k)' cannot contain '.'", at: loc.appending(k)) }
-                if k.hasPrefix("$") { throw StrataError.badInput("the group aggregate field name '\(k)' cannot be an operator name", at: loc.appending(k)) }
-                accs.append((k, try AccumulatorSpec.parse(v, at: loc.appending(k))))
-            }
-            return GroupPlan(key: key, accumulators: accs, post: [], location: loc)
-        case "$count":
-            guard case .string(let field) = spec, !field.isEmpty, !field.hasPrefix("$"), !field.contains(".") else {
-                throw StrataError.badInput("the count field must be a non-empty string without '$' or '.'", at: loc)
-            }
+    /// `$group`, `$count`, `$sortByCount`, `$bucket` as a group plan (desugared as mongod
+    /// does); nil for other stages.
+    static func make(_ stage: PipelineStages.Stage) -> GroupPlan? {
+        let loc = stage.location
+        switch stage.parsed {
+        case .group(let g):
+            return GroupPlan(key: g.id, accumulators: g.accumulators.map { (name: $0.0, spec: $0.1) }, post: [], location: loc)
+        case .count(let field):
             return GroupPlan(key: .literal(.null), accumulators: [(field, AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))],
                              post: [["$project": .document(Document([("_id", .int32(0)), (field, .int32(1))]))]], location: loc)
-        case "$sortByCount":
-            let key = try Expr.parse(spec, at: loc)
-            if case .object = key { throw StrataError.badInput("the $sortByCount field must be a $-prefixed path or an operator expression", at: loc) }
-            if case .literal = key { throw StrataError.badInput("the $sortByCount field must be a $-prefixed path or an operator expression", at: loc) }
+        case .sortByCount(let key):
             return GroupPlan(key: key, accumulators: [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))],
                              post: [["$sort": ["count": -1]]], location: loc)
-        case "$bucket":
-            return try bucket(spec, at: loc)
+        case .bucket(let b):
+            return bucket(b, at: loc)
         default:
             return nil
         }
     }
 
-    /// `$bucket` is `$group` by a `$switch` over the boundaries, then `$sort` by `_id` (as mongod desugars it).
-    static func bucket(_ spec: BSON, at loc: Location) throws -> GroupPlan {
-        guard case .document(let b) = spec else { throw StrataError.badInput("$bucket needs an object", at: loc) }
-        for k in b.keys where !["groupBy", "boundaries", "default", "output"].contains(k) {
-            throw StrataError.badInput("unrecognized option to $bucket: \(k)", at: loc.appending(k))
-        }
-        guard let groupByValue = b["groupBy"] else { throw StrataError.badInput("$bucket requires 'groupBy' and 'boundaries'", at: loc) }
-        let groupBy = try Expr.parse(groupByValue, at: loc.appending("groupBy"))
-        switch groupBy {
-        case .fieldPath, .op, .variable: break
-        default: throw StrataError.badInput("the $bucket 'groupBy' field must be a $-prefixed path or an expression", at: loc.appending("groupBy"))
-        }
-        guard case .array(let boundaries)? = b["boundaries"], boundaries.count >= 2 else {
-            throw StrataError.badInput("$bucket needs 'boundaries', an array of at least 2 values", at: loc.appending("boundaries"))
-        }
-        for i in 1..<boundaries.count {
-            let (a, c) = (boundaries[i - 1], boundaries[i])
-            if a.isNumber != c.isNumber || (!a.isNumber && a.typeCode != c.typeCode) {
-                throw StrataError.badInput("all values in 'boundaries' must have the same type", at: loc.appending("boundaries").appending(index: i))
-            }
-            if BSONOrder.compare(a, c) >= 0 {
-                throw StrataError.badInput("the 'boundaries' option to $bucket must be sorted in ascending order", at: loc.appending("boundaries").appending(index: i))
-            }
-        }
-        let defaultValue = b["default"]
-        if let d = defaultValue, BSONOrder.compare(d, boundaries[0]) >= 0 && BSONOrder.compare(d, boundaries.last!) < 0 && (d.isNumber == boundaries[0].isNumber && (d.isNumber || d.typeCode == boundaries[0].typeCode)) {
-            throw StrataError.badInput("the $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary",
-                                       at: loc.appending("default"))
-        }
+    /// `$bucket` is `$group` by a `$switch` over the boundaries, then `$sort` by `_id`.
+    static func bucket(_ b: Bucket, at loc: Location) -> GroupPlan {
         var branches: [Expr] = []
-        for i in 0..<(boundaries.count - 1) {
+        for i in 0..<(b.boundaries.count - 1) {
             let cond = Expr.op("$and", .positional([
-                .op("$gte", .positional([groupBy, .literal(boundaries[i])])),
-                .op("$lt", .positional([groupBy, .literal(boundaries[i + 1])])),
+                .op("$gte", .positional([b.groupBy, .literal(b.boundaries[i])])),
+                .op("$lt", .positional([b.groupBy, .literal(b.boundaries[i + 1])])),
             ]))
-            branches.append(.object([("case", cond), ("then", .literal(boundaries[i]))]))
+            branches.append(.object([("case", cond), ("then", .literal(b.boundaries[i]))]))
         }
         var switchArgs: [(String, Expr)] = [("branches", .array(branches))]
-        if let d = defaultValue { switchArgs.append(("default", .literal(d))) }
-        let key = Expr.op("$switch", .named(switchArgs))
-        var accs: [(String, AccumulatorSpec)] = []
-        if let output = b["output"] {
-            guard case .document(let o) = output else { throw StrataError.badInput("$bucket 'output' must be an object", at: loc.appending("output")) }
-            for (k, v) in o { accs.append((k, try AccumulatorSpec.parse(v, at: loc.appending("output").appending(k)))) }
-        } else {
-            accs = [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))]
-        }
-        return GroupPlan(key: key, accumulators: accs, post: [["$sort": ["_id": 1]]], location: loc)
+        if let d = b.defaultBucket { switchArgs.append(("default", .literal(d))) }
+        return GroupPlan(key: .op("$switch", .named(switchArgs)), accumulators: b.effectiveOutput.map { (name: $0.0, spec: $0.1) },
+                         post: [["$sort": ["_id": 1]]], location: loc)
     }
 }
 

@@ -1,0 +1,123 @@
+import Foundation
+import StrataMongo
+import StrataTestSupport
+import XCTest
+
+/// `strata run` and `strata explain`, run as a user runs them.
+final class RunCLITests: XCTestCase {
+    static let root = TestServer.repositoryRoot
+
+    /// The events dataset (mixed, all four versions) in a fresh database; returns its name.
+    func loadEvents(_ name: String, extra: [Document] = []) throws -> String {
+        let db = try TestServer.freshDatabase(name)
+        let dir = try Datasets.generate("events", count: 800)
+        try db.collection("events").insertMany(try Datasets.readJSONL(dir.appendingPathComponent("events.mixed.jsonl")) + extra)
+        try db.collection("events_truth").insertMany(try Datasets.readJSONL(dir.appendingPathComponent("events.truth.jsonl")))
+        return db.name
+    }
+
+    func strata(_ args: [String], db: String) throws -> StrataRunner.Result {
+        try StrataRunner.run(args + ["--uri", TestServer.uri(), "--db", db, "--schemas", Self.root.appendingPathComponent("schemas").path],
+                             in: Self.root)
+    }
+
+    func testRunPrintsOneDocumentPerLineEqualToTheTruth() throws {
+        let db = try loadEvents("cli_run")
+        let query = Self.root.appendingPathComponent("queries/events-by-kind.json")
+        let r = try strata(["run", query.path], db: db)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let got = try r.stdout.split(separator: "\n").map { try ExtendedJSON.parseDocument(String($0)) }
+        let spec = try ExtendedJSON.parseQueryDocument(String(contentsOf: query, encoding: .utf8))
+        let pipeline = spec["pipeline"]!.arrayValue!
+        let want = try MongoDatabase(pool: TestServer.pool(), name: db).collection("events_truth").aggregateAll(pipeline)
+        XCTAssertGreaterThan(want.count, 5)
+        XCTAssertNil(ResultComparison.difference(got, want, pipeline: pipeline))
+    }
+
+    func testInlinePipelineAndOtherFormats() throws {
+        let db = try loadEvents("cli_formats")
+        let pipeline = #"[{"$match": {"geo.region": "eu-west"}}, {"$group": {"_id": "$kind", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}]"#
+        let jsonl = try strata(["run", "--collection", "events", "--pipeline", pipeline], db: db)
+        XCTAssertEqual(jsonl.status, 0, jsonl.stderr)
+        let lines = jsonl.stdout.split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 3)
+
+        let json = try strata(["run", "-c", "events", "--pipeline", pipeline, "--format", "json"], db: db)
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let array = try ExtendedJSON.parseValue(json.stdout)
+        XCTAssertEqual(array.arrayValue?.count, lines.count)
+
+        let csv = try strata(["run", "-c", "events", "--pipeline", pipeline, "--format", "csv"], db: db)
+        XCTAssertEqual(csv.status, 0, csv.stderr)
+        let rows = csv.stdout.split(separator: "\n")
+        XCTAssertEqual(rows.first, "_id,n")
+        XCTAssertEqual(rows.count, lines.count + 1)
+
+        let table = try strata(["run", "-c", "events", "--pipeline", pipeline, "--format", "table"], db: db)
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("(\(lines.count) results)"), table.stdout)
+    }
+
+    func testMalformedQueriesExitTwoNamingThePlace() throws {
+        let db = try loadEvents("cli_malformed")
+        let folder = try TempFolder()
+        let cases: [(String, String)] = [
+            (#"{"collection": "events", "pipeline": [ "#, "not valid Extended JSON"),
+            (#"{"collection": "events", "pipeline": [{"$bogus": 1}]}"#, "pipeline[0].$bogus"),
+            (#"{"collection": "events", "pipeline": [{"$match": {"kind": {"$almost": 1}}}]}"#, "pipeline[0].$match"),
+            (#"{"collection": "events", "pipeline": [{"$project": {"x": {"$nosuchop": 1}}}]}"#, "pipeline[0].$project.x.$nosuchop"),
+            (#"{"collection": "events", "pipeline": [{"$limit": "ten"}]}"#, "pipeline[0].$limit"),
+            (#"{"collection": "events", "pipeline": [{"$match": {"tags": {"$in": 5}}}]}"#, "pipeline[0].$match"),
+            (#"{"collection": "events", "pipeline": {"$match": {}}}"#, "pipeline"),
+            (#"{"pipeline": []}"#, "needs 'collection'"),
+        ]
+        for (i, (text, place)) in cases.enumerated() {
+            let file = try folder.write("q\(i).json", text)
+            let r = try strata(["run", file.path], db: db)
+            XCTAssertEqual(r.status, 2, "case \(i): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(file.path), "case \(i) names the file: \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(place), "case \(i) names \(place): \(r.stderr)")
+            XCTAssertTrue(r.stdout.isEmpty, "case \(i) prints no results")
+        }
+    }
+
+    func testUnsupportedStagesAreRefused() throws {
+        let db = try loadEvents("cli_unsupported")
+        let r = try strata(["run", "-c", "events", "--pipeline", #"[{"$match": {}}, {"$out": "copy"}]"#], db: db)
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("pipeline[1].$out"), r.stderr)
+    }
+
+    func testUnknownVersionsRefuseUnlessIgnored() throws {
+        let db = try loadEvents("cli_unknown", extra: [["_id": 900_001, "v": 7], ["_id": 900_002, "v": "2"], ["_id": 900_003, "v": 1.5]])
+        let pipeline = #"[{"$count": "n"}]"#
+        let refused = try strata(["run", "-c", "events", "--pipeline", pipeline], db: db)
+        XCTAssertEqual(refused.status, 4, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("3 documents"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("v = 7 (1 document)"), refused.stderr)
+        XCTAssertTrue(refused.stdout.isEmpty)
+
+        let ignored = try strata(["run", "-c", "events", "--pipeline", pipeline, "--ignore-unknown-versions"], db: db)
+        XCTAssertEqual(ignored.status, 0, ignored.stderr)
+        XCTAssertTrue(ignored.stderr.contains("warning: 3 documents"), ignored.stderr)
+        XCTAssertEqual(try ExtendedJSON.parseDocument(ignored.stdout)["n"]?.exactInt, 800)
+    }
+
+    func testExplainShowsShardsAndMerger() throws {
+        let db = try loadEvents("cli_explain")
+        let r = try strata(["explain", Self.root.appendingPathComponent("queries/events-revenue-by-region.json").path], db: db)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let doc = try ExtendedJSON.parseQueryDocument(r.stdout)
+        XCTAssertEqual(doc["mode"], "partialGroups")
+        let shards = try XCTUnwrap(doc["shards"]?.arrayValue)
+        XCTAssertEqual(shards.count, 4)
+        for s in shards {
+            XCTAssertNotNil(s.documentValue?["aggregate"], "\(s)")
+            XCTAssertNotNil(s.documentValue?["serverPlan"], "\(s)")
+        }
+        XCTAssertNotNil(doc["merger"]?.documentValue?["mergeGroups"])
+        let offline = try StrataRunner.run(["explain", "--offline", "queries/events-by-kind.json"], in: Self.root)
+        XCTAssertEqual(offline.status, 0, offline.stderr)
+        XCTAssertNil(try ExtendedJSON.parseQueryDocument(offline.stdout)["shards"]?.arrayValue?.first?.documentValue?["serverPlan"])
+    }
+}
