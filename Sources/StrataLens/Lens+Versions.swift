@@ -50,6 +50,17 @@ extension Lens {
         return [versionField: k]
     }
 
+    /// An aggregation expression true exactly for documents stored at `version`
+    /// (for guards inside `$expr`; absent and null count as `absentMeans`).
+    public func versionExpression(_ version: Int) -> Expr {
+        let k = Expr.literal(.int32(Int32(version)))
+        if version == absentMeans {
+            return .op("$in", .positional([.op("$ifNull", .positional([.fieldPath([versionField]), .literal(.null)])),
+                                           .array([.literal(.null), k])]))
+        }
+        return .op("$eq", .positional([.fieldPath([versionField]), k]))
+    }
+
     /// A query matching every document at a version the lens does not know
     /// (unknown integers and non-integers, null and arrays included). Written as a
     /// union of ranges and type tests, each of which an index on the version field

@@ -133,7 +133,7 @@ public struct Planner: Sendable {
         }
         let firstMatch = MatchStages.firstMatch(version: versionFilter(version), pushdown: mr.pushdown)
         var server: [BSON] = MatchStages.leadingStages(version: versionFilter(version), pushdown: mr.pushdown)
-            + MatchStages.temporaryStages(mr)
+            + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(version))
 
         if !mr.needsUpgradedDocuments && rest.isEmpty {
             var lookups: [LookupPrerequisite] = []
@@ -260,9 +260,9 @@ enum MatchStages {
     }
 
     /// Temporaries, the exact predicate over them, and their cleanup.
-    static func temporaryStages(_ mr: MatchRewrite) -> [BSON] {
+    static func temporaryStages(_ mr: MatchRewrite, versionGuard: Expr) -> [BSON] {
         guard !mr.temporaries.isEmpty || !mr.exact.isEmpty else { return [] }
-        let exact: Query = mr.exact.count == 1 ? mr.exact[0] : .and(mr.exact)
+        let exact = MatchRule.guarded(mr.exact.count == 1 ? mr.exact[0] : .and(mr.exact), version: versionGuard)
         var stages = mr.temporaries.stages
         stages.append(["$match": .document(exact.bson)])
         let cleanup = mr.temporaries.cleanupNames

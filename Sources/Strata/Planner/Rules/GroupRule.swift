@@ -84,6 +84,18 @@ enum PartialLayout: Sendable, Equatable {
     }
 }
 
+/// Work-arounds for servers that are not mongod, each harmless on mongod.
+enum ServerQuirks {
+    /// SecantusDB 0.7.0b3 folds a constant accumulator argument and then misreads
+    /// the accumulator as the expression of the same name ("Input must be an array"
+    /// for `$maxN`, "Unrecognized expression '$addToSet'"); a translation can turn a
+    /// field into a constant (the version field, a default). A field that never exists
+    /// keeps it from folding (`$ifNull` of a missing field is the constant).
+    static func unfoldable(_ e: Expr) -> Expr {
+        .op("$ifNull", .positional([.fieldPath(["__strata_never_present"]), e]))
+    }
+}
+
 enum GroupRule {
     /// The branch's partial `$group` and how to read it, with expressions already
     /// written for the branch's documents by `translate` (nil: not translatable).
@@ -93,7 +105,9 @@ enum GroupRule {
         var layouts: [PartialLayout] = []
         for (i, (_, spec)) in plan.accumulators.enumerated() {
             let f = "p\(i)"
-            guard let arg = translate(spec.argument) else { return nil }
+            guard let translatedArg = translate(spec.argument) else { return nil }
+            let isConstant = translatedArg.fieldPaths.isEmpty && !translatedArg.usesRoot
+            let arg = isConstant && spec.op != "$sum" && spec.op != "$count" ? ServerQuirks.unfoldable(translatedArg) : translatedArg
             let isNumber = Expr.op("$cond", .positional([.op("$isNumber", .positional([arg])), .literal(.int32(1)), .literal(.int32(0))]))
             switch spec.op {
             case "$sum", "$min", "$max", "$addToSet":

@@ -34,7 +34,11 @@ enum MatchRule {
     static func rewrite(_ query: Query, in scope: VersionScope) -> MatchRewrite {
         var out = MatchRewrite()
         for conjunct in conjuncts(query) {
-            let part = translate(conjunct, scope)
+            var part = translate(conjunct, scope)
+            part.pushdown = part.pushdown.map(simplify)
+            part.exact = part.exact.map(simplify)
+            if part.exact == .alwaysFalse { part.pushdown = .alwaysFalse; part.pushdownIsExact = true }
+            if part.exact == .alwaysTrue && part.temporaries.isEmpty { part.pushdownIsExact = part.pushdown == nil || part.pushdown == .alwaysTrue }
             switch part.pushdown {
             case .alwaysFalse?: out.alwaysFalse = true
             case .alwaysTrue?, nil: break
@@ -49,6 +53,40 @@ enum MatchRule {
             }
         }
         return out
+    }
+
+    /// Folds `alwaysTrue`/`alwaysFalse` away (servers other than mongod do not know
+    /// `$alwaysTrue`), so that they remain only as a whole filter.
+    static func simplify(_ q: Query) -> Query {
+        switch q {
+        case .and(let qs):
+            let parts = qs.map(simplify).filter { $0 != .alwaysTrue }
+            if parts.contains(.alwaysFalse) { return .alwaysFalse }
+            return parts.isEmpty ? .alwaysTrue : parts.count == 1 ? parts[0] : .and(parts)
+        case .or(let qs):
+            let parts = qs.map(simplify).filter { $0 != .alwaysFalse }
+            if parts.contains(.alwaysTrue) { return .alwaysTrue }
+            return parts.isEmpty ? .alwaysFalse : parts.count == 1 ? parts[0] : .or(parts)
+        case .nor(let qs):
+            let parts = qs.map(simplify).filter { $0 != .alwaysFalse }
+            if parts.contains(.alwaysTrue) { return .alwaysFalse }
+            return parts.isEmpty ? .alwaysTrue : .nor(parts)
+        default:
+            return q
+        }
+    }
+
+    /// The exact predicate's `$expr` parts guarded by the version: a server that merges
+    /// adjacent `$match` stages may evaluate them on documents of other versions, and
+    /// `$and` in an expression is evaluated in order.
+    static func guarded(_ q: Query, version: Expr) -> Query {
+        switch q {
+        case .and(let qs): return .and(qs.map { guarded($0, version: version) })
+        case .or(let qs): return .or(qs.map { guarded($0, version: version) })
+        case .nor(let qs): return .nor(qs.map { guarded($0, version: version) })
+        case .expr(let e): return .expr(.op("$and", .positional([version, e])))
+        default: return q
+        }
     }
 
     /// A filter as the list of its top-level conjuncts.
@@ -86,8 +124,10 @@ enum MatchRule {
                         exact: exactParts.map { .nor($0) },
                         temporaries: parts.flatMap(\.temporaries))
         case .expr(let e):
+            // `$expr` is never pushed in front of the version filter: its translation
+            // reads stored shapes that other versions do not have (and could fail on them).
             guard let t = scope.translate(e) else { return Part(pushdown: nil, pushdownIsExact: false, exact: nil) }
-            if t.lookups.isEmpty { return Part(pushdown: .expr(t.expr), pushdownIsExact: true, exact: .expr(t.expr)) }
+            if t.lookups.isEmpty { return Part(pushdown: nil, pushdownIsExact: false, exact: .expr(t.expr)) }
             let name = scope.temporaryName()
             return Part(pushdown: nil, pushdownIsExact: false, exact: .field(path: name, [.eq(true)]),
                         temporaries: [Temporary(name: name, expr: .op("$toBool", .positional([t.expr])), lookups: t.lookups)])
