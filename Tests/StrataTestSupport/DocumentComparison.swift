@@ -6,7 +6,11 @@ import StrataMongo
 /// bit (`relativeTolerance == 0`) or within a relative tolerance.
 public struct BSONComparison: Sendable {
     public var relativeTolerance: Double
-    public init(relativeTolerance: Double = 0) { self.relativeTolerance = relativeTolerance }
+    public var absoluteTolerance: Double
+    public init(relativeTolerance: Double = 0, absoluteTolerance: Double = 0) {
+        self.relativeTolerance = relativeTolerance
+        self.absoluteTolerance = absoluteTolerance
+    }
 
     /// `nil` when equal; otherwise the path of the first difference and what differs.
     public func difference(_ a: BSON, _ b: BSON, path: String = "") -> String? {
@@ -24,6 +28,7 @@ public struct BSONComparison: Sendable {
                 let scale = max(abs(x), abs(y))
                 if abs(x - y) <= relativeTolerance * scale { return nil }
             }
+            if absoluteTolerance > 0 && abs(x - y) <= absoluteTolerance { return nil }
             return "\(path): \(x) vs \(y)"
         default:
             return a == b ? nil : "\(path): \(ExtendedJSON.string(a, mode: .canonical)) vs \(ExtendedJSON.string(b, mode: .canonical))"

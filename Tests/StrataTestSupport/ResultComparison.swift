@@ -7,7 +7,10 @@ import StrataMongo
 /// by its last ordering stage (documents that tie on the sort key may come in
 /// any order), or natural order when nothing reorders the documents.
 public enum ResultComparison {
-    public static let values = BSONComparison(relativeTolerance: 1e-9)
+    /// Relative 1e-9, as the contract says, plus an absolute 1e-12 for round-off
+    /// around zero (the standard deviation of equal values is 0 up to the last bits,
+    /// and two summation orders give different last bits).
+    public static let values = BSONComparison(relativeTolerance: 1e-9, absoluteTolerance: 1e-12)
 
     /// `nil` when equal; otherwise what differs.
     public static func difference(_ got: [Document], _ want: [Document], pipeline: [BSON]) -> String? {

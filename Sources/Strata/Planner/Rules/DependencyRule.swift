@@ -57,8 +57,8 @@ enum Dependencies: Equatable {
                         inclusion = true
                         need([Query.components(k)])
                     default:
+                        // A computed field reads what its expression reads, not the field itself.
                         inclusion = true
-                        need([Query.components(k)])
                         if !projectionValueDeps(v, at: l.appending(k), need) { return .all }
                     }
                 }

@@ -37,8 +37,10 @@ enum MatchRule {
             var part = translate(conjunct, scope)
             part.pushdown = part.pushdown.map(simplify)
             part.exact = part.exact.map(simplify)
-            if part.exact == .alwaysFalse { part.pushdown = .alwaysFalse; part.pushdownIsExact = true }
-            if part.exact == .alwaysTrue && part.temporaries.isEmpty { part.pushdownIsExact = part.pushdown == nil || part.pushdown == .alwaysTrue }
+            // Decided at plan time (e.g. a disjunct on the version field): no temporaries needed.
+            if let decided = part.exact, decided == .alwaysTrue || decided == .alwaysFalse {
+                part = Part(pushdown: decided, pushdownIsExact: true, exact: decided)
+            }
             switch part.pushdown {
             case .alwaysFalse?: out.alwaysFalse = true
             case .alwaysTrue?, nil: break

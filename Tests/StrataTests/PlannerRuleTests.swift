@@ -1,0 +1,132 @@
+import Foundation
+@testable import Strata
+import StrataTestSupport
+import XCTest
+
+/// The planner's rules as pure functions, each with a fixture file of inputs and
+/// expected outputs (`Tests/StrataTests/Fixtures/rules/<rule>.json`). The expected
+/// outputs were produced by the rules and read by a person; `STRATA_UPDATE_FIXTURES=1`
+/// rewrites them after a deliberate change (then read the diff). Whether the
+/// rewrites are *right* is what the differential tests check on the server.
+final class PlannerRuleTests: XCTestCase {
+    static let dir = TestServer.repositoryRoot.appendingPathComponent("Tests/StrataTests/Fixtures/rules")
+    static let schemas = TestServer.repositoryRoot.appendingPathComponent("schemas")
+    static var update: Bool { ProcessInfo.processInfo.environment["STRATA_UPDATE_FIXTURES"] == "1" }
+
+    func lens(_ name: String) throws -> Lens { try Lens.load(collection: name, schemasDirectory: Self.schemas) }
+
+    /// Runs `rule` on every case of `file` and compares with the case's `expected`.
+    func check(_ file: String, _ rule: (Document) throws -> BSON) throws {
+        let url = Self.dir.appendingPathComponent(file)
+        let cases = try XCTUnwrap(ExtendedJSON.parseQueryValue(String(contentsOf: url, encoding: .utf8)).arrayValue)
+        var updated: [BSON] = []
+        for (i, c) in cases.enumerated() {
+            var doc = try XCTUnwrap(c.documentValue)
+            let input = Document(doc.filter { $0.key != "expected" }.map { ($0.key, $0.value) })
+            let got = try rule(input)
+            if Self.update {
+                doc["expected"] = got
+            } else {
+                let want = try XCTUnwrap(doc["expected"], "\(file) case \(i) has no expected output: run with STRATA_UPDATE_FIXTURES=1")
+                XCTAssertEqual(ExtendedJSON.string(got, mode: .canonical), ExtendedJSON.string(want, mode: .canonical),
+                               "\(file) case \(i): \(ExtendedJSON.string(.document(input)))")
+            }
+            updated.append(.document(doc))
+        }
+        if Self.update {
+            let text = "[\n" + updated.map { " " + ExtendedJSON.string($0) }.joined(separator: ",\n") + "\n]\n"
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+    }
+
+    func scope(_ c: Document) throws -> VersionScope {
+        VersionScope(lens: try lens(c["collection"]!.stringValue!), version: Int(c["version"]!.exactInt!))
+    }
+
+    func testMatchRule() throws {
+        try check("match.json") { c in
+            let scope = try self.scope(c)
+            let mr = MatchRule.rewrite(try Query.parse(c["filter"]!.documentValue!), in: scope)
+            let lens = scope.lens
+            var out: Document = [:]
+            if mr.alwaysFalse { out["alwaysFalse"] = true; return .document(out) }
+            out["stages"] = .array(MatchStages.leadingStages(version: lens.filter(forVersion: scope.version), pushdown: mr.pushdown)
+                + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(scope.version)))
+            out["pushdownIsExact"] = .bool(mr.pushdownIsExact)
+            out["needsUpgradedDocuments"] = .bool(mr.needsUpgradedDocuments)
+            return .document(out)
+        }
+    }
+
+    func testGroupRule() throws {
+        try check("group.json") { c in
+            let scope = try self.scope(c)
+            let stage = try PipelineStages.parse([c["stage"]!], at: Location(path: "pipeline"))[0]
+            let plan = try XCTUnwrap(GroupPlan.make(stage))
+            guard let partial = GroupRule.partial(plan, translate: { scope.translate($0)?.expr }, translateSort: { SortRule.translate($0, in: scope) }) else {
+                return ["partial": .null, "post": .array(plan.post)]
+            }
+            return ["partial": partial.stage, "layouts": .array(partial.layouts.map { .string("\($0)") }), "post": .array(plan.post)]
+        }
+    }
+
+    func testSortRule() throws {
+        try check("sort.json") { c in
+            let scope = try self.scope(c)
+            let pattern = try SortPattern.parse(c["sort"]!.documentValue!, at: Location())
+            return SortRule.translate(pattern, in: scope)?.bson ?? .null
+        }
+    }
+
+    func testDependencyRule() throws {
+        try check("dependencies.json") { c in
+            switch try Dependencies.of(c["stages"]!.arrayValue!, at: Location(path: "pipeline")) {
+            case .all: return "all"
+            case .fields(let f): return .array(f.sorted().map { .string($0) })
+            }
+        }
+    }
+
+    func testMaterializeRule() throws {
+        try check("materialize.json") { c in
+            let scope = try self.scope(c)
+            let fields = Set(c["fields"]!.arrayValue!.compactMap(\.stringValue))
+            return MaterializeRule.project(fields, in: scope).map { .array($0) } ?? .string(MaterializeRule.whyNot(.fields(fields), in: scope))
+        }
+    }
+
+    func testMonotoneBounds() throws {
+        try check("monotone.json") { c in
+            let scope = try self.scope(c)
+            let path = c["path"]!.stringValue!
+            let preds: [FieldPredicate]
+            if case .field(_, let p) = try Query.parse([path: c["filter"]!]) { preds = p } else { preds = [] }
+            let superset = MonotoneBounds.superset(for: preds, source: scope.monotoneSource(of: Query.components(path)))
+            return superset.map { .document($0.bson) } ?? .null
+        }
+    }
+
+    /// The bounds are sound: every stored value the superset excludes converts to a
+    /// value the predicate rejects (checked over a sweep of stored values).
+    func testMonotoneSupersetsNeverExcludeAMatch() throws {
+        let devices = try lens("devices")
+        let scope = VersionScope(lens: devices, version: 1)
+        let source = try XCTUnwrap(scope.monotoneSource(of: ["reading", "tempC"]))
+        for c in [-40.0, 0, 10, 20, 29.999999999999996, 30, 30.000000000000004, 37.7, 100] {
+            for (pred, holds) in [(FieldPredicate.gte(.double(c)), { (x: Double) in x >= c }),
+                                  (.gt(.double(c)), { $0 > c }), (.lte(.double(c)), { $0 <= c }),
+                                  (.lt(.double(c)), { $0 < c }), (.eq(.double(c)), { $0 == c })] {
+                let superset = try XCTUnwrap(MonotoneBounds.superset(for: [pred], source: source), "\(pred)")
+                var f = -50.0
+                while f <= 250 {
+                    let tempC = (f - 32) * 5 / 9
+                    if holds(tempC) {
+                        XCTAssertTrue(try superset.matches(["reading": ["tempF": .double(f)]]), "\(pred) excludes \(f)°F = \(tempC)°C")
+                    }
+                    f += 0.1
+                    f = (f * 10).rounded() / 10
+                }
+            }
+        }
+    }
+}
