@@ -105,7 +105,7 @@ enum OperatorTable {
         for n in ["$type", "$isNumber", "$toInt", "$toLong", "$toDouble", "$toBool", "$toDate", "$toObjectId",
                   "$toString", "$binarySize", "$bsonSize", "$tsSecond", "$tsIncrement"] { t[n] = pos(1) }
         t["$toDecimal"] = pos(1)
-        t["$convert"] = named(["input", "to"], ["onError", "onNull"])
+        t["$convert"] = named(["input", "to"], ["onError", "onNull", "format", "base", "byteOrder", "subtype"])
         // dates
         for n in ["$year", "$month", "$dayOfMonth", "$dayOfWeek", "$dayOfYear", "$hour", "$minute", "$second",
                   "$millisecond", "$week", "$isoWeek", "$isoWeekYear", "$isoDayOfWeek"] { t[n] = .datePart }
@@ -386,6 +386,10 @@ extension Expr {
         case "$sortArray":
             guard case .literal(let s)? = arg("sortBy") else { return }
             _ = try SortPattern.parseSortArraySpec(s, at: loc.appending("sortBy"))
+        case "$convert":
+            for k in ["format", "base", "byteOrder", "subtype"] where arg(k) != nil {
+                throw StrataError.unsupported("$convert with '\(k)' is not supported by strata's evaluator", at: loc.appending(k))
+            }
         case "$setField", "$unsetField":
             try validateConstantFieldName(arg("field")!, name, at: loc.appending("field"))
         case "$dateFromParts":

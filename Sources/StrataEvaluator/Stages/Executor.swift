@@ -9,6 +9,8 @@ public struct LookupRequest: Sendable {
     /// Variables the pipeline may read: the `$lookup`'s `let` (evaluated on the input document)
     /// and the outer user variables. Pass them as the aggregate command's `let` option.
     public var variables: Document
+    /// `$$NOW` of the outer pipeline (milliseconds since the epoch).
+    public var now: Int64
 }
 
 /// Everything the executor needs from outside: variables, and I/O for `$lookup`/`$unionWith`.
@@ -504,7 +506,7 @@ final class LookupOp: Op {
         for (k, e) in spec.letVariables {
             vars[k] = try located(loc) { try ec.eval(e) } ?? .null
         }
-        let found = try run(LookupRequest(from: spec.from, pipeline: stages, variables: vars))
+        let found = try run(LookupRequest(from: spec.from, pipeline: stages, variables: vars, now: ctx.variables.now))
         var out = doc
         out.setValue(.array(found.map { .document($0) }), atPath: asPath[...])
         return try next.push(out)
