@@ -21,7 +21,9 @@ final class StageTests: XCTestCase {
         expect(#"[{"$merge": {"into": "x"}}]"#, .unsupported, "pipeline[0].$merge", "not supported")
         expect(#"[{"$sample": {"size": 1}}]"#, .unsupported, "pipeline[0].$sample", "not supported")
         expect(#"[{"$geoNear": {}}]"#, .unsupported, "pipeline[0].$geoNear", "not supported")
-        expect(#"[{"$setWindowFields": {}}]"#, .unsupported, "pipeline[0].$setWindowFields", "not supported")
+        expect(#"[{"$setWindowFields": {}}]"#, .badInput, "pipeline[0].$setWindowFields", "output")
+        expect(#"[{"$setWindowFields": {"sortBy": {"a": 1}, "output": {"d": {"$derivative": {"input": "$a"}}}}}]"#, .unsupported, "pipeline[0].$setWindowFields.output.d.$derivative", "not supported")
+        expect(#"[{"$setWindowFields": {"output": {"r": {"$rank": {}}}}}]"#, .badInput, "pipeline[0].$setWindowFields.output.r.$rank", "sortBy")
         expect(#"[{"$group": {"_id": null, "total": {"$sum": {"$bad": 1}}}}]"#, .badInput, "pipeline[0].$group.total.$sum.$bad", "unknown expression operator")
         expect(#"[{"$group": {"_id": null, "total": {"$summ": 1}}}]"#, .badInput, "pipeline[0].$group.total.$summ", "unknown group operator")
         expect(#"[{"$group": {"total": {"$sum": 1}}}]"#, .badInput, "pipeline[0].$group", "must include an _id")
@@ -144,5 +146,17 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(box.requests[0].variables["outer"], 1)
         XCTAssertEqual(box.requests[1].pipeline.first, ["$match": ["x": ["$eq": .null]]])  // missing -> null
         XCTAssertEqual(out[0]["r"], ["s": [["_id": 9]]])
+    }
+    func testWindowSumNarrowsLikeMongod() throws {
+        // mongod's removable $sum narrows a long total back to int when it fits
+        // (SecantusDB keeps long); unbounded windows use the ordinary $sum rules.
+        let docs: [Document] = [["_id": 1, "v": .int64(5)], ["_id": 2, "v": .int64(7)], ["_id": 3, "v": 1.5], ["_id": 4, "v": .int64(2)]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"s": {"$sum": "$v", "window": {"documents": [-1, 0]}}, "t": {"$sum": "$v"}}}}]"#, docs)
+        XCTAssertEqual(out.map { $0["s"] }, [.int32(5), .int32(12), .double(8.5), .double(3.5)])
+        XCTAssertEqual(out.map { $0["t"] }, Array(repeating: .double(15.5), count: 4))
+        let ranks = try run(#"[{"$setWindowFields": {"sortBy": {"v": 1}, "output": {"r": {"$rank": {}}, "d": {"$denseRank": {}}}}}]"#,
+                            [["v": 1], ["v": 1], ["v": 3], ["v": 4], ["v": 4]])
+        XCTAssertEqual(ranks.map { $0["r"] }, [1, 1, 3, 4, 4])
+        XCTAssertEqual(ranks.map { $0["d"] }, [1, 1, 2, 3, 3])
     }
 }

@@ -652,6 +652,7 @@ struct Builder {
         case .unionWith(let u): return UnionWithOp(u, context, loc, next)
         case .redact(let e): return RedactOp(e, context, loc, next)
         case .documents: return PassOp(next)
+        case .setWindowFields(let w): return SetWindowFieldsOp(w, context, loc, next)
         }
     }
 }

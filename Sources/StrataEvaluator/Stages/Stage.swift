@@ -26,6 +26,7 @@ public enum Stage: Sendable, Equatable {
     case redact(Expr)
     /// `$documents` (first stage only): the documents an expression evaluates to.
     case documents(Expr)
+    case setWindowFields(SetWindowFields)
 
     /// The stage's name as written (`$match`, `$set`...).
     public var name: String {
@@ -49,13 +50,14 @@ public enum Stage: Sendable, Equatable {
         case .unionWith: return "$unionWith"
         case .redact: return "$redact"
         case .documents: return "$documents"
+        case .setWindowFields: return "$setWindowFields"
         }
     }
 
     /// True for stages that need all their input before producing output.
     public var isBlocking: Bool {
         switch self {
-        case .group, .sort, .count, .sortByCount, .bucket, .bucketAuto, .facet: return true
+        case .group, .sort, .count, .sortByCount, .bucket, .bucketAuto, .facet, .setWindowFields: return true
         default: return false
         }
     }
@@ -85,6 +87,7 @@ public enum Stage: Sendable, Equatable {
         case .unionWith(let u): arg = .document(u.bson)
         case .redact(let e): arg = e.bson
         case .documents(let e): arg = e.bson
+        case .setWindowFields(let w): arg = .document(w.bson)
         }
         return .document(Document([(name, arg)]))
     }
@@ -98,7 +101,7 @@ public struct Pipeline: Sendable, Equatable {
     public var bson: [BSON] { stages.map(\.bson) }
 
     static let unsupportedStages: Set<String> = [
-        "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$sample", "$setWindowFields",
+        "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$sample",
         "$densify", "$fill", "$graphLookup", "$indexStats", "$collStats", "$currentOp", "$listSessions",
         "$listLocalSessions", "$planCacheStats", "$changeStream", "$changeStreamSplitLargeEvent", "$listSearchIndexes",
         "$shardedDataDistribution", "$listSampledQueries", "$querySettings", "$queryStats", "$rankFusion", "$scoreFusion",
@@ -190,6 +193,7 @@ public struct Pipeline: Sendable, Equatable {
         case "$unionWith": return .unionWith(try UnionWith.parse(arg, at: l))
         case "$redact": return .redact(try Expr.parse(arg, at: l))
         case "$documents": return .documents(try Expr.parse(arg, at: l))
+        case "$setWindowFields": return .setWindowFields(try SetWindowFields.parse(arg, at: l))
         default:
             if unsupportedStages.contains(name) {
                 throw StrataError.unsupported("the \(name) stage is not supported by strata's evaluator", at: l)

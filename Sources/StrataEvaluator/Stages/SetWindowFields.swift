@@ -1,0 +1,589 @@
+/// `$setWindowFields` with the window functions strata implements exactly:
+/// `$sum $avg $min $max $count $push $addToSet $stdDevPop $stdDevSamp $first $last $shift
+/// $locf $rank $denseRank $documentNumber`, document windows (`[lower, upper]` of integers,
+/// "current", "unbounded") and range windows (numbers, or dates with a `unit`, on a single
+/// ascending or descending `sortBy` field). Other window functions (`$derivative`,
+/// `$integral`, `$expMovingAvg`, `$covariance*`, `$linearFill`, `$topN`... in windows) are
+/// refused as unsupported.
+///
+/// Semantics follow mongod's executors: a left-unbounded window uses the `$group`
+/// accumulator; a bounded one uses the removable implementations (`$sum`/`$avg` narrow their
+/// result type to what the documents *in the window* need; `$stdDev*` use mongod's
+/// incremental formula; `$addToSet` returns its values in BSON order).
+public struct SetWindowFields: Sendable, Equatable {
+    public enum Bound: Sendable, Equatable {
+        case unbounded, current
+        case offset(BSON)  // a number (documents: an integer)
+    }
+
+    public struct Window: Sendable, Equatable {
+        public var isRange: Bool
+        public var lower: Bound
+        public var upper: Bound
+        /// For range windows over dates.
+        public var unit: String?
+        public static let whole = Window(isRange: false, lower: .unbounded, upper: .unbounded, unit: nil)
+    }
+
+    public struct Output: Sendable, Equatable {
+        public var path: String
+        /// "$sum", "$rank", ...
+        public var function: String
+        /// The function's argument (for `$shift`, its `output`).
+        public var argument: Expr?
+        /// `$shift`'s `by` and `default`.
+        public var shiftBy: Int?
+        public var shiftDefault: BSON?
+        public var window: Window?
+        /// The argument as written (for serialization).
+        var rawArgument: BSON
+    }
+
+    public var partitionBy: Expr?
+    public var sortBy: SortPattern?
+    public var outputs: [Output]
+
+    static let accumulatorFunctions: Set<String> = ["$sum", "$avg", "$min", "$max", "$count", "$push", "$addToSet", "$stdDevPop", "$stdDevSamp"]
+    static let supported: Set<String> = accumulatorFunctions.union(["$first", "$last", "$shift", "$locf", "$rank", "$denseRank", "$documentNumber"])
+    static let known: Set<String> = supported.union(["$derivative", "$integral", "$expMovingAvg", "$covariancePop", "$covarianceSamp",
+        "$linearFill", "$topN", "$bottomN", "$top", "$bottom", "$firstN", "$lastN", "$maxN", "$minN", "$median", "$percentile",
+        "$minMaxScaler", "$mergeObjects", "$concatArrays", "$setUnion"])
+    static let units: Set<String> = ["year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond"]
+
+    public static func parse(_ v: BSON, at l: Location) throws -> SetWindowFields {
+        guard case .document(let d) = v else { throw StrataError.badInput("$setWindowFields must be an object", at: l) }
+        var partitionBy: Expr?, sortBy: SortPattern?, outputRaw: Document?
+        for (k, x) in d {
+            let kl = l.appending(k)
+            switch k {
+            case "partitionBy":
+                if case .document(let pd) = x, pd.fields.first.map({ !$0.key.hasPrefix("$") }) ?? true {
+                    throw StrataError.badInput("An object literal is not allowed as a partitionBy expression", at: kl)
+                }
+                partitionBy = try Expr.parse(x, at: kl)
+            case "sortBy":
+                guard case .document(let sd) = x else { throw StrataError.badInput("sortBy must be an object", at: kl) }
+                sortBy = try SortPattern.parse(sd, at: kl, what: "sortBy")
+            case "output":
+                guard case .document(let od) = x else { throw StrataError.badInput("output must be an object", at: kl) }
+                outputRaw = od
+            default:
+                throw StrataError.badInput("BSON field '$setWindowFields.\(k)' is an unknown field.", at: kl)
+            }
+        }
+        guard let outputRaw else { throw StrataError.badInput("BSON field '$setWindowFields.output' is missing but a required field", at: l) }
+        let outputs = try outputRaw.map { try parseOutput($0.key, $0.value, sortBy: sortBy, at: l.appending("output").appending($0.key)) }
+        return SetWindowFields(partitionBy: partitionBy, sortBy: sortBy, outputs: outputs)
+    }
+
+    static func parseBound(_ v: BSON, range: Bool, at l: Location) throws -> Bound {
+        switch v {
+        case .string("unbounded"): return .unbounded
+        case .string("current"): return .current
+        case let n where n.isNumber:
+            if !range {
+                guard n.exactInt != nil else { throw StrataError.badInput("Numeric document-based bounds must be an integer", at: l) }
+            }
+            if case .decimal128 = n { throw StrataError.unsupported("decimal128 window bounds are not supported by strata's evaluator", at: l) }
+            return .offset(n)
+        default:
+            throw StrataError.badInput("Window bounds must be 'unbounded', 'current', or a number", at: l)
+        }
+    }
+
+    static func parseOutput(_ path: String, _ v: BSON, sortBy: SortPattern?, at l: Location) throws -> Output {
+        _ = try Projection.splitPath(path, at: l)
+        guard case .document(let d) = v else { throw StrataError.badInput("The field '\(path)' must be an object", at: l) }
+        var fn: (String, BSON)?
+        var window: Window?
+        for (k, x) in d {
+            if k == "window" {
+                guard case .document(let wd) = x else { throw StrataError.badInput("'window' field must be an object", at: l.appending(k)) }
+                var w = Window(isRange: false, lower: .unbounded, upper: .unbounded, unit: nil)
+                var bounds: [BSON]?
+                for (wk, wx) in wd {
+                    let wl = l.appending(k).appending(wk)
+                    switch wk {
+                    case "documents", "range":
+                        if bounds != nil { throw StrataError.badInput("Window bounds can only specify one of 'documents' or 'range'", at: wl) }
+                        guard case .array(let b) = wx, b.count == 2 else {
+                            throw StrataError.badInput("Window bounds must be a 2-element array: \(show(wx))", at: wl)
+                        }
+                        bounds = b
+                        w.isRange = wk == "range"
+                    case "unit":
+                        guard case .string(let u) = wx, units.contains(u) else { throw StrataError.badInput("unknown time unit value: \(show(wx))", at: wl) }
+                        w.unit = u
+                    default:
+                        throw StrataError.badInput("'window' field can only contain 'documents' as the only argument or 'range' with an optional 'unit' field", at: wl)
+                    }
+                }
+                guard let bounds else { throw StrataError.badInput("'window' field that specifies 'unit' must also specify 'range'", at: l.appending(k)) }
+                if w.unit != nil && !w.isRange { throw StrataError.badInput("'window' field that specifies 'unit' must also specify 'range'", at: l.appending(k)) }
+                w.lower = try parseBound(bounds[0], range: w.isRange, at: l.appending(k))
+                w.upper = try parseBound(bounds[1], range: w.isRange, at: l.appending(k))
+                if w.upper == .unbounded, w.lower != .unbounded {} // fine
+                if case .offset(let a) = w.lower, case .offset(let b) = w.upper, BSONOrder.compare(a, b) > 0 {
+                    throw StrataError.badInput("Lower bound must not exceed upper bound: \(show(a)) > \(show(b))", at: l.appending(k))
+                }
+                if w.lower == .unbounded && w.upper == .unbounded {} // whole partition
+                if case .unbounded = w.upper, case .current = w.lower {} // ok
+                if w.isRange {
+                    guard let s = sortBy, s.components.count == 1 else {
+                        throw StrataError.badInput("Range-based bounds require sortBy a single field", at: l.appending(k))
+                    }
+                }
+                window = w
+                continue
+            }
+            if fn != nil { throw StrataError.badInput("Expected a single window function in '\(path)', found \(k)", at: l.appending(k)) }
+            fn = (k, x)
+        }
+        guard let (name, arg) = fn else { throw StrataError.badInput("Expected a window function in '\(path)'", at: l) }
+        let fl = l.appending(name)
+        guard known.contains(name) else { throw StrataError.badInput("Unrecognized window function, \(name)", at: fl) }
+        guard supported.contains(name) else {
+            throw StrataError.unsupported("the \(name) window function is not supported by strata's evaluator", at: fl)
+        }
+        var out = Output(path: path, function: name, argument: nil, shiftBy: nil, shiftDefault: nil, window: window, rawArgument: arg)
+        switch name {
+        case "$rank", "$denseRank", "$documentNumber":
+            guard case .document(let a) = arg, a.isEmpty else { throw StrataError.badInput("\(name) takes no arguments, i.e. \(name): {}", at: fl) }
+            if window != nil { throw StrataError.badInput("\(name) does not accept a 'window' field", at: fl) }
+            guard let s = sortBy, name == "$documentNumber" || s.components.count == 1 else {
+                throw StrataError.badInput("\(name) must be specified with a top level sortBy expression with exactly one element", at: fl)
+            }
+            _ = s
+        case "$count":
+            guard case .document(let a) = arg, a.isEmpty else { throw StrataError.badInput("$count takes no arguments, i.e. $count: {}", at: fl) }
+            out.argument = .literal(.int32(1))
+        case "$shift":
+            guard case .document(let a) = arg else { throw StrataError.badInput("Argument to $shift must be an object", at: fl) }
+            if window != nil { throw StrataError.badInput("$shift does not accept a 'window' field", at: fl) }
+            guard sortBy != nil else { throw StrataError.badInput("$shift requires a sortBy", at: fl) }
+            for (k, x) in a {
+                switch k {
+                case "output": out.argument = try Expr.parse(x, at: fl.appending(k))
+                case "by":
+                    guard x.isNumber, let n = x.exactInt, Int32(exactly: n) != nil else {
+                        throw StrataError.badInput("'$shift:by' field must be an integer, but found \(show(x))", at: fl.appending(k))
+                    }
+                    out.shiftBy = Int(n)
+                case "default":
+                    let e = try Expr.parse(x, at: fl.appending(k))
+                    guard case .literal(let c) = e else { throw StrataError.badInput("'$shift:default' expression must yield a constant value.", at: fl.appending(k)) }
+                    out.shiftDefault = c
+                default: throw StrataError.badInput("Unknown argument in $shift: \(k)", at: fl.appending(k))
+                }
+            }
+            if out.argument == nil || out.shiftBy == nil { throw StrataError.badInput("$shift requires 'output' and 'by'", at: fl) }
+        case "$locf":
+            if window != nil { throw StrataError.badInput("$locf does not accept a 'window' field", at: fl) }
+            out.argument = try Expr.parse(arg, at: fl)
+        default:
+            if case .array = arg, name != "$push" && name != "$addToSet" {
+                throw StrataError.badInput("Window function \(name) is a unary operator", at: fl)
+            }
+            out.argument = try Expr.parse(arg, at: fl)
+            if window?.isRange == false || window == nil {
+                if case .offset(let n)? = window?.lower, n.exactInt == nil { throw StrataError.badInput("Numeric document-based bounds must be an integer", at: fl) }
+            }
+            if (window != nil && window != .whole) && sortBy == nil {
+                throw StrataError.badInput("Document-based bounds require a sortBy", at: fl)
+            }
+        }
+        return out
+    }
+
+    public var bson: Document {
+        var d = Document()
+        if let partitionBy { d["partitionBy"] = partitionBy.bson }
+        if let sortBy { d["sortBy"] = sortBy.bson }
+        var out = Document()
+        for o in outputs {
+            var f: Document = [o.function: o.rawArgument]
+            if let w = o.window {
+                func b(_ x: Bound) -> BSON {
+                    switch x { case .unbounded: return "unbounded"; case .current: return "current"; case .offset(let n): return n }
+                }
+                var wd: Document = [w.isRange ? "range" : "documents": [b(w.lower), b(w.upper)]]
+                if let u = w.unit { wd["unit"] = .string(u) }
+                f["window"] = .document(wd)
+            }
+            out[o.path] = .document(f)
+        }
+        d["output"] = .document(out)
+        return d
+    }
+}
+
+/// Buffers the input, then sorts it by (partition, sortBy) and computes each output.
+final class SetWindowFieldsOp: Op {
+    let spec: SetWindowFields, next: Op, loc: Location, ctx: ExecutionContext
+    var entries: [(part: BSON, key: [BSON], pos: Int, doc: Document)] = []
+
+    init(_ s: SetWindowFields, _ ctx: ExecutionContext, _ loc: Location, _ next: Op) { spec = s; self.ctx = ctx; self.loc = loc; self.next = next }
+
+    override func push(_ doc: Document) throws -> Bool {
+        try located(loc) {
+            var part: BSON = .null
+            if let p = spec.partitionBy {
+                part = try EvalContext(root: doc, variables: ctx.variables).eval(p) ?? .null
+                if case .array = part { throw evalError("partitionBy expression must not evaluate to an array") }
+            }
+            let key = try spec.sortBy?.key(.document(doc)) ?? []
+            entries.append((part, key, entries.count, doc))
+        }
+        return true
+    }
+
+    override func finish() throws {
+        let sortBy = spec.sortBy
+        let sorted = entries.sorted { a, b in
+            let c = BSONOrder.compare(a.part, b.part)
+            if c != 0 { return c < 0 }
+            if let s = sortBy { let k = s.compare(a.key, b.key); if k != 0 { return k < 0 } }
+            return a.pos < b.pos
+        }
+        entries = []
+        var start = 0
+        var stop = false
+        while start < sorted.count && !stop {
+            var end = start + 1
+            while end < sorted.count && BSONOrder.compare(sorted[end].part, sorted[start].part) == 0 { end += 1 }
+            var docs = sorted[start..<end].map(\.doc)
+            let keys = sorted[start..<end].map(\.key)
+            try located(loc) {
+                for o in spec.outputs {
+                    let values = try computeOutput(o, docs, keys)
+                    let path = Query.components(o.path)[...]
+                    for i in docs.indices { docs[i].setValue(values[i], atPath: path) }
+                }
+            }
+            for d in docs { if try !next.push(d) { stop = true; break } }
+            start = end
+        }
+        try next.finish()
+    }
+
+    // MARK: outputs
+
+    func computeOutput(_ o: SetWindowFields.Output, _ docs: [Document], _ keys: [[BSON]]) throws -> [BSON?] {
+        let n = docs.count
+        func eval(_ i: Int) throws -> BSON? {
+            guard let a = o.argument else { return nil }
+            return try EvalContext(root: docs[i], variables: ctx.variables).eval(a)
+        }
+        switch o.function {
+        case "$documentNumber":
+            return (0..<n).map { Numeric.intOrLong(Int64($0 + 1)) }
+        case "$rank", "$denseRank":
+            var out: [BSON?] = []
+            var last: BSON?? = nil
+            var rank: Int64 = 0, same: Int64 = 1
+            let comp = spec.sortBy!.components[0]
+            for i in 0..<n {
+                let v = docs[i].value(atPath: comp.path)
+                let isSame: Bool = {
+                    guard let l = last else { return false }
+                    if BSON.isNullish(l) && BSON.isNullish(v) { return true }
+                    if case .array? = l, true { return BSONOrder.compare(keys[i - 1][0], keys[i][0]) == 0 }
+                    if case .array? = v { return BSONOrder.compare(keys[i - 1][0], keys[i][0]) == 0 }
+                    return BSONOrder.compare(l, v) == 0
+                }()
+                if o.function == "$rank" {
+                    if !isSame { rank += same; same = 1; last = .some(v) } else { same += 1 }
+                } else if !isSame { rank += 1; last = .some(v) }
+                out.append(Numeric.intOrLong(rank))
+            }
+            return out
+        case "$shift":
+            let by = o.shiftBy!
+            return try (0..<n).map { i in
+                let j = i + by
+                guard j >= 0 && j < n else { return o.shiftDefault ?? .null }
+                return try eval(j) ?? .null
+            }
+        case "$locf":
+            var lastSeen: BSON = .null
+            return try (0..<n).map { i in
+                let v = try eval(i)
+                if !BSON.isNullish(v) { lastSeen = v! }
+                return lastSeen
+            }
+        default:
+            break
+        }
+        // window functions over [lo, hi] index ranges
+        let window = o.window ?? .whole
+        let values = try (0..<n).map { try eval($0) }
+        let bounds = try windowBounds(window, docs, n)
+        switch o.function {
+        case "$first", "$last":
+            return bounds.map { b in
+                guard let (lo, hi) = b else { return .null }
+                return values[o.function == "$first" ? lo : hi] ?? .null
+            }
+        default:
+            break
+        }
+        let leftUnbounded = window.lower == .unbounded
+        if leftUnbounded {
+            // mongod's non-removable executor: the $group accumulator over the window
+            let accSpec = AccumulatorSpec(op: o.function == "$count" ? "$sum" : o.function, argument: o.argument ?? .literal(.null))
+            var acc = try accSpec.makeAccumulator(variables: ctx.variables)
+            var added = 0
+            var out: [BSON?] = []
+            for b in bounds {
+                let hi = b.map { $0.1 } ?? -1
+                while added <= hi { try acc.accumulate(values[added]); added += 1 }
+                out.append(try acc.finalize() ?? .null)
+            }
+            return out
+        }
+        // mongod's removable executors: add the entering values, then remove the leaving ones
+        var state = try RemovableWindow.make(o.function)
+        var added = 0
+        var out: [BSON?] = []
+        if !window.isRange {
+            let lower: Int = { if case .offset(let v) = window.lower { return Int(v.exactInt!) }; return 0 }()
+            let upper: Int? = {
+                switch window.upper { case .unbounded: return nil; case .current: return 0; case .offset(let v): return Int(v.exactInt!) }
+            }()
+            var deque: [BSON?] = []
+            var head = 0
+            for i in 0..<n {
+                if i == 0 {
+                    var j = max(lower, 0)
+                    while j < n && (upper == nil || j <= upper!) { try state.add(values[j]); deque.append(values[j]); j += 1 }
+                } else {
+                    if let upper, i + upper < n, i + upper >= 0 { try state.add(values[i + upper]); deque.append(values[i + upper]) }
+                    if lower >= 0 || i > abs(lower), head < deque.count { try state.remove(deque[head]); head += 1 }
+                }
+                out.append(try state.value())
+            }
+            return out
+        }
+        var inWindow = [Bool](repeating: false, count: n)
+        var front = 0
+        for b in bounds {
+            if let (lo, hi) = b {
+                while added <= hi {
+                    if added >= lo { try state.add(values[added]); inWindow[added] = true }
+                    added += 1
+                }
+                while front < lo {
+                    if inWindow[front] { try state.remove(values[front]); inWindow[front] = false }
+                    front += 1
+                }
+            } else {
+                while front < added {
+                    if inWindow[front] { try state.remove(values[front]); inWindow[front] = false }
+                    front += 1
+                }
+            }
+            out.append(try state.value())
+        }
+        return out
+    }
+
+    /// The inclusive index range of each document's window (nil when empty).
+    func windowBounds(_ w: SetWindowFields.Window, _ docs: [Document], _ n: Int) throws -> [(Int, Int)?] {
+        if !w.isRange {
+            return (0..<n).map { i in
+                func pos(_ b: SetWindowFields.Bound, _ isLower: Bool) -> Int {
+                    switch b {
+                    case .unbounded: return isLower ? 0 : n - 1
+                    case .current: return i
+                    case .offset(let v): return i + Int(v.exactInt!)
+                    }
+                }
+                let lo = max(0, pos(w.lower, true)), hi = min(n - 1, pos(w.upper, false))
+                return lo <= hi ? (lo, hi) : nil
+            }
+        }
+        // range windows on the single sortBy field
+        let comp = spec.sortBy!.components[0]
+        let sortValues: [BSON?] = docs.map { $0.value(atPath: comp.path) }
+        func numeric(_ v: BSON?) throws -> BSON {
+            if let u = w.unit {
+                guard case .date? = v else {
+                    throw evalError("Invalid range: Expected the sortBy field to be a Date, but it was \(typeName(v))")
+                }
+                _ = u
+                return v!
+            }
+            guard let v, v.isNumber else { throw evalError("Invalid range: Expected the sortBy field to be a number, but it was \(typeName(v))") }
+            return v
+        }
+        var result: [(Int, Int)?] = []
+        for i in 0..<n {
+            let cur = try numeric(sortValues[i])
+            func boundValue(_ b: SetWindowFields.Bound) throws -> BSON? {
+                switch b {
+                case .unbounded: return nil
+                case .current: return cur
+                case .offset(let off):
+                    if let u = w.unit {
+                        guard let amount = off.exactInt else { throw evalError("With 'unit', range-based bounds must be an integer") }
+                        guard case .date(let ms) = cur else { return nil }
+                        return .date(try DateMath.add(ms, unit: TimeUnit(rawValue: u)!, amount: amount, zone: .utc))
+                    }
+                    return try EvalContext.add([cur, off])
+                }
+            }
+            let lowV = try boundValue(w.lower), highV = try boundValue(w.upper)
+            var lo: Int?, hi: Int?
+            for j in 0..<n {
+                let v = try numeric(sortValues[j])
+                if let lowV, BSONOrder.compare(v, lowV) < 0 { continue }
+                if let highV, BSONOrder.compare(v, highV) > 0 { continue }
+                if lo == nil { lo = j }
+                hi = j
+            }
+            if let lo, let hi { result.append((lo, hi)) } else { result.append(nil) }
+        }
+        return result
+    }
+}
+
+/// The state of one of mongod's removable window functions.
+protocol RemovableState {
+    mutating func add(_ v: BSON?) throws
+    mutating func remove(_ v: BSON?) throws
+    func value() throws -> BSON?
+}
+
+enum RemovableWindow {
+    static func make(_ fn: String) throws -> any RemovableState {
+        switch fn {
+        case "$sum", "$count": return RemovableSum()
+        case "$avg": return RemovableAvg()
+        case "$stdDevPop": return RemovableStdDev(sample: false)
+        case "$stdDevSamp": return RemovableStdDev(sample: true)
+        case "$min": return RemovableMultiset(kind: .min)
+        case "$max": return RemovableMultiset(kind: .max)
+        case "$push": return RemovableMultiset(kind: .push)
+        case "$addToSet": return RemovableMultiset(kind: .addToSet)
+        default: throw StrataError.unsupported("\(fn) over a bounded window is not supported by strata's evaluator")
+        }
+    }
+}
+
+/// mongod's RemovableSum: an AccumulatorSum fed with +v / -v, non-finite values counted
+/// apart, and the result narrowed to what the values in the window need.
+struct RemovableSum: RemovableState {
+    var sum = SumState()
+    var nan = 0, posInf = 0, negInf = 0, doubles = 0
+
+    mutating func update(_ v: BSON?, _ q: Int) throws {
+        guard let v, v.isNumber else { return }
+        switch v {
+        case .int32(let i):
+            if i == .min && q == -1 { try sum.add(.int32(.max)); try sum.add(.int32(1)) } else { try sum.add(.int32(i &* Int32(q))) }
+        case .int64(let i):
+            if i == .min && q == -1 { try sum.add(.int64(.max)); try sum.add(.int32(1)) } else { try sum.add(.int64(i &* Int64(q))) }
+        case .double(let d):
+            doubles += q
+            if d.isNaN { nan += q } else if d == .infinity { posInf += q } else if d == -.infinity { negInf += q } else { try sum.add(.double(d * Double(q))) }
+        default:
+            throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator")
+        }
+    }
+    mutating func add(_ v: BSON?) throws { try update(v, 1) }
+    mutating func remove(_ v: BSON?) throws { try update(v, -1) }
+
+    func value() -> BSON? {
+        if nan > 0 || (posInf > 0 && negInf > 0) { return .double(.nan) }
+        if posInf > 0 { return .double(.infinity) }
+        if negInf > 0 { return .double(-.infinity) }
+        let r = sum.result
+        switch r {
+        case .double(let d) where doubles == 0 && d > -9.223372036854775808e18 && d < 9.223372036854775808e18:
+            return Numeric.intOrLong(Int64(d.rounded(.toNearestOrAwayFromZero)))
+        case .int64(let l): return Numeric.intOrLong(l)
+        default: return r
+        }
+    }
+}
+
+/// mongod's WindowFunctionAvg: a RemovableSum over the numeric values and their count.
+struct RemovableAvg: RemovableState {
+    var sum = RemovableSum()
+    var count = 0
+    mutating func add(_ v: BSON?) throws { guard v?.isNumber == true else { return }; try sum.add(v); count += 1 }
+    mutating func remove(_ v: BSON?) throws { guard v?.isNumber == true else { return }; try sum.remove(v); count -= 1 }
+    func value() -> BSON? {
+        if count == 0 { return .null }
+        let s = sum.value()!
+        switch s {
+        case .int32, .int64: return .double(s.doubleValue! / Double(count))
+        case .double(let d):
+            if d.isNaN || d.isInfinite { return s }
+            return .double(d / Double(count))
+        default: return s
+        }
+    }
+}
+
+/// mongod's WindowFunctionStdDev (incremental sum and m2, both compensated sums).
+struct RemovableStdDev: RemovableState {
+    let sample: Bool
+    var sum = SumState(), m2 = SumState()
+    var count: Int64 = 0, nonFinite = 0
+    init(sample: Bool) { self.sample = sample }
+
+    mutating func update(_ v: BSON?, _ q: Int64) throws {
+        guard let v, v.isNumber else { return }
+        try Numeric.rejectDecimal(v, sample ? "$stdDevSamp" : "$stdDevPop")
+        let x = v.doubleValue!
+        if !x.isFinite { nonFinite += Int(q); count += q; return }
+        if count == 0 { count += 1; try sum.add(v); return }
+        if count + q == 0 { sum = SumState(); m2 = SumState(); count = 0; nonFinite = 0; return }
+        let d = Double(count) * x - sum.result.doubleValue!
+        count += q
+        try sum.add(.double(x * Double(q)))
+        try m2.add(.double(d * d * Double(q) / (Double(count) * Double(count - q))))
+    }
+    mutating func add(_ v: BSON?) throws { try update(v, 1) }
+    mutating func remove(_ v: BSON?) throws { try update(v, -1) }
+
+    func value() -> BSON? {
+        if nonFinite > 0 { return .double(.nan) }
+        let adjusted = sample ? count - 1 : count
+        if adjusted == 0 { return .null }
+        let sq = m2.result.doubleValue!
+        if sq < 0 || (!sample && count == 1) { return .int32(0) }
+        return .double((sq / Double(adjusted)).squareRoot())
+    }
+}
+
+/// $min / $max / $push / $addToSet over a sliding window (the values in it, in order).
+struct RemovableMultiset: RemovableState {
+    enum Kind { case min, max, push, addToSet }
+    let kind: Kind
+    var values: [BSON?] = []
+    var head = 0
+    mutating func add(_ v: BSON?) throws { values.append(v) }
+    mutating func remove(_ v: BSON?) throws { head += 1 }
+    func value() -> BSON? {
+        let window = values[head...]
+        switch kind {
+        case .push: return .array(window.compactMap { $0 })
+        case .addToSet:
+            var set = Set<GroupKey>()
+            for v in window { if let v { set.insert(GroupKey(v)) } }
+            return .array(set.compactMap(\.value).sorted { BSONOrder.compare($0, $1) < 0 })
+        case .min, .max:
+            var best: BSON?
+            for v in window {
+                guard let v, !BSON.isNullish(v) else { continue }
+                if let b = best {
+                    let c = BSONOrder.compare(v, b)
+                    if kind == .min ? c < 0 : c > 0 { best = v }
+                } else { best = v }
+            }
+            return best ?? .null
+        }
+    }
+}
