@@ -76,6 +76,8 @@ final class DifferentialPipelineTests: XCTestCase {
         Case(name: "unwind", pipeline: #"[{"$unwind": "$tags"}, {"$group": {"_id": "$tags", "n": {"$sum": 1}}}]"#, ordered: false),
         // (mongod's includeArrayIndex is a long, SecantusDB's an int: converted here, checked in StageTests)
         Case(name: "unwind options", pipeline: #"[{"$unwind": {"path": "$tags", "includeArrayIndex": "i", "preserveNullAndEmptyArrays": true}}, {"$project": {"tags": 1, "i": {"$toInt": "$i"}}}, {"$sort": {"_id": 1, "i": 1}}]"#, ordered: true),
+        Case(name: "median and percentiles", pipeline: #"[{"$group": {"_id": "$product", "med": {"$median": {"input": "$price", "method": "approximate"}}, "pq": {"$percentile": {"input": "$qty", "p": [0, 0.1, 0.5, 0.9, 0.99, 1], "method": "approximate"}}, "none": {"$median": {"input": "$nope", "method": "approximate"}}}}]"#, ordered: false),
+        Case(name: "percentile expression", pipeline: #"[{"$project": {"m": {"$median": {"input": ["$qty", "$price", 3, "x"], "method": "approximate"}}, "p": {"$percentile": {"input": "$tags", "p": [0.5], "method": "approximate"}}, "s": {"$percentile": {"input": "$price", "p": [0.2, 0.8], "method": "approximate"}}}}, {"$sort": {"_id": 1}}]"#, ordered: true),
         Case(name: "sortByCount", pipeline: #"[{"$sortByCount": "$product"}]"#, ordered: false),
         Case(name: "count", pipeline: #"[{"$match": {"flag": true}}, {"$count": "n"}]"#, ordered: true),
         Case(name: "bucket", pipeline: #"[{"$bucket": {"groupBy": "$qty", "boundaries": [-10, 0, 5, 10, 20], "default": "other", "output": {"n": {"$sum": 1}, "ids": {"$push": "$_id"}}}}]"#, ordered: true),

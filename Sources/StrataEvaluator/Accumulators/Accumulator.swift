@@ -24,6 +24,7 @@
 /// | `$topN` / `$bottomN` | an array of `{output, sortFields}` | `{$topN: {n, sortBy: S, output: {output: x, sortFields: ["$p1", ...]}}}` |
 /// | `$firstN` / `$lastN` | an array | `{$firstN: {n, input: x}}` |
 /// | `$maxN` / `$minN` | an array | `{$maxN: {n, input: x}}` |
+/// | `$percentile` / `$median` | an array of the slice's numeric values (order kept for "approximate") | `{$push: {$cond: [{$isNumber: x}, x, "$$REMOVE"]}}` |
 ///
 /// `$sum` ambiguity: mongod's result type depends on the widest input type and on whether
 /// the *total* fits. A plain numeric partial is taken with its own type as the slice's widest
@@ -52,9 +53,11 @@ public struct AccumulatorSpec: Sendable, Equatable {
     public var n: Expr?
     /// `sortBy` of `$top`/`$bottom`/`$topN`/`$bottomN`.
     public var sortBy: SortPattern?
+    /// `p` and `method` of `$percentile` / `$median`.
+    public var percentile: PercentileOptions?
 
-    public init(op: String, argument: Expr, n: Expr? = nil, sortBy: SortPattern? = nil) {
-        self.op = op; self.argument = argument; self.n = n; self.sortBy = sortBy
+    public init(op: String, argument: Expr, n: Expr? = nil, sortBy: SortPattern? = nil, percentile: PercentileOptions? = nil) {
+        self.op = op; self.argument = argument; self.n = n; self.sortBy = sortBy; self.percentile = percentile
     }
 
     static let simple: Set<String> = ["$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet",
@@ -106,7 +109,10 @@ public struct AccumulatorSpec: Sendable, Equatable {
             guard let n else { throw StrataError.badInput("Missing value for 'n'", at: l) }
             guard let input else { throw StrataError.badInput("Missing value for 'input'", at: l) }
             return AccumulatorSpec(op: op, argument: input, n: n)
-        case "$median", "$percentile", "$accumulator", "$covariancePop", "$covarianceSamp", "$expMovingAvg",
+        case "$median", "$percentile":
+            let (options, input) = try PercentileOptions.parse(op, arg, at: l)
+            return AccumulatorSpec(op: op, argument: input, percentile: options)
+        case "$accumulator", "$covariancePop", "$covarianceSamp", "$expMovingAvg",
              "$derivative", "$integral", "$rank", "$denseRank", "$documentNumber", "$shift", "$locf", "$linearFill":
             throw StrataError.unsupported("the \(op) accumulator is not supported by strata's evaluator", at: l)
         default:
@@ -125,6 +131,8 @@ public struct AccumulatorSpec: Sendable, Equatable {
             return .document([op: .document(d)])
         case "$firstN", "$lastN", "$maxN", "$minN":
             return .document([op: .document(["input": argument.bson, "n": n?.bson ?? .null])])
+        case "$median", "$percentile":
+            return .document([op: percentile?.argumentBSON(argument) ?? .null])
         default:
             return .document([op: argument.bson])
         }
@@ -134,6 +142,7 @@ public struct AccumulatorSpec: Sendable, Equatable {
     public var isOrderSensitive: Bool {
         ["$first", "$last", "$push", "$firstN", "$lastN", "$mergeObjects", "$concatArrays"].contains(op)
             || ((op == "$top" || op == "$bottom" || op == "$topN" || op == "$bottomN"))  // ties keep the first seen
+            || (percentile?.method == .approximate)  // the t-digest's buffer boundaries (beyond 5000 inputs)
     }
 
     /// A fresh accumulator. `groupId` is the group's `_id`, against which `n` is evaluated.
@@ -162,6 +171,8 @@ public struct AccumulatorSpec: Sendable, Equatable {
         case "$lastN": return FirstLastNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), first: false)
         case "$maxN": return MinMaxNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), isMax: true)
         case "$minN": return MinMaxNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), isMax: false)
+        case "$median", "$percentile":
+            return PercentileAccumulator(options: percentile ?? PercentileOptions(ps: [0.5], method: .approximate, isMedian: op == "$median"))
         default: throw StrataError.unsupported("the \(op) accumulator is not supported by strata's evaluator")
         }
     }

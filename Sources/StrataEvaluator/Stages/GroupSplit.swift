@@ -61,6 +61,9 @@ public struct GroupSplit: Sendable {
                     "output": ["output": arg, "sortFields": .array(sortFields)],
                 ]]
                 builders.append { $0[p] }
+            case "$median", "$percentile":
+                spec[p] = ["$push": ["$cond": [["$isNumber": arg], arg, "$$REMOVE"]]]
+                builders.append { $0[p] }
             default:
                 // $min $max $push $addToSet $mergeObjects $concatArrays $setUnion $firstN $lastN $maxN $minN
                 spec[p] = acc.bson
