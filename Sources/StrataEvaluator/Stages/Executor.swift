@@ -653,6 +653,12 @@ struct Builder {
         case .redact(let e): return RedactOp(e, context, loc, next)
         case .documents: return PassOp(next)
         case .setWindowFields(let w): return SetWindowFieldsOp(w, context, loc, next)
+        case .densify(let d): return SortOp(d.sortPattern, loc, DensifyOp(d, context, loc, next))
+        case .fill(let f):
+            var op: Op = next
+            if let p = f.addFields { op = ProjectOp(p, context, loc, op) }
+            if let w = f.windowFields { op = SetWindowFieldsOp(w, context, loc, op) }
+            return op
         }
     }
 }

@@ -1,9 +1,9 @@
 /// `$setWindowFields` with the window functions strata implements exactly:
 /// `$sum $avg $min $max $count $push $addToSet $stdDevPop $stdDevSamp $first $last $shift
-/// $locf $rank $denseRank $documentNumber`, document windows (`[lower, upper]` of integers,
+/// $locf $linearFill $rank $denseRank $documentNumber`, document windows (`[lower, upper]` of integers,
 /// "current", "unbounded") and range windows (numbers, or dates with a `unit`, on a single
 /// ascending or descending `sortBy` field). Other window functions (`$derivative`,
-/// `$integral`, `$expMovingAvg`, `$covariance*`, `$linearFill`, `$topN`... in windows) are
+/// `$integral`, `$expMovingAvg`, `$covariance*`, `$topN`... in windows) are
 /// refused as unsupported.
 ///
 /// Semantics follow mongod's executors: a left-unbounded window uses the `$group`
@@ -44,9 +44,9 @@ public struct SetWindowFields: Sendable, Equatable {
     public var outputs: [Output]
 
     static let accumulatorFunctions: Set<String> = ["$sum", "$avg", "$min", "$max", "$count", "$push", "$addToSet", "$stdDevPop", "$stdDevSamp"]
-    static let supported: Set<String> = accumulatorFunctions.union(["$first", "$last", "$shift", "$locf", "$rank", "$denseRank", "$documentNumber"])
+    static let supported: Set<String> = accumulatorFunctions.union(["$first", "$last", "$shift", "$locf", "$linearFill", "$rank", "$denseRank", "$documentNumber"])
     static let known: Set<String> = supported.union(["$derivative", "$integral", "$expMovingAvg", "$covariancePop", "$covarianceSamp",
-        "$linearFill", "$topN", "$bottomN", "$top", "$bottom", "$firstN", "$lastN", "$maxN", "$minN", "$median", "$percentile",
+        "$topN", "$bottomN", "$top", "$bottom", "$firstN", "$lastN", "$maxN", "$minN", "$median", "$percentile",
         "$minMaxScaler", "$mergeObjects", "$concatArrays", "$setUnion"])
     static let units: Set<String> = ["year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond"]
 
@@ -57,9 +57,6 @@ public struct SetWindowFields: Sendable, Equatable {
             let kl = l.appending(k)
             switch k {
             case "partitionBy":
-                if case .document(let pd) = x, pd.fields.first.map({ !$0.key.hasPrefix("$") }) ?? true {
-                    throw StrataError.badInput("An object literal is not allowed as a partitionBy expression", at: kl)
-                }
                 partitionBy = try Expr.parse(x, at: kl)
             case "sortBy":
                 guard case .document(let sd) = x else { throw StrataError.badInput("sortBy must be an object", at: kl) }
@@ -73,6 +70,12 @@ public struct SetWindowFields: Sendable, Equatable {
         }
         guard let outputRaw else { throw StrataError.badInput("BSON field '$setWindowFields.output' is missing but a required field", at: l) }
         let outputs = try outputRaw.map { try parseOutput($0.key, $0.value, sortBy: sortBy, at: l.appending("output").appending($0.key)) }
+        let paths = outputs.map { Query.components($0.path) }
+        for i in paths.indices {
+            for j in paths.indices where j != i && paths[j].count >= paths[i].count && Array(paths[j].prefix(paths[i].count)) == paths[i] {
+                throw StrataError.badInput("$setWindowFields 'output' specification contains two conflicting paths", at: l.appending("output").appending(outputs[j].path))
+            }
+        }
         return SetWindowFields(partitionBy: partitionBy, sortBy: sortBy, outputs: outputs)
     }
 
@@ -180,6 +183,12 @@ public struct SetWindowFields: Sendable, Equatable {
         case "$locf":
             if window != nil { throw StrataError.badInput("$locf does not accept a 'window' field", at: fl) }
             out.argument = try Expr.parse(arg, at: fl)
+        case "$linearFill":
+            if window != nil { throw StrataError.badInput("$linearFill does not accept a 'window' field", at: fl) }
+            guard let s = sortBy, s.components.count == 1 else {
+                throw StrataError.badInput("$linearFill must be specified with a top level sortBy expression with exactly one element", at: fl)
+            }
+            out.argument = try Expr.parse(arg, at: fl)
         default:
             if case .array = arg, name != "$push" && name != "$addToSet" {
                 throw StrataError.badInput("Window function \(name) is a unary operator", at: fl)
@@ -254,16 +263,41 @@ final class SetWindowFieldsOp: Op {
             var docs = sorted[start..<end].map(\.doc)
             let keys = sorted[start..<end].map(\.key)
             try located(loc) {
-                for o in spec.outputs {
-                    let values = try computeOutput(o, docs, keys)
-                    let path = Query.components(o.path)[...]
-                    for i in docs.indices { docs[i].setValue(values[i], atPath: path) }
-                }
+                let columns = try orderedOutputs.map { try computeOutput(spec.outputs[$0], docs, keys) }
+                for i in docs.indices { docs[i] = try applyOutputs(docs[i], columns.map { $0[i] }) }
             }
             for d in docs { if try !next.push(d) { stop = true; break } }
             start = end
         }
         try next.finish()
+    }
+
+    /// The outputs in the order mongod adds them: by field name, bytewise (a `std::map`).
+    lazy var orderedOutputs: [Int] = spec.outputs.indices.sorted {
+        Array(spec.outputs[$0].path.utf8).lexicographicallyPrecedes(Array(spec.outputs[$1].path.utf8))
+    }
+    /// `$addFields` projections binding each output to a variable, per set of missing outputs.
+    var projections: [[Bool]: Projection] = [:]
+    static func variableName(_ i: Int) -> String { "ω\(i)" }
+
+    /// Writes the computed values as mongod does: an `$addFields` of constants (a missing
+    /// value removes the field).
+    func applyOutputs(_ doc: Document, _ values: [BSON?]) throws -> Document {
+        let missing = values.map { $0 == nil }
+        let projection: Projection
+        if let p = projections[missing] {
+            projection = p
+        } else {
+            var spec = Document()
+            for (k, idx) in orderedOutputs.enumerated() {
+                spec[self.spec.outputs[idx].path] = missing[k] ? "$$REMOVE" : .string("$$" + SetWindowFieldsOp.variableName(k))
+            }
+            projection = try Projection.parseAddFields(spec, at: loc)
+            projections[missing] = projection
+        }
+        var vars = ctx.variables
+        for (k, v) in values.enumerated() { if let v { vars.values[SetWindowFieldsOp.variableName(k)] = v } }
+        return try projection.apply(to: doc, variables: vars)
     }
 
     // MARK: outputs
@@ -302,8 +336,10 @@ final class SetWindowFieldsOp: Op {
             return try (0..<n).map { i in
                 let j = i + by
                 guard j >= 0 && j < n else { return o.shiftDefault ?? .null }
-                return try eval(j) ?? .null
+                return try eval(j)  // missing stays missing: the field is not set
             }
+        case "$linearFill":
+            return try linearFill(o, docs)
         case "$locf":
             var lastSeen: BSON = .null
             return try (0..<n).map { i in
@@ -322,7 +358,7 @@ final class SetWindowFieldsOp: Op {
         case "$first", "$last":
             return bounds.map { b in
                 guard let (lo, hi) = b else { return .null }
-                return values[o.function == "$first" ? lo : hi] ?? .null
+                return values[o.function == "$first" ? lo : hi]  // missing stays missing
             }
         default:
             break
@@ -383,6 +419,58 @@ final class SetWindowFieldsOp: Op {
                 }
             }
             out.append(try state.value())
+        }
+        return out
+    }
+
+    /// mongod's `$linearFill`: a nullish value between two documents with values is
+    /// `y1 + (x − x1) · ((y2 − y1) / (x2 − x1))` computed with `$add`/`$subtract`/`$multiply`/
+    /// `$divide` (so a double); nullish values without a value on both sides stay null. The
+    /// sortBy values must be numbers or dates (not mixed) and distinct within a partition.
+    func linearFill(_ o: SetWindowFields.Output, _ docs: [Document]) throws -> [BSON?] {
+        let path = spec.sortBy!.components[0].path
+        let n = docs.count
+        func fill(_ i: Int) throws -> BSON? { try EvalContext(root: docs[i], variables: ctx.variables).eval(o.argument!) }
+        func sortValue(_ i: Int) throws -> BSON? { try EvalContext(root: docs[i], variables: ctx.variables).eval(.fieldPath(path)) }
+        func isDateLike(_ v: BSON) -> Bool {
+            switch v { case .date, .timestamp, .objectId: return true; default: return false }
+        }
+        var out: [BSON?] = []
+        out.reserveCapacity(n)
+        var lastSort: BSON?
+        var first: (BSON, BSON)?, second: (BSON, BSON)?
+        for i in 0..<n {
+            let y = try fill(i)
+            if !BSON.isNullish(y) && !(y!.isNumber) {
+                throw evalError("Value to be filled must be numeric or nullish, but found \(typeName(y))")
+            }
+            guard let x = try sortValue(i), x.isNumber || isDateLike(x) else {
+                throw evalError("Value of the sortBy field must be numeric or a date, but found \(typeName(try sortValue(i)))")
+            }
+            if let l = lastSort {
+                if BSONOrder.compare(l, x) == 0 { throw evalError("There can be no repeated values in the sort field") }
+                if !((isDateLike(l) && isDateLike(x)) || (l.isNumber && x.isNumber)) {
+                    throw evalError("Conflicting sort value types, previously received type \(typeName(l)), but found \(typeName(x))")
+                }
+            }
+            lastSort = x
+            if let y, !BSON.isNullish(y) {
+                first = second ?? (x, y)
+                second = nil
+                out.append(y)
+                continue
+            }
+            guard let (x1, y1) = first else { out.append(.null); continue }
+            if second == nil {
+                var j = i + 1
+                while j < n {
+                    if let yj = try fill(j), !BSON.isNullish(yj), let xj = try sortValue(j), !BSON.isNullish(xj) { second = (xj, yj); break }
+                    j += 1
+                }
+            }
+            guard let (x2, y2) = second else { out.append(.null); continue }
+            let slope = try EvalContext.divide(try EvalContext.subtract(y2, y1), try EvalContext.subtract(x2, x1))
+            out.append(try EvalContext.add([y1, try EvalContext.multiply([try EvalContext.subtract(x, x1), slope])]))
         }
         return out
     }

@@ -27,6 +27,10 @@ public enum Stage: Sendable, Equatable {
     /// `$documents` (first stage only): the documents an expression evaluates to.
     case documents(Expr)
     case setWindowFields(SetWindowFields)
+    /// `$densify` (runs as mongod's `$sort` + densification).
+    case densify(Densify)
+    /// `$fill` (runs as mongod's `$setWindowFields` + `$addFields`).
+    case fill(Fill)
 
     /// The stage's name as written (`$match`, `$set`...).
     public var name: String {
@@ -51,13 +55,16 @@ public enum Stage: Sendable, Equatable {
         case .redact: return "$redact"
         case .documents: return "$documents"
         case .setWindowFields: return "$setWindowFields"
+        case .densify: return "$densify"
+        case .fill: return "$fill"
         }
     }
 
     /// True for stages that need all their input before producing output.
     public var isBlocking: Bool {
         switch self {
-        case .group, .sort, .count, .sortByCount, .bucket, .bucketAuto, .facet, .setWindowFields: return true
+        case .group, .sort, .count, .sortByCount, .bucket, .bucketAuto, .facet, .setWindowFields, .densify: return true
+        case .fill(let f): return f.windowFields != nil
         default: return false
         }
     }
@@ -88,6 +95,8 @@ public enum Stage: Sendable, Equatable {
         case .redact(let e): arg = e.bson
         case .documents(let e): arg = e.bson
         case .setWindowFields(let w): arg = .document(w.bson)
+        case .densify(let d): arg = .document(d.bson)
+        case .fill(let f): arg = .document(f.bson)
         }
         return .document(Document([(name, arg)]))
     }
@@ -102,7 +111,7 @@ public struct Pipeline: Sendable, Equatable {
 
     static let unsupportedStages: Set<String> = [
         "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$sample",
-        "$densify", "$fill", "$graphLookup", "$indexStats", "$collStats", "$currentOp", "$listSessions",
+        "$graphLookup", "$indexStats", "$collStats", "$currentOp", "$listSessions",
         "$listLocalSessions", "$planCacheStats", "$changeStream", "$changeStreamSplitLargeEvent", "$listSearchIndexes",
         "$shardedDataDistribution", "$listSampledQueries", "$querySettings", "$queryStats", "$rankFusion", "$scoreFusion",
         "$score", "$listClusterCatalog",
@@ -194,6 +203,8 @@ public struct Pipeline: Sendable, Equatable {
         case "$redact": return .redact(try Expr.parse(arg, at: l))
         case "$documents": return .documents(try Expr.parse(arg, at: l))
         case "$setWindowFields": return .setWindowFields(try SetWindowFields.parse(arg, at: l))
+        case "$densify": return .densify(try Densify.parse(arg, at: l))
+        case "$fill": return .fill(try Fill.parse(arg, at: l))
         default:
             if unsupportedStages.contains(name) {
                 throw StrataError.unsupported("the \(name) stage is not supported by strata's evaluator", at: l)
