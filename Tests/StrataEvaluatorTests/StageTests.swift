@@ -159,4 +159,21 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(ranks.map { $0["r"] }, [1, 1, 3, 4, 4])
         XCTAssertEqual(ranks.map { $0["d"] }, [1, 1, 2, 3, 3])
     }
+
+    func testAccumulatorWindowFunctions() throws {
+        let docs: [Document] = [["_id": 1, "k": 2, "t": ["a"], "o": ["x": 1]], ["_id": 2, "k": 2, "t": ["b", "a"], "o": ["y": 2]], ["_id": 3, "k": 1, "o": ["x": 3]]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"cat": {"$concatArrays": {"$ifNull": ["$t", []]}, "window": {"documents": [-1, 0]}}, "u": {"$setUnion": {"$ifNull": ["$t", []]}}, "m": {"$mergeObjects": "$o", "window": {"documents": ["unbounded", "current"]}}, "b": {"$bottom": {"sortBy": {"k": 1}, "output": "$_id"}, "window": {"documents": [-2, 0]}}, "bu": {"$bottom": {"sortBy": {"k": 1}, "output": "$_id"}}}}}]"#, docs)
+        XCTAssertEqual(out.map { $0["cat"] }, [["a"], ["a", "b", "a"], ["b", "a"]])
+        XCTAssertEqual(out.map { $0["m"] }, [["x": 1], ["x": 1, "y": 2], ["x": 3, "y": 2]])
+        // mongod's removable $bottom keeps the last of tied keys; the accumulator the first
+        XCTAssertEqual(out.map { $0["b"] }, [1, 2, 2])
+        XCTAssertEqual(out.map { $0["bu"] }, [1, 1, 1])
+        XCTAssertEqual(out[0]["u"]?.arrayValue?.count, 2)
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"u": {"$setUnion": "$t", "window": {"documents": [-1, 0]}}}}}]"#, docs)) {
+            XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
+        }
+        // output fields are added in field-name order, as mongod's std::map does
+        let ordered = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"z": {"$sum": 1}, "a": {"$sum": 1}, "k": {"$max": "$k"}}}}]"#, [["_id": 1, "k": 5]])
+        XCTAssertEqual(ordered[0].keys, ["_id", "k", "a", "z"])
+    }
 }

@@ -35,6 +35,9 @@ public struct SetWindowFields: Sendable, Equatable {
         public var shiftBy: Int?
         public var shiftDefault: BSON?
         public var window: Window?
+        /// For the accumulator-style functions (`$topN`, `$firstN`, `$percentile`...): the
+        /// parsed accumulator (its `n`, `sortBy`, percentile options).
+        public var accumulator: AccumulatorSpec?
         /// The argument as written (for serialization).
         var rawArgument: BSON
     }
@@ -44,10 +47,14 @@ public struct SetWindowFields: Sendable, Equatable {
     public var outputs: [Output]
 
     static let accumulatorFunctions: Set<String> = ["$sum", "$avg", "$min", "$max", "$count", "$push", "$addToSet", "$stdDevPop", "$stdDevSamp"]
-    static let supported: Set<String> = accumulatorFunctions.union(["$first", "$last", "$shift", "$locf", "$linearFill", "$rank", "$denseRank", "$documentNumber"])
+    /// Window functions computed by a `$group` accumulator over the window (left-unbounded
+    /// windows, as mongod) or recomputed per window (bounded windows).
+    static let accumulatorStyle: Set<String> = ["$topN", "$bottomN", "$top", "$bottom", "$firstN", "$lastN", "$maxN", "$minN",
+                                                "$median", "$percentile", "$mergeObjects", "$concatArrays", "$setUnion"]
+    static let supported: Set<String> = accumulatorFunctions.union(accumulatorStyle)
+        .union(["$first", "$last", "$shift", "$locf", "$linearFill", "$rank", "$denseRank", "$documentNumber"])
     static let known: Set<String> = supported.union(["$derivative", "$integral", "$expMovingAvg", "$covariancePop", "$covarianceSamp",
-        "$topN", "$bottomN", "$top", "$bottom", "$firstN", "$lastN", "$maxN", "$minN", "$median", "$percentile",
-        "$minMaxScaler", "$mergeObjects", "$concatArrays", "$setUnion"])
+        "$minMaxScaler"])
     static let units: Set<String> = ["year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond"]
 
     public static func parse(_ v: BSON, at l: Location) throws -> SetWindowFields {
@@ -148,7 +155,19 @@ public struct SetWindowFields: Sendable, Equatable {
         guard supported.contains(name) else {
             throw StrataError.unsupported("the \(name) window function is not supported by strata's evaluator", at: fl)
         }
-        var out = Output(path: path, function: name, argument: nil, shiftBy: nil, shiftDefault: nil, window: window, rawArgument: arg)
+        var out = Output(path: path, function: name, argument: nil, shiftBy: nil, shiftDefault: nil, window: window, accumulator: nil, rawArgument: arg)
+        if accumulatorStyle.contains(name) {
+            let spec = try AccumulatorSpec.parse(.document([name: arg]), at: l)
+            if let w = window, w.lower != .unbounded, name == "$mergeObjects" || name == "$setUnion" {
+                throw StrataError.unsupported("\(name) over a bounded window is not supported by strata's evaluator", at: fl)
+            }
+            if let w = window, w.lower != .unbounded || w.upper != .unbounded, sortBy == nil, !w.isRange {
+                throw StrataError.badInput("Document-based bounds require a sortBy", at: fl)
+            }
+            out.accumulator = spec
+            out.argument = spec.argument
+            return out
+        }
         switch name {
         case "$rank", "$denseRank", "$documentNumber":
             guard case .document(let a) = arg, a.isEmpty else { throw StrataError.badInput("\(name) takes no arguments, i.e. \(name): {}", at: fl) }
@@ -350,6 +369,7 @@ final class SetWindowFieldsOp: Op {
         default:
             break
         }
+        if let accSpec = o.accumulator { return try accumulatorStyleOutput(o, accSpec, docs) }
         // window functions over [lo, hi] index ranges
         let window = o.window ?? .whole
         let values = try (0..<n).map { try eval($0) }
@@ -419,6 +439,46 @@ final class SetWindowFieldsOp: Op {
                 }
             }
             out.append(try state.value())
+        }
+        return out
+    }
+
+    /// `$topN`, `$firstN`, `$percentile`... : mongod feeds a left-unbounded window to the
+    /// `$group` accumulator; bounded windows use removable implementations whose result is the
+    /// accumulator's over the window's documents (for `$median`/`$percentile` the exact
+    /// percentile of the window, whatever the method).
+    func accumulatorStyleOutput(_ o: SetWindowFields.Output, _ spec: AccumulatorSpec, _ docs: [Document]) throws -> [BSON?] {
+        let n = docs.count
+        let window = o.window ?? .whole
+        let bounds = try windowBounds(window, docs, n)
+        let inputs = try (0..<n).map { try spec.input(EvalContext(root: docs[$0], variables: ctx.variables)) }
+        var out: [BSON?] = []
+        out.reserveCapacity(n)
+        if window.lower == .unbounded {
+            var acc = try spec.makeAccumulator(variables: ctx.variables)
+            var added = 0
+            for b in bounds {
+                let hi = b.map { $0.1 } ?? -1
+                while added <= hi { try acc.accumulate(inputs[added]); added += 1 }
+                out.append(try acc.finalize() ?? .null)
+            }
+            return out
+        }
+        for b in bounds {
+            if let options = spec.percentile {
+                var sample = ExactSample()
+                if let (lo, hi) = b {
+                    for v in inputs[lo...hi] { if let v, v.isNumber, let d = v.doubleValue { sample.add(d) } }
+                }
+                out.append(options.format(sample.percentiles(options.ps, continuous: options.method == .continuous)))
+                continue
+            }
+            var acc = try spec.makeAccumulator(variables: ctx.variables)
+            if let top = acc as? TopBottomAccumulator {
+                acc = TopBottomAccumulator(pattern: top.pattern, n: top.n, top: top.top, single: top.single, removable: true)
+            }
+            if let (lo, hi) = b { for v in inputs[lo...hi] { try acc.accumulate(v) } }
+            out.append(try acc.finalize() ?? .null)
         }
         return out
     }
