@@ -22,7 +22,7 @@ final class StageTests: XCTestCase {
         expect(#"[{"$sample": {"size": 1}}]"#, .unsupported, "pipeline[0].$sample", "not supported")
         expect(#"[{"$geoNear": {}}]"#, .unsupported, "pipeline[0].$geoNear", "not supported")
         expect(#"[{"$setWindowFields": {}}]"#, .badInput, "pipeline[0].$setWindowFields", "output")
-        expect(#"[{"$setWindowFields": {"sortBy": {"a": 1}, "output": {"d": {"$derivative": {"input": "$a"}}}}}]"#, .unsupported, "pipeline[0].$setWindowFields.output.d.$derivative", "not supported")
+        expect(#"[{"$setWindowFields": {"sortBy": {"a": 1}, "output": {"d": {"$expMovingAvg": {"input": "$a", "N": 3}}}}}]"#, .unsupported, "pipeline[0].$setWindowFields.output.d.$expMovingAvg", "not supported")
         expect(#"[{"$setWindowFields": {"output": {"r": {"$rank": {}}}}}]"#, .badInput, "pipeline[0].$setWindowFields.output.r.$rank", "sortBy")
         expect(#"[{"$group": {"_id": null, "total": {"$sum": {"$bad": 1}}}}]"#, .badInput, "pipeline[0].$group.total.$sum.$bad", "unknown expression operator")
         expect(#"[{"$group": {"_id": null, "total": {"$summ": 1}}}]"#, .badInput, "pipeline[0].$group.total.$summ", "unknown group operator")
@@ -175,5 +175,35 @@ final class StageTests: XCTestCase {
         // output fields are added in field-name order, as mongod's std::map does
         let ordered = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"z": {"$sum": 1}, "a": {"$sum": 1}, "k": {"$max": "$k"}}}}]"#, [["_id": 1, "k": 5]])
         XCTAssertEqual(ordered[0].keys, ["_id", "k", "a", "z"])
+    }
+
+    func testDerivativeIntegralCovariance() throws {
+        let docs: [Document] = [["x": 0, "y": 1], ["x": 1, "y": 3], ["x": 3, "y": 3], ["x": 4, "y": .double(.nan)]]
+        let out = try run(#"[{"$match": {"y": {"$lt": 10}}}, {"$setWindowFields": {"sortBy": {"x": 1}, "output": {"d": {"$derivative": {"input": "$y"}, "window": {"documents": [-1, 0]}}, "i": {"$integral": {"input": "$y"}}, "run": {"$integral": {"input": "$y"}, "window": {"documents": ["unbounded", "current"]}}, "sl": {"$integral": {"input": "$y"}, "window": {"documents": [-1, 0]}}}}}]"#, docs)
+        XCTAssertEqual(out.map { $0["d"] }, [.null, 2.0, 0.0])
+        XCTAssertEqual(out.map { $0["i"] }, [8.0, 8.0, 8.0])  // (1+3)/2·1 + (3+3)/2·2
+        XCTAssertEqual(out.map { $0["run"] }, [0, 2.0, 8.0])  // an empty sum is an int
+        XCTAssertEqual(out.map { $0["sl"] }, [0, 2.0, 6.0])
+        let nan = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"i": {"$integral": {"input": "$y"}}}}}]"#, docs)
+        XCTAssertTrue(nan[0]["i"]?.doubleValue?.isNaN == true)
+        let dates: [Document] = [["t": .date(0), "v": 0], ["t": .date(1_800_000), "v": 10]]
+        let perHour = try run(#"[{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"d": {"$derivative": {"input": "$v", "unit": "hour"}, "window": {"documents": ["unbounded", "current"]}}, "i": {"$integral": {"input": "$v", "unit": "hour"}}}}}]"#, dates)
+        XCTAssertEqual(perHour.map { $0["d"] }, [.null, 20.0])
+        XCTAssertEqual(perHour[1]["i"], 2.5)
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"d": {"$derivative": {"input": "$v"}, "window": {"documents": [-1, 0]}}}}}]"#, dates)) {
+            XCTAssertTrue("\($0)".contains("requires an 'unit'"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"d": {"$derivative": {"input": "$v"}}}}}]"#, dates)) {
+            XCTAssertTrue("\($0)".contains("explicit window bounds"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"i": {"$integral": {"input": "$v", "unit": "month"}}}}}]"#, dates))
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"i": {"$integral": {"input": "$z"}}}}}]"#, [["x": 1]])) {
+            XCTAssertTrue("\($0)".contains("vector of 2 value"))
+        }
+        let pts: [Document] = [["x": 1, "y": 2], ["x": 2, "y": 4], ["x": 3, "y": 6], ["x": "s", "y": 1]]
+        let cov = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"p": {"$covariancePop": ["$x", "$y"]}, "s": {"$covarianceSamp": ["$x", "$y"]}, "w": {"$covarianceSamp": ["$x", "$y"], "window": {"documents": [-1, 0]}}}}}]"#, pts)
+        XCTAssertEqual(cov.map { $0["p"] }, Array(repeating: .double(4.0 / 3.0), count: 4))
+        XCTAssertEqual(cov.map { $0["s"] }, Array(repeating: 2.0, count: 4))
+        XCTAssertEqual(cov.map { $0["w"] }, [.null, 1.0, 1.0, .null])  // a string pair is ignored
     }
 }

@@ -38,6 +38,8 @@ public struct SetWindowFields: Sendable, Equatable {
         /// For the accumulator-style functions (`$topN`, `$firstN`, `$percentile`...): the
         /// parsed accumulator (its `n`, `sortBy`, percentile options).
         public var accumulator: AccumulatorSpec?
+        /// `unit` of `$derivative` / `$integral`, in milliseconds.
+        public var unitMillis: Int64?
         /// The argument as written (for serialization).
         var rawArgument: BSON
     }
@@ -52,9 +54,11 @@ public struct SetWindowFields: Sendable, Equatable {
     static let accumulatorStyle: Set<String> = ["$topN", "$bottomN", "$top", "$bottom", "$firstN", "$lastN", "$maxN", "$minN",
                                                 "$median", "$percentile", "$mergeObjects", "$concatArrays", "$setUnion"]
     static let supported: Set<String> = accumulatorFunctions.union(accumulatorStyle)
-        .union(["$first", "$last", "$shift", "$locf", "$linearFill", "$rank", "$denseRank", "$documentNumber"])
-    static let known: Set<String> = supported.union(["$derivative", "$integral", "$expMovingAvg", "$covariancePop", "$covarianceSamp",
-        "$minMaxScaler"])
+        .union(["$first", "$last", "$shift", "$locf", "$linearFill", "$rank", "$denseRank", "$documentNumber",
+                "$derivative", "$integral", "$covariancePop", "$covarianceSamp"])
+    static let known: Set<String> = supported.union(["$expMovingAvg", "$minMaxScaler"])
+    static let unitMillis: [String: Int64] = ["week": 604_800_000, "day": 86_400_000, "hour": 3_600_000, "minute": 60_000,
+                                              "second": 1000, "millisecond": 1]
     static let units: Set<String> = ["year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond"]
 
     public static func parse(_ v: BSON, at l: Location) throws -> SetWindowFields {
@@ -155,7 +159,8 @@ public struct SetWindowFields: Sendable, Equatable {
         guard supported.contains(name) else {
             throw StrataError.unsupported("the \(name) window function is not supported by strata's evaluator", at: fl)
         }
-        var out = Output(path: path, function: name, argument: nil, shiftBy: nil, shiftDefault: nil, window: window, accumulator: nil, rawArgument: arg)
+        var out = Output(path: path, function: name, argument: nil, shiftBy: nil, shiftDefault: nil, window: window, accumulator: nil,
+                         unitMillis: nil, rawArgument: arg)
         if accumulatorStyle.contains(name) {
             let spec = try AccumulatorSpec.parse(.document([name: arg]), at: l)
             if let w = window, w.lower != .unbounded, name == "$mergeObjects" || name == "$setUnion" {
@@ -202,6 +207,38 @@ public struct SetWindowFields: Sendable, Equatable {
         case "$locf":
             if window != nil { throw StrataError.badInput("$locf does not accept a 'window' field", at: fl) }
             out.argument = try Expr.parse(arg, at: fl)
+        case "$derivative", "$integral":
+            guard case .document(let a) = arg else { throw StrataError.badInput("\(name) expects an object, but got a \(arg.typeName): \(show(arg))", at: fl) }
+            var input: Expr?
+            for (k, x) in a {
+                switch k {
+                case "input": input = try Expr.parse(x, at: fl.appending(k))
+                case "unit":
+                    guard case .string(let u) = x else { throw StrataError.badInput("\(name) 'unit' must be a string, but got \(x.typeName)", at: fl.appending(k)) }
+                    guard units.contains(u) else { throw StrataError.badInput("unknown time unit value: \(u)", at: fl.appending(k)) }
+                    guard let ms = unitMillis[u] else {
+                        throw StrataError.badInput("unit '\(u)' is not supported: use week, day, hour, minute, second or millisecond", at: fl.appending(k))
+                    }
+                    out.unitMillis = ms
+                default: throw StrataError.badInput("\(name) got unexpected argument: \(k)", at: fl.appending(k))
+                }
+            }
+            guard let input else { throw StrataError.badInput("\(name) requires an 'input' expression", at: fl) }
+            guard let s = sortBy, s.components.count == 1 else {
+                throw StrataError.badInput("\(name) requires a sortBy with exactly one field", at: fl)
+            }
+            if name == "$derivative" {
+                if window == nil { throw StrataError.badInput("$derivative requires explicit window bounds", at: fl) }
+                out.argument = input
+            } else {
+                // mongod feeds $integral the pair [sortBy value, input]
+                out.argument = .array([.fieldPath(s.components[0].path), input])
+            }
+        case "$covariancePop", "$covarianceSamp":
+            out.argument = try Expr.parse(arg, at: fl)
+            if let w = window, !w.isRange, w != .whole, sortBy == nil {
+                throw StrataError.badInput("Document-based bounds require a sortBy", at: fl)
+            }
         case "$linearFill":
             if window != nil { throw StrataError.badInput("$linearFill does not accept a 'window' field", at: fl) }
             guard let s = sortBy, s.components.count == 1 else {
@@ -359,6 +396,8 @@ final class SetWindowFieldsOp: Op {
             }
         case "$linearFill":
             return try linearFill(o, docs)
+        case "$derivative":
+            return try derivative(o, docs)
         case "$locf":
             var lastSeen: BSON = .null
             return try (0..<n).map { i in
@@ -384,6 +423,18 @@ final class SetWindowFieldsOp: Op {
             break
         }
         let leftUnbounded = window.lower == .unbounded
+        if leftUnbounded, let stateful = try RemovableWindow.nonRemovable(o) {
+            // $integral and $covariance*: mongod's accumulators wrap the window states
+            var state = stateful
+            var added = 0
+            var out: [BSON?] = []
+            for b in bounds {
+                let hi = b.map { $0.1 } ?? -1
+                while added <= hi { try state.add(values[added]); added += 1 }
+                out.append(try state.value())
+            }
+            return out
+        }
         if leftUnbounded {
             // mongod's non-removable executor: the $group accumulator over the window
             let accSpec = AccumulatorSpec(op: o.function == "$count" ? "$sum" : o.function, argument: o.argument ?? .literal(.null))
@@ -398,7 +449,7 @@ final class SetWindowFieldsOp: Op {
             return out
         }
         // mongod's removable executors: add the entering values, then remove the leaving ones
-        var state = try RemovableWindow.make(o.function)
+        var state = try RemovableWindow.nonRemovable(o) ?? RemovableWindow.make(o.function)
         var added = 0
         var out: [BSON?] = []
         if !window.isRange {
@@ -535,6 +586,32 @@ final class SetWindowFieldsOp: Op {
         return out
     }
 
+    /// mongod's `$derivative`: (y(last) − y(first)) / (x(last) − x(first)) over the window's
+    /// endpoints, times `unit` in milliseconds for dates; null for an empty window or a zero run.
+    func derivative(_ o: SetWindowFields.Output, _ docs: [Document]) throws -> [BSON?] {
+        let path = spec.sortBy!.components[0].path
+        let bounds = try windowBounds(o.window!, docs, docs.count)
+        func at(_ i: Int) -> EvalContext { EvalContext(root: docs[i], variables: ctx.variables) }
+        return try bounds.map { b in
+            guard let (lo, hi) = b else { return .null }
+            let t0 = try at(lo).eval(.fieldPath(path)), t1 = try at(hi).eval(.fieldPath(path))
+            func isDate(_ v: BSON?) -> Bool { if case .date? = v { return true }; return false }
+            if o.unitMillis != nil {
+                guard isDate(t0) && isDate(t1) else { throw evalError("$derivative with 'unit' expects the sortBy field to be a Date") }
+            } else {
+                if isDate(t0) || isDate(t1) { throw evalError("$derivative where the sortBy is a Date requires an 'unit'") }
+                guard t0?.isNumber == true && t1?.isNumber == true else { throw evalError("$derivative (with no 'unit') expects the sortBy field to be numeric") }
+            }
+            let run = try EvalContext.subtract(t1, t0)
+            let rise = try EvalContext.subtract(try at(hi).eval(o.argument!), try at(lo).eval(o.argument!))
+            if BSON.isNullish(rise) { throw evalError("$derivative input must not be null or missing") }
+            if let r = run, r.isNumber, r.doubleValue == 0 { return .null }
+            var result = try EvalContext.divide(rise, run)
+            if let ms = o.unitMillis { result = try EvalContext.multiply([result, .int64(ms)]) }
+            return result
+        }
+    }
+
     /// The inclusive index range of each document's window (nil when empty).
     func windowBounds(_ w: SetWindowFields.Window, _ docs: [Document], _ n: Int) throws -> [(Int, Int)?] {
         if !w.isRange {
@@ -603,6 +680,16 @@ protocol RemovableState {
 }
 
 enum RemovableWindow {
+    /// The window states mongod also uses for left-unbounded windows.
+    static func nonRemovable(_ o: SetWindowFields.Output) throws -> (any RemovableState)? {
+        switch o.function {
+        case "$integral": return RemovableIntegral(unitMillis: o.unitMillis)
+        case "$covariancePop": return RemovableCovariance(sample: false)
+        case "$covarianceSamp": return RemovableCovariance(sample: true)
+        default: return nil
+        }
+    }
+
     static func make(_ fn: String) throws -> any RemovableState {
         switch fn {
         case "$sum", "$count": return RemovableSum()
@@ -733,5 +820,119 @@ struct RemovableMultiset: RemovableState {
             }
             return best ?? .null
         }
+    }
+}
+
+/// mongod's WindowFunctionIntegral: trapezoids between consecutive [x, y] points, computed
+/// with `$subtract`/`$add`/`$multiply`/`$divide` and summed by a removable `$sum`.
+struct RemovableIntegral: RemovableState {
+    let unitMillis: Int64?
+    var points: [(BSON, BSON)] = []
+    var head = 0
+    var nanCount = 0
+    var integral = RemovableSum()
+
+    init(unitMillis: Int64?) { self.unitMillis = unitMillis }
+
+    static func isNaN(_ v: BSON) -> Bool { if case .double(let d) = v { return d.isNaN }; return false }
+
+    func point(_ v: BSON?) throws -> (BSON, BSON) {
+        guard case .array(let a)? = v, a.count == 2, a[1].isNumber, a[0].isNumber || { if case .date = a[0] { return true }; return false }() else {
+            throw evalError("The input value of $integral window function must be a vector of 2 value, the first value must be numeric or date type and the second must be numeric.")
+        }
+        if case .decimal128 = a[1] { throw StrataError.unsupported("$integral over decimal128 values is not supported by strata's evaluator") }
+        if unitMillis != nil {
+            guard case .date = a[0] else { throw evalError("$integral with 'outputUnit' expects the sortBy field to be a Date") }
+        } else if !a[0].isNumber {
+            throw evalError("$integral (with no 'outputUnit') expects the sortBy field to be numeric")
+        }
+        return (a[0], a[1])
+    }
+
+    func trapezoid(_ p: (BSON, BSON), _ q: (BSON, BSON)) throws -> BSON? {
+        if RemovableIntegral.isNaN(p.0) || RemovableIntegral.isNaN(p.1) || RemovableIntegral.isNaN(q.0) || RemovableIntegral.isNaN(q.1) { return .int32(0) }
+        let delta = try EvalContext.subtract(q.0, p.0)
+        let sumY = try EvalContext.add([q.1, p.1])
+        let area = try EvalContext.multiply([sumY, delta])
+        return try EvalContext.divide(area, .double(2))
+    }
+
+    mutating func add(_ v: BSON?) throws {
+        let p = try point(v)
+        if RemovableIntegral.isNaN(p.0) || RemovableIntegral.isNaN(p.1) { nanCount += 1 }
+        if head < points.count { try integral.add(try trapezoid(points[points.count - 1], p)) }
+        points.append(p)
+    }
+
+    mutating func remove(_ v: BSON?) throws {
+        let p = try point(v)
+        if RemovableIntegral.isNaN(p.0) || RemovableIntegral.isNaN(p.1) { nanCount -= 1 }
+        head += 1
+        if head < points.count { try integral.remove(try trapezoid(p, points[head])) }
+    }
+
+    func value() throws -> BSON? {
+        if head >= points.count { return .null }
+        if nanCount > 0 { return .double(.nan) }
+        let total = integral.value()
+        if let ms = unitMillis { return try EvalContext.divide(total, .int64(ms)) }
+        return total
+    }
+}
+
+/// mongod's WindowFunctionCovariance: running means (removable `$avg`) and a removable `$sum`
+/// of the co-moments; non-finite pairs go straight into the sum.
+struct RemovableCovariance: RemovableState {
+    let sample: Bool
+    var count = 0
+    var meanX = RemovableAvg(), meanY = RemovableAvg()
+    var cXY = RemovableSum()
+
+    init(sample: Bool) { self.sample = sample }
+
+    func pair(_ v: BSON?) throws -> (BSON, BSON)? {
+        guard case .array(let a)? = v, a.count == 2, a[0].isNumber, a[1].isNumber else { return nil }
+        for x in a { if case .decimal128 = x { throw StrataError.unsupported("$covariance over decimal128 values is not supported by strata's evaluator") } }
+        return (a[0], a[1])
+    }
+
+    static func nonFinite(_ p: (BSON, BSON)) -> BSON? {
+        let xs = [p.0.doubleValue!, p.1.doubleValue!]
+        if !xs.contains(where: { !$0.isFinite }) { return nil }
+        let nan = xs.contains { $0.isNaN }, pos = xs.contains { $0 == .infinity }, neg = xs.contains { $0 == -.infinity }
+        if nan || (pos && neg) { return .double(.nan) }
+        return .double(pos ? .infinity : -.infinity)
+    }
+
+    mutating func add(_ v: BSON?) throws {
+        guard let p = try pair(v) else { return }
+        if let inf = RemovableCovariance.nonFinite(p) { try cXY.add(inf); return }
+        count += 1
+        let dx = try EvalContext.subtract(p.0, meanX.value())
+        try meanX.add(p.0)
+        try meanY.add(p.1)
+        let dy = try EvalContext.subtract(p.1, meanY.value())
+        try cXY.add(try EvalContext.multiply([dx, dy]))
+    }
+
+    mutating func remove(_ v: BSON?) throws {
+        guard let p = try pair(v) else { return }
+        if let inf = RemovableCovariance.nonFinite(p) { try cXY.remove(inf); return }
+        count -= 1
+        if count == 0 { meanX = RemovableAvg(); meanY = RemovableAvg(); cXY = RemovableSum(); return }
+        try meanX.remove(p.0)
+        let dx = try EvalContext.subtract(p.0, meanX.value())
+        let dy = try EvalContext.subtract(p.1, meanY.value())
+        try cXY.remove(try EvalContext.multiply([dx, dy]))
+        try meanY.remove(p.1)
+    }
+
+    func value() throws -> BSON? {
+        if count == 1 && !sample { return .double(0) }
+        let adjusted = Double(sample ? count - 1 : count)
+        if adjusted <= 0 { return .null }
+        let out = cXY.value()
+        if let out, out.isNumber, let d = out.doubleValue { return .double(d / adjusted) }
+        return out
     }
 }
