@@ -206,4 +206,29 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(cov.map { $0["s"] }, Array(repeating: 2.0, count: 4))
         XCTAssertEqual(cov.map { $0["w"] }, [.null, 1.0, 1.0, .null])  // a string pair is ignored
     }
+
+    func testGraphLookupRequests() throws {
+        final class Box: @unchecked Sendable { var requests: [LookupRequest] = [] }
+        let box = Box()
+        let people: [Document] = [["_id": 1, "name": "A", "boss": .null], ["_id": 2, "name": "B", "boss": "A"], ["_id": 3, "name": .null]]
+        let ctx = ExecutionContext(lookup: { req in
+            box.requests.append(req)
+            return try PipelineExecutor(try Pipeline.parse(req.pipeline)).run(people)
+        })
+        let out = try run(#"[{"$graphLookup": {"from": "p", "startWith": "$boss", "connectFromField": "boss", "connectToField": "name", "as": "up", "depthField": "d"}}]"#,
+                          [["_id": 10, "boss": "B"], ["_id": 11], ["_id": 12, "boss": .null]], context: ctx)
+        XCTAssertEqual(out[0]["up"], [["_id": 2, "name": "B", "boss": "A", "d": .int64(0)], ["_id": 1, "name": "A", "boss": .null, "d": .int64(1)], ["_id": 3, "name": .null, "d": .int64(2)]])
+        XCTAssertEqual(out[1]["up"], [])  // a missing startWith looks for nothing
+        XCTAssertEqual(out[2]["up"], [["_id": 3, "name": .null, "d": .int64(0)]])  // null finds null, not missing
+        XCTAssertEqual(box.requests[0].pipeline, [["$match": ["$and": [["name": ["$in": ["B"]]]]]]])
+        XCTAssertEqual(box.requests[2].pipeline, [["$match": ["$and": [["name": ["$in": [.null]]], ["name": ["$exists": true]], ["name": ["$not": ["$type": "undefined"]]]]]]])
+        let restricted = try run(#"[{"$graphLookup": {"from": "p", "startWith": "$boss", "connectFromField": "boss", "connectToField": "name", "as": "up", "restrictSearchWithMatch": {"_id": {"$ne": 1}}}}]"#,
+                                 [["_id": 10, "boss": "B"]], context: ctx)
+        XCTAssertEqual(restricted[0]["up"], [["_id": 2, "name": "B", "boss": "A"]])
+        XCTAssertEqual(box.requests.last?.pipeline, [["$match": ["$and": [["_id": ["$ne": 1]], ["name": ["$in": ["A"]]]]]]])
+        XCTAssertThrowsError(try run(#"[{"$graphLookup": {"from": "p", "startWith": 1, "connectFromField": "a", "connectToField": "b", "as": "c", "maxDepth": -1}}]"#, [])) {
+            XCTAssertEqual(($0 as? StrataError)?.location?.path, "pipeline[0].$graphLookup.maxDepth")
+        }
+        XCTAssertThrowsError(try run(#"[{"$graphLookup": {"from": "p", "startWith": 1, "connectFromField": "a", "as": "c"}}]"#, []))
+    }
 }

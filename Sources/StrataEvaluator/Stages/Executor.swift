@@ -654,6 +654,7 @@ struct Builder {
         case .documents: return PassOp(next)
         case .setWindowFields(let w): return SetWindowFieldsOp(w, context, loc, next)
         case .densify(let d): return SortOp(d.sortPattern, loc, DensifyOp(d, context, loc, next))
+        case .graphLookup(let g): return GraphLookupOp(g, context, loc, next)
         case .fill(let f):
             var op: Op = next
             if let p = f.addFields { op = ProjectOp(p, context, loc, op) }

@@ -31,6 +31,8 @@ public enum Stage: Sendable, Equatable {
     case densify(Densify)
     /// `$fill` (runs as mongod's `$setWindowFields` + `$addFields`).
     case fill(Fill)
+    /// `$graphLookup` (I/O through the execution context's `lookup`).
+    case graphLookup(GraphLookup)
 
     /// The stage's name as written (`$match`, `$set`...).
     public var name: String {
@@ -57,6 +59,7 @@ public enum Stage: Sendable, Equatable {
         case .setWindowFields: return "$setWindowFields"
         case .densify: return "$densify"
         case .fill: return "$fill"
+        case .graphLookup: return "$graphLookup"
         }
     }
 
@@ -97,6 +100,7 @@ public enum Stage: Sendable, Equatable {
         case .setWindowFields(let w): arg = .document(w.bson)
         case .densify(let d): arg = .document(d.bson)
         case .fill(let f): arg = .document(f.bson)
+        case .graphLookup(let g): arg = .document(g.bson)
         }
         return .document(Document([(name, arg)]))
     }
@@ -111,7 +115,7 @@ public struct Pipeline: Sendable, Equatable {
 
     static let unsupportedStages: Set<String> = [
         "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$sample",
-        "$graphLookup", "$indexStats", "$collStats", "$currentOp", "$listSessions",
+        "$indexStats", "$collStats", "$currentOp", "$listSessions",
         "$listLocalSessions", "$planCacheStats", "$changeStream", "$changeStreamSplitLargeEvent", "$listSearchIndexes",
         "$shardedDataDistribution", "$listSampledQueries", "$querySettings", "$queryStats", "$rankFusion", "$scoreFusion",
         "$score", "$listClusterCatalog",
@@ -205,6 +209,7 @@ public struct Pipeline: Sendable, Equatable {
         case "$setWindowFields": return .setWindowFields(try SetWindowFields.parse(arg, at: l))
         case "$densify": return .densify(try Densify.parse(arg, at: l))
         case "$fill": return .fill(try Fill.parse(arg, at: l))
+        case "$graphLookup": return .graphLookup(try GraphLookup.parse(arg, at: l))
         default:
             if unsupportedStages.contains(name) {
                 throw StrataError.unsupported("the \(name) stage is not supported by strata's evaluator", at: l)
