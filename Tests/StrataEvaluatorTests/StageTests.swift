@@ -231,4 +231,28 @@ final class StageTests: XCTestCase {
         }
         XCTAssertThrowsError(try run(#"[{"$graphLookup": {"from": "p", "startWith": 1, "connectFromField": "a", "as": "c"}}]"#, []))
     }
+
+    func testRangeWindowsFollowMongodsPartitionIterator() throws {
+        // 'current' is the current document itself (ties excluded), numeric bounds are values
+        let docs: [Document] = [["x": 1], ["x": 1], ["x": 2], ["x": 4]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": ["unbounded", "current"]}}, "m": {"$sum": 1, "window": {"range": ["current", 1]}}, "k": {"$push": "$x", "window": {"range": [-1, 0]}}, "e": {"$sum": 1, "window": {"range": [-10, -5]}}}}}]"#, docs)
+        XCTAssertEqual(out.map { $0["n"] }, [1, 2, 3, 4])
+        XCTAssertEqual(out.map { $0["m"] }, [3, 2, 1, 1])
+        XCTAssertEqual(out.map { $0["k"] }, [[1, 1], [1, 1], [1, 1, 2], [4]])
+        XCTAssertEqual(out.map { $0["e"] }, [0, 0, 0, 0])
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"x": -1}, "output": {"n": {"$sum": 1, "window": {"range": [-1, 0]}}}}}]"#, docs)) {
+            XCTAssertTrue("\($0)".contains("ascending sortBy"))
+        }
+        // mongod adds the bounds in decimal128 (doubles rounded to 15 digits) and compares
+        // exactly: 0.1 + 0.2 is 0.3, below the double 0.30000000000000004
+        let near: [Document] = [["x": 0.1], ["x": 0.30000000000000004], ["x": 1.0]]
+        let exact = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": [0, 0.2]}}}}}]"#, near)
+        XCTAssertEqual(exact.map { $0["n"] }, [1, 1, 1])
+        // ... so a document can fall out of its own [0, 0] window: the double 0.1 is above the
+        // decimal 0.1, the double 0.3 below the decimal 0.3; 0.5 and 7 are exact
+        let own = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": [0, 0]}}}}}]"#, [["x": 0.3], ["x": 0.1], ["x": .int64(7)], ["x": 0.5]])
+        XCTAssertEqual(own.map { $0["n"] }, [0, 0, 1, 1])
+        let far = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": [0, 0.5]}}}}}]"#, near)
+        XCTAssertEqual(far.map { $0["n"] }, [2, 1, 1])
+    }
 }

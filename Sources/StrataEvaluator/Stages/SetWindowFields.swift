@@ -146,6 +146,16 @@ public struct SetWindowFields: Sendable, Equatable {
                     guard let s = sortBy, s.components.count == 1 else {
                         throw StrataError.badInput("Range-based bounds require sortBy a single field", at: l.appending(k))
                     }
+                    guard s.components[0].ascending else {
+                        throw StrataError.badInput("Range-based bounds require an ascending sortBy", at: l.appending(k))
+                    }
+                }
+                // 'current' is offset 0
+                switch (w.lower, w.upper) {
+                case (.offset(let a), .current) where BSONOrder.compare(a, .int32(0)) > 0,
+                     (.current, .offset(let a)) where BSONOrder.compare(a, .int32(0)) < 0:
+                    throw StrataError.badInput("Lower bound must not exceed upper bound", at: l.appending(k))
+                default: break
                 }
                 window = w
                 continue
@@ -627,46 +637,76 @@ final class SetWindowFieldsOp: Op {
                 return lo <= hi ? (lo, hi) : nil
             }
         }
-        // range windows on the single sortBy field
+        // range windows on the single (ascending) sortBy field, as mongod's PartitionIterator:
+        // 'current' is the current document itself; a numeric bound is the first / last
+        // document whose value reaches base + delta (mongod adds in decimal128)
         let comp = spec.sortBy!.components[0]
-        let sortValues: [BSON?] = docs.map { $0.value(atPath: comp.path) }
-        func numeric(_ v: BSON?) throws -> BSON {
-            if let u = w.unit {
-                guard case .date? = v else {
-                    throw evalError("Invalid range: Expected the sortBy field to be a Date, but it was \(typeName(v))")
-                }
-                _ = u
-                return v!
+        let sortValues: [BSON] = try docs.map { d in
+            let v = d.value(atPath: comp.path)
+            if w.unit != nil {
+                guard case .date? = v else { throw evalError("Invalid range: Expected the sortBy field to be a Date, but it was \(typeName(v))") }
+            } else {
+                if case .date? = v { throw evalError("Invalid range: For windows that involve date or time ranges, a unit must be provided.") }
+                guard let v, v.isNumber else { throw evalError("Invalid range: Expected the sortBy field to be a number, but it was \(typeName(v))") }
+                if case .decimal128 = v { throw StrataError.unsupported("range windows over decimal128 values are not supported by strata's evaluator") }
             }
-            guard let v, v.isNumber else { throw evalError("Invalid range: Expected the sortBy field to be a number, but it was \(typeName(v))") }
-            return v
+            return v!
+        }
+        /// base + delta: a date, or mongod's decimal128 sum (doubles rounded to 15 digits),
+        /// compared exactly with the documents' values.
+        enum Threshold { case date(BSON), decimal(ExactDecimal) }
+        func threshold(_ base: BSON, _ delta: BSON) throws -> Threshold {
+            if let u = w.unit {
+                guard let amount = delta.exactInt else { throw evalError("With 'unit', range-based bounds must be an integer") }
+                guard case .date(let ms) = base else { return .date(base) }
+                return .date(.date(try DateMath.add(ms, unit: TimeUnit(rawValue: u)!, amount: amount, zone: .utc)))
+            }
+            guard let a = ExactDecimal.coerced(base), let b = ExactDecimal.coerced(delta) else {
+                throw StrataError.unsupported("range window bounds over non-finite values are not supported by strata's evaluator")
+            }
+            guard let t = ExactDecimal.sum(a, b) else {
+                throw StrataError.unsupported("a range window bound needs more than decimal128's 34 digits; not supported by strata's evaluator")
+            }
+            return .decimal(t)
+        }
+        func compare(_ v: BSON, _ t: Threshold) -> Int {
+            switch t {
+            case .date(let d): return BSONOrder.compare(v, d)
+            case .decimal(let x): return x.compare(to: v)
+            }
+        }
+        // first index whose value is not less than x; last index whose value is not greater
+        func firstNotBelow(_ x: Threshold) -> Int {
+            var lo = 0, hi = n
+            while lo < hi { let m = (lo + hi) / 2; if compare(sortValues[m], x) < 0 { lo = m + 1 } else { hi = m } }
+            return lo
+        }
+        func lastNotAbove(_ x: Threshold) -> Int {
+            var lo = 0, hi = n
+            while lo < hi { let m = (lo + hi) / 2; if compare(sortValues[m], x) <= 0 { lo = m + 1 } else { hi = m } }
+            return lo - 1
         }
         var result: [(Int, Int)?] = []
+        result.reserveCapacity(n)
         for i in 0..<n {
-            let cur = try numeric(sortValues[i])
-            func boundValue(_ b: SetWindowFields.Bound) throws -> BSON? {
-                switch b {
-                case .unbounded: return nil
-                case .current: return cur
-                case .offset(let off):
-                    if let u = w.unit {
-                        guard let amount = off.exactInt else { throw evalError("With 'unit', range-based bounds must be an integer") }
-                        guard case .date(let ms) = cur else { return nil }
-                        return .date(try DateMath.add(ms, unit: TimeUnit(rawValue: u)!, amount: amount, zone: .utc))
-                    }
-                    return try EvalContext.add([cur, off])
-                }
+            let base = sortValues[i]
+            var lower: Int
+            switch w.lower {
+            case .unbounded: lower = 0
+            case .current: lower = i
+            case .offset(let d):
+                lower = firstNotBelow(try threshold(base, d))
+                if lower >= n { result.append(nil); continue }
             }
-            let lowV = try boundValue(w.lower), highV = try boundValue(w.upper)
-            var lo: Int?, hi: Int?
-            for j in 0..<n {
-                let v = try numeric(sortValues[j])
-                if let lowV, BSONOrder.compare(v, lowV) < 0 { continue }
-                if let highV, BSONOrder.compare(v, highV) > 0 { continue }
-                if lo == nil { lo = j }
-                hi = j
+            var upper: Int
+            switch w.upper {
+            case .unbounded: upper = n - 1
+            case .current: upper = i
+            case .offset(let d):
+                upper = lastNotAbove(try threshold(base, d))
+                if upper < lower { result.append(nil); continue }
             }
-            if let lo, let hi { result.append((lo, hi)) } else { result.append(nil) }
+            result.append(lower <= upper ? (lower, upper) : nil)
         }
         return result
     }
