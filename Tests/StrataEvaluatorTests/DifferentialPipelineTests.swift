@@ -121,6 +121,12 @@ final class DifferentialPipelineTests: XCTestCase {
         // (SecantusDB computes with float seconds: up to ~1e-10 relative differences; mongod subtracts
         // the dates in milliseconds, as strata does)
         Case(name: "window derivative integral", pipeline: #"[{"$match": {"price": {"$type": "number"}}}, {"$setWindowFields": {"partitionBy": "$product", "sortBy": {"ts": 1}, "output": {"d": {"$derivative": {"input": "$price", "unit": "hour"}, "window": {"documents": [-1, 0]}}, "i": {"$integral": {"input": "$price", "unit": "day"}, "window": {"documents": [-2, 0]}}, "ia": {"$integral": {"input": "$price", "unit": "hour"}}}}}, {"$project": {"d": 1, "i": 1, "ia": 1}}]"#, ordered: false, tolerance: 1e-8),
+        // granularity: SecantusDB returns doubles where mongod's POWERSOF2 ($pow) gives ints and a
+        // zero minimum keeps its type (checked in StageTests)
+        Case(name: "bucketAuto granularity 0", pipeline: #"[{"$match": {"price": {"$type": "number"}}}, {"$bucketAuto": {"groupBy": "$price", "buckets": 5, "granularity": "R5"}}]"#, ordered: false),
+        Case(name: "bucketAuto granularity 1", pipeline: #"[{"$match": {"price": {"$type": "number"}}}, {"$bucketAuto": {"groupBy": "$price", "buckets": 4, "granularity": "E12", "output": {"n": {"$sum": 1}, "mx": {"$max": "$price"}}}}]"#, ordered: false),
+        Case(name: "bucketAuto granularity 2", pipeline: #"[{"$match": {"price": {"$type": "number"}}}, {"$bucketAuto": {"groupBy": "$price", "buckets": 6, "granularity": "1-2-5"}}]"#, ordered: false),
+        Case(name: "bucketAuto granularity 3", pipeline: #"[{"$match": {"qty": {"$gte": 0, "$lt": 100}}}, {"$bucketAuto": {"groupBy": {"$multiply": ["$qty", 0.01]}, "buckets": 3, "granularity": "E96"}}]"#, ordered: false),
         Case(name: "unionWith", pipeline: #"[{"$match": {"_id": {"$lt": 3}}}, {"$project": {"_id": 1}}, {"$unionWith": {"coll": "customers", "pipeline": [{"$match": {"since": {"$gte": 2018}}}, {"$project": {"_id": 1}}]}}]"#, ordered: true),
     ]
 

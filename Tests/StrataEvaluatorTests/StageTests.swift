@@ -34,7 +34,7 @@ final class StageTests: XCTestCase {
         expect(#"[{"$unwind": "a"}]"#, .badInput, "pipeline[0].$unwind", "prefixed with a '$'")
         expect(#"[{"$count": "a.b"}]"#, .badInput, "pipeline[0].$count", "cannot contain '.'")
         expect(#"[{"$bucket": {"groupBy": "$a", "boundaries": [5, 1]}}]"#, .badInput, "pipeline[0].$bucket.boundaries", "ascending")
-        expect(#"[{"$bucketAuto": {"groupBy": "$a", "buckets": 2, "granularity": "R5"}}]"#, .unsupported, "pipeline[0].$bucketAuto.granularity", "not supported")
+        expect(#"[{"$bucketAuto": {"groupBy": "$a", "buckets": 2, "granularity": "R6"}}]"#, .badInput, "pipeline[0].$bucketAuto.granularity", "Unknown rounding granularity")
         expect(#"[{"$facet": {"a": [{"$facet": {"b": [{"$limit": 1}]}}]}}]"#, .badInput, "pipeline[0].$facet.a[0].$facet", "not allowed")
         expect(#"[{"$match": {"a": {"$in": 5}}}]"#, .badInput, "pipeline[0].$match.a.$in", "needs an array")
         expect(#"[{"$lookup": {"from": "x", "localField": "a", "as": "y"}}]"#, .badInput, "pipeline[0].$lookup", "both or neither")
@@ -254,5 +254,21 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(own.map { $0["n"] }, [0, 0, 1, 1])
         let far = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": [0, 0.5]}}}}}]"#, near)
         XCTAssertEqual(far.map { $0["n"] }, [2, 1, 1])
+    }
+
+    func testBucketAutoGranularity() throws {
+        let docs: [Document] = [0, 1, 2, 3, 5, 7, 9, 12, 20, 33].map { ["v": .int32(Int32($0))] }
+        let p2 = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 3, "granularity": "POWERSOF2"}}]"#, docs)
+        // roundDown(0) keeps the value; powers of two come from $pow(2, int): ints
+        XCTAssertEqual(p2.map { $0["_id"] }, [["min": 0, "max": 4], ["min": 4, "max": 16], ["min": 16, "max": 64]])
+        XCTAssertEqual(p2.map { $0["count"] }, [4, 4, 2])
+        let r5 = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}]"#, Array(docs.dropFirst()))
+        XCTAssertEqual(r5.map { $0["_id"] }, [["min": 0.63, "max": 10.0], ["min": 10.0, "max": 40.0]])
+        XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}]"#, [["v": -1]])) {
+            XCTAssertTrue("\($0)".contains("non-negative"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R7"}}]"#, [])) {
+            XCTAssertEqual(($0 as? StrataError)?.kind, .badInput)
+        }
     }
 }
