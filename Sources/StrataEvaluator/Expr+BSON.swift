@@ -22,7 +22,7 @@ extension Expr {
                 for (k, v) in pairs {
                     switch (name, k, v) {
                     case (_, "as", .literal(let s)), (_, "sortBy", .literal(let s)),
-                         (_, "useLongestLength", .literal(let s)):
+                         (_, "useLongestLength", .literal(let s)), ("$percentile", "p", .literal(let s)):
                         d.append(k, s)  // raw literal arguments are written as given
                     case ("$getField", "input", .variable("CURRENT", [])):
                         continue  // the implicit input

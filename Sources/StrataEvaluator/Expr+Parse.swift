@@ -10,6 +10,9 @@ enum OperatorShape: Sendable {
     case datePart
     /// `$getField`: a field name, or `{field, input}`.
     case getField
+    /// `$percentile` / `$median`: `{input, p, method}`, kept as named arguments with `p`
+    /// normalised to a literal array of doubles and `method` a literal string.
+    case percentile
     /// Parsed for validation, refused with `.unsupported`.
     case unsupported(String)
 }
@@ -105,7 +108,7 @@ enum OperatorTable {
         for n in ["$type", "$isNumber", "$toInt", "$toLong", "$toDouble", "$toBool", "$toDate", "$toObjectId",
                   "$toString", "$binarySize", "$bsonSize", "$tsSecond", "$tsIncrement"] { t[n] = pos(1) }
         t["$toDecimal"] = pos(1)
-        t["$convert"] = named(["input", "to"], ["onError", "onNull"])
+        t["$convert"] = named(["input", "to"], ["onError", "onNull", "format", "base", "byteOrder", "subtype"])
         // dates
         for n in ["$year", "$month", "$dayOfMonth", "$dayOfWeek", "$dayOfYear", "$hour", "$minute", "$second",
                   "$millisecond", "$week", "$isoWeek", "$isoWeekYear", "$isoDayOfWeek"] { t[n] = .datePart }
@@ -120,7 +123,7 @@ enum OperatorTable {
         // accumulators usable as expressions
         for n in ["$sum", "$avg", "$min", "$max", "$stdDevPop", "$stdDevSamp"] { t[n] = pos(0, u) }
         t["$let"] = named(["vars", "in"], [], ["vars": .vars])
-        for n in ["$median", "$percentile"] { t[n] = .unsupported("approximate percentiles") }
+        for n in ["$median", "$percentile"] { t[n] = .percentile }
         // parsed, refused
         for n in ["$function", "$accumulator"] { t[n] = .unsupported("JavaScript") }
         t["$meta"] = .unsupported("document metadata")
@@ -327,6 +330,9 @@ extension Expr {
             let args = try parseNamed(name, v, spec: spec, at: loc)
             try validateNamed(name, args, raw: v, at: loc)
             return .op(name, .named(args))
+        case .percentile:
+            let (options, input) = try PercentileOptions.parse(name, v, at: loc)
+            return .op(name, .named(options.namedArguments(input)))
         case .cond:
             if case .document = v {
                 return .op(name, .named(try parseNamed(name, v, spec: NamedSpec(required: ["if", "then", "else"], optional: []), at: loc)))
@@ -386,6 +392,10 @@ extension Expr {
         case "$sortArray":
             guard case .literal(let s)? = arg("sortBy") else { return }
             _ = try SortPattern.parseSortArraySpec(s, at: loc.appending("sortBy"))
+        case "$convert":
+            for k in ["format", "base", "byteOrder", "subtype"] where arg(k) != nil {
+                throw StrataError.unsupported("$convert with '\(k)' is not supported by strata's evaluator", at: loc.appending(k))
+            }
         case "$setField", "$unsetField":
             try validateConstantFieldName(arg("field")!, name, at: loc.appending("field"))
         case "$dateFromParts":

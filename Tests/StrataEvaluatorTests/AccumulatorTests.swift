@@ -48,7 +48,13 @@ final class AccumulatorTests: XCTestCase {
     func testParseErrors() {
         XCTAssertThrowsError(try spec(#"{"$sum": [1, 2]}"#)) { XCTAssertTrue("\($0)".contains("unary operator")) }
         XCTAssertThrowsError(try spec(#"{"$foo": 1}"#)) { XCTAssertEqual(($0 as? StrataError)?.kind, .badInput) }
-        XCTAssertThrowsError(try spec(#"{"$median": {"input": "$x", "method": "approximate"}}"#)) { XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported) }
+        XCTAssertThrowsError(try spec(#"{"$median": {"input": "$x"}}"#)) { XCTAssertTrue("\($0)".contains("'method'")) }
+        XCTAssertThrowsError(try spec(#"{"$percentile": {"input": "$x", "p": [0.5, 2], "method": "approximate"}}"#)) {
+            XCTAssertEqual(($0 as? StrataError)?.location?.path, "acc.$percentile.p")
+        }
+        XCTAssertThrowsError(try spec(#"{"$percentile": {"input": "$x", "p": "$ps", "method": "approximate"}}"#)) { XCTAssertTrue("\($0)".contains("constant")) }
+        XCTAssertThrowsError(try spec(#"{"$percentile": {"input": "$x", "p": [0.5], "method": "tdigest"}}"#)) { XCTAssertEqual(($0 as? StrataError)?.kind, .badInput) }
+        XCTAssertThrowsError(try spec(#"{"$accumulator": {}}"#)) { XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported) }
         XCTAssertThrowsError(try spec(#"{"$topN": {"sortBy": {"a": 1}, "output": "$x"}}"#)) { XCTAssertTrue("\($0)".contains("'n'")) }
     }
 
@@ -92,14 +98,15 @@ final class AccumulatorTests: XCTestCase {
         let coll = try fx.collection("orders_merge", DifferentialPipelineTests.orders)
         let isNum: BSON = ["$cond": [["$isNumber": "$price"], 1, 0]]
         let widest: BSON = ["$max": ["$switch": ["branches": [
-            ["case": ["$eq": [["$type": "$qty"], "double"]], "then": 1],
-            ["case": ["$eq": [["$type": "$qty"], "long"]], "then": 18],
-        ], "default": 16]]]
+            ["case": ["$eq": [["$type": "$qty"], "int"]], "then": 0],
+            ["case": ["$eq": [["$type": "$qty"], "long"]], "then": 1],
+            ["case": ["$eq": [["$type": "$qty"], "double"]], "then": 2],
+        ], "default": -1]]]
         // (field, full accumulator, partial accumulators, how to build the partial from a row)
         struct Item { let name: String; let full: BSON; let partial: Document; let make: (Document) -> BSON?; var tolerance: Double = 0 }
         let items: [Item] = [
             Item(name: "sum", full: ["$sum": "$qty"], partial: ["sum_s": ["$sum": "$qty"], "sum_t": widest],
-                 make: { .document(["sum": $0["sum_s"]!, "type": $0["sum_t"]!]) }),
+                 make: { .document(["sum": $0["sum_s"]!, "width": $0["sum_t"]!]) }),
             Item(name: "sumPlain", full: ["$sum": "$price"], partial: ["sumPlain": ["$sum": "$price"]], make: { $0["sumPlain"] }, tolerance: 1e-14),
             Item(name: "count", full: ["$count": .document([:])], partial: ["count": ["$sum": 1]], make: { $0["count"] }),
             Item(name: "avg", full: ["$avg": "$price"], partial: ["avg_s": ["$sum": "$price"], "avg_c": ["$sum": isNum]],
@@ -153,5 +160,95 @@ final class AccumulatorTests: XCTestCase {
             }
         }
         if !failures.isEmpty { XCTFail(failures.joined(separator: "\n")) }
+    }
+
+    /// GroupSplit end to end: the server runs `partialGroup` on slices, Swift merges.
+    func testGroupSplitAgainstTheServer() throws {
+        let fx = try ServerFixture.get()
+        let coll = try fx.collection("orders_split", DifferentialPipelineTests.orders)
+        let groups = [
+            #"{"_id": "$product", "n": {"$count": {}}, "q": {"$sum": "$qty"}, "p": {"$sum": "$price"}, "half": {"$sum": 0.5}, "a": {"$avg": "$price"}, "mn": {"$min": "$price"}, "mx": {"$max": "$ts"}, "f": {"$first": "$region"}, "l": {"$last": "$customer.name"}, "pu": {"$push": "$qty"}, "s": {"$addToSet": "$region"}, "m": {"$mergeObjects": "$customer"}, "sd": {"$stdDevPop": "$price"}, "t": {"$top": {"sortBy": {"price": -1, "_id": 1}, "output": "$_id"}}, "b": {"$bottomN": {"n": 2, "sortBy": {"qty": 1, "_id": 1}, "output": ["$_id", "$qty"]}}, "fn": {"$firstN": {"n": 2, "input": "$price"}}, "ln": {"$lastN": {"n": 2, "input": "$price"}}, "xn": {"$maxN": {"n": 2, "input": "$qty"}}, "med": {"$median": {"input": "$price", "method": "approximate"}}, "pc": {"$percentile": {"input": "$qty", "p": [0.1, 0.9], "method": "approximate"}}}"#,
+            #"{"_id": {"r": "$region", "t": "$customer.tier"}, "q": {"$sum": "$qty"}, "n": {"$sum": 1}}"#,
+            #"{"_id": null, "q": {"$sum": "$qty"}, "sd": {"$stdDevSamp": "$qty"}}"#,
+        ]
+        let sortById: BSON = ["$sort": ["_id": 1]]
+        for text in groups {
+            let spec = JD(text)
+            let split = try GroupSplit(try Group.parse(spec, at: Location(path: "g")))
+            let merger = split.makeMerger()
+            for (lo, hi) in [(0, 50), (50, 51), (51, 180), (180, 240)] {
+                let rows = try coll.aggregateAll([["$match": ["_id": ["$gte": .int32(Int32(lo)), "$lt": .int32(Int32(hi))]]], sortById, ["$group": .document(split.partialGroup)]])
+                for r in rows { try merger.add(r) }
+            }
+            let merged = try merger.finish()
+            let full = try coll.aggregateAll([sortById, ["$group": .document(spec)]])
+            // $addToSet order is unspecified: compare it as a set
+            func normalize(_ ds: [Document]) -> [Document] {
+                ds.map { d in
+                    var d = d
+                    if case .array(let a)? = d["s"] { d["s"] = .array(a.sorted { BSONOrder.compare($0, $1) < 0 }) }
+                    return d
+                }
+            }
+            XCTAssertNil(DifferentialPipelineTests.difference(normalize(full), normalize(merged), ordered: false, tolerance: 1e-12), text)
+        }
+    }
+
+    /// mongod's percentile algorithms: discrete rank ceil(n·p) − 1, continuous interpolation,
+    /// infinities counted apart, NaN and non-numbers ignored; "approximate" is mongod's t-digest.
+    func testPercentiles() throws {
+        let values: [BSON?] = [5, 1, 9, 3, 7, 2, 8, 4, 6, 10, .int64(11), nil, "x", .null, .double(.nan), [1, 2]]
+        XCTAssertEqual(try run(#"{"$percentile": {"input": "$x", "p": [0, 0.1, 0.25, 0.5, 0.9, 0.95, 1], "method": "discrete"}}"#, values),
+                       [1.0, 2.0, 3.0, 6.0, 10.0, 11.0, 11.0])
+        XCTAssertEqual(try run(#"{"$percentile": {"input": "$x", "p": [0, 0.1, 0.25, 0.5, 0.9, 0.95, 1], "method": "approximate"}}"#, values),
+                       [1.0, 2.0, 3.0, 6.0, 10.0, 11.0, 11.0])
+        XCTAssertEqual(try run(#"{"$percentile": {"input": "$x", "p": [0, 0.25, 0.5, 0.95, 1], "method": "continuous"}}"#, values),
+                       [1.0, 3.5, 6.0, 10.5, 11.0])
+        XCTAssertEqual(try run(#"{"$median": {"input": "$x", "method": "approximate"}}"#, [4, 1, 3, 2]), 2.0)
+        XCTAssertEqual(try run(#"{"$median": {"input": "$x", "method": "continuous"}}"#, [4, 1, 3, 2]), 2.5)
+        XCTAssertEqual(try run(#"{"$median": {"input": "$x", "method": "approximate"}}"#, ["a", nil]), .null)
+        XCTAssertEqual(try run(#"{"$percentile": {"input": "$x", "p": [0.5, 0.9], "method": "discrete"}}"#, []), [.null, .null])
+        // infinities
+        let inf: [BSON?] = [.double(-.infinity), 1, 2, .double(.infinity), .double(.infinity)]
+        XCTAssertEqual(try run(#"{"$percentile": {"input": "$x", "p": [0, 0.2, 0.4, 0.6, 1], "method": "approximate"}}"#, inf),
+                       [.double(-.infinity), .double(-.infinity), 1.0, 2.0, .double(.infinity)])
+        // mongod's t-digest starts its maximum at the smallest positive double
+        XCTAssertEqual(try run(#"{"$percentile": {"input": "$x", "p": [1, 0.5], "method": "approximate"}}"#, [-1, -5]),
+                       [.double(Double.leastNormalMagnitude), -5.0])
+        XCTAssertEqual(try run(#"{"$percentile": {"input": "$x", "p": [1, 0.5], "method": "discrete"}}"#, [-1, -5]), [-1.0, -5.0])
+        // expressions
+        XCTAssertEqual(try ev(#"{"$percentile": {"input": [1, 2, 3, 4, "a"], "p": [0.5, 0.75], "method": "continuous"}}"#), [2.5, 3.25])
+        XCTAssertEqual(try ev(#"{"$percentile": {"input": [1, 2, 3, 4, "a"], "p": [0.5, 0.75], "method": "approximate"}}"#), [2.0, 3.0])
+        XCTAssertEqual(try ev(#"{"$median": {"input": 7, "method": "approximate"}}"#), 7.0)
+        XCTAssertEqual(try ev(#"{"$median": {"input": [], "method": "approximate"}}"#), .null)
+        XCTAssertEqual(try ev(#"{"$percentile": {"input": "$m", "p": [0.1, 0.2], "method": "approximate"}}"#), [.null, .null])
+        let e = try Expr.parse(J(#"{"$percentile": {"input": "$a", "p": [0.5, 1], "method": "continuous"}}"#))
+        XCTAssertEqual(try Expr.parse(e.bson), e)
+        XCTAssertEqual(try AccumulatorSpec.parse(try spec(#"{"$median": {"input": "$a", "method": "discrete"}}"#).bson, at: Location()),
+                       try spec(#"{"$median": {"input": "$a", "method": "discrete"}}"#))
+    }
+
+    /// Beyond about a thousand inputs mongod's t-digest merges neighbours into centroids: the
+    /// answer is close to, but in general not, the exact one; extremes stay exact.
+    func testTDigestIsApproximateLikeMongod() throws {
+        var seed: UInt64 = 7
+        func next() -> Double { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Double(seed >> 11) / Double(1 << 53) }
+        let values: [BSON?] = (0..<12_000).map { _ in .double(next() * 100) }
+        let ps = "[0, 0.01, 0.25, 0.5, 0.75, 0.99, 1]"
+        let approx = try run(#"{"$percentile": {"input": "$x", "p": \#(ps), "method": "approximate"}}"#, values)?.arrayValue ?? []
+        let exact = try run(#"{"$percentile": {"input": "$x", "p": \#(ps), "method": "discrete"}}"#, values)?.arrayValue ?? []
+        XCTAssertEqual(approx.count, 7)
+        XCTAssertEqual(approx.first, exact.first)
+        XCTAssertEqual(approx.last, exact.last)
+        var differs = false
+        for (a, x) in zip(approx, exact) {
+            XCTAssertEqual(a.doubleValue!, x.doubleValue!, accuracy: 0.1)
+            if a != x { differs = true }
+        }
+        XCTAssertTrue(differs, "the middle percentiles come from interpolated centroids")
+        // below the first merge threshold every centroid is a single value: exact
+        let small = Array(values.prefix(900))
+        XCTAssertEqual(try run(#"{"$percentile": {"input": "$x", "p": \#(ps), "method": "approximate"}}"#, small),
+                       try run(#"{"$percentile": {"input": "$x", "p": \#(ps), "method": "discrete"}}"#, small))
     }
 }

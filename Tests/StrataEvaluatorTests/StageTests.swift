@@ -21,7 +21,9 @@ final class StageTests: XCTestCase {
         expect(#"[{"$merge": {"into": "x"}}]"#, .unsupported, "pipeline[0].$merge", "not supported")
         expect(#"[{"$sample": {"size": 1}}]"#, .unsupported, "pipeline[0].$sample", "not supported")
         expect(#"[{"$geoNear": {}}]"#, .unsupported, "pipeline[0].$geoNear", "not supported")
-        expect(#"[{"$setWindowFields": {}}]"#, .unsupported, "pipeline[0].$setWindowFields", "not supported")
+        expect(#"[{"$setWindowFields": {}}]"#, .badInput, "pipeline[0].$setWindowFields", "output")
+        expect(#"[{"$setWindowFields": {"sortBy": {"a": 1}, "output": {"d": {"$expMovingAvg": {"input": "$a", "N": 3}}}}}]"#, .unsupported, "pipeline[0].$setWindowFields.output.d.$expMovingAvg", "not supported")
+        expect(#"[{"$setWindowFields": {"output": {"r": {"$rank": {}}}}}]"#, .badInput, "pipeline[0].$setWindowFields.output.r.$rank", "sortBy")
         expect(#"[{"$group": {"_id": null, "total": {"$sum": {"$bad": 1}}}}]"#, .badInput, "pipeline[0].$group.total.$sum.$bad", "unknown expression operator")
         expect(#"[{"$group": {"_id": null, "total": {"$summ": 1}}}]"#, .badInput, "pipeline[0].$group.total.$summ", "unknown group operator")
         expect(#"[{"$group": {"total": {"$sum": 1}}}]"#, .badInput, "pipeline[0].$group", "must include an _id")
@@ -32,7 +34,7 @@ final class StageTests: XCTestCase {
         expect(#"[{"$unwind": "a"}]"#, .badInput, "pipeline[0].$unwind", "prefixed with a '$'")
         expect(#"[{"$count": "a.b"}]"#, .badInput, "pipeline[0].$count", "cannot contain '.'")
         expect(#"[{"$bucket": {"groupBy": "$a", "boundaries": [5, 1]}}]"#, .badInput, "pipeline[0].$bucket.boundaries", "ascending")
-        expect(#"[{"$bucketAuto": {"groupBy": "$a", "buckets": 2, "granularity": "R5"}}]"#, .unsupported, "pipeline[0].$bucketAuto.granularity", "not supported")
+        expect(#"[{"$bucketAuto": {"groupBy": "$a", "buckets": 2, "granularity": "R6"}}]"#, .badInput, "pipeline[0].$bucketAuto.granularity", "Unknown rounding granularity")
         expect(#"[{"$facet": {"a": [{"$facet": {"b": [{"$limit": 1}]}}]}}]"#, .badInput, "pipeline[0].$facet.a[0].$facet", "not allowed")
         expect(#"[{"$match": {"a": {"$in": 5}}}]"#, .badInput, "pipeline[0].$match.a.$in", "needs an array")
         expect(#"[{"$lookup": {"from": "x", "localField": "a", "as": "y"}}]"#, .badInput, "pipeline[0].$lookup", "both or neither")
@@ -144,5 +146,129 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(box.requests[0].variables["outer"], 1)
         XCTAssertEqual(box.requests[1].pipeline.first, ["$match": ["x": ["$eq": .null]]])  // missing -> null
         XCTAssertEqual(out[0]["r"], ["s": [["_id": 9]]])
+    }
+    func testWindowSumNarrowsLikeMongod() throws {
+        // mongod's removable $sum narrows a long total back to int when it fits
+        // (SecantusDB keeps long); unbounded windows use the ordinary $sum rules.
+        let docs: [Document] = [["_id": 1, "v": .int64(5)], ["_id": 2, "v": .int64(7)], ["_id": 3, "v": 1.5], ["_id": 4, "v": .int64(2)]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"s": {"$sum": "$v", "window": {"documents": [-1, 0]}}, "t": {"$sum": "$v"}}}}]"#, docs)
+        XCTAssertEqual(out.map { $0["s"] }, [.int32(5), .int32(12), .double(8.5), .double(3.5)])
+        XCTAssertEqual(out.map { $0["t"] }, Array(repeating: .double(15.5), count: 4))
+        let ranks = try run(#"[{"$setWindowFields": {"sortBy": {"v": 1}, "output": {"r": {"$rank": {}}, "d": {"$denseRank": {}}}}}]"#,
+                            [["v": 1], ["v": 1], ["v": 3], ["v": 4], ["v": 4]])
+        XCTAssertEqual(ranks.map { $0["r"] }, [1, 1, 3, 4, 4])
+        XCTAssertEqual(ranks.map { $0["d"] }, [1, 1, 2, 3, 3])
+    }
+
+    func testAccumulatorWindowFunctions() throws {
+        let docs: [Document] = [["_id": 1, "k": 2, "t": ["a"], "o": ["x": 1]], ["_id": 2, "k": 2, "t": ["b", "a"], "o": ["y": 2]], ["_id": 3, "k": 1, "o": ["x": 3]]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"cat": {"$concatArrays": {"$ifNull": ["$t", []]}, "window": {"documents": [-1, 0]}}, "u": {"$setUnion": {"$ifNull": ["$t", []]}}, "m": {"$mergeObjects": "$o", "window": {"documents": ["unbounded", "current"]}}, "b": {"$bottom": {"sortBy": {"k": 1}, "output": "$_id"}, "window": {"documents": [-2, 0]}}, "bu": {"$bottom": {"sortBy": {"k": 1}, "output": "$_id"}}}}}]"#, docs)
+        XCTAssertEqual(out.map { $0["cat"] }, [["a"], ["a", "b", "a"], ["b", "a"]])
+        XCTAssertEqual(out.map { $0["m"] }, [["x": 1], ["x": 1, "y": 2], ["x": 3, "y": 2]])
+        // mongod's removable $bottom keeps the last of tied keys; the accumulator the first
+        XCTAssertEqual(out.map { $0["b"] }, [1, 2, 2])
+        XCTAssertEqual(out.map { $0["bu"] }, [1, 1, 1])
+        XCTAssertEqual(out[0]["u"]?.arrayValue?.count, 2)
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"u": {"$setUnion": "$t", "window": {"documents": [-1, 0]}}}}}]"#, docs)) {
+            XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
+        }
+        // output fields are added in field-name order, as mongod's std::map does
+        let ordered = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"z": {"$sum": 1}, "a": {"$sum": 1}, "k": {"$max": "$k"}}}}]"#, [["_id": 1, "k": 5]])
+        XCTAssertEqual(ordered[0].keys, ["_id", "k", "a", "z"])
+    }
+
+    func testDerivativeIntegralCovariance() throws {
+        let docs: [Document] = [["x": 0, "y": 1], ["x": 1, "y": 3], ["x": 3, "y": 3], ["x": 4, "y": .double(.nan)]]
+        let out = try run(#"[{"$match": {"y": {"$lt": 10}}}, {"$setWindowFields": {"sortBy": {"x": 1}, "output": {"d": {"$derivative": {"input": "$y"}, "window": {"documents": [-1, 0]}}, "i": {"$integral": {"input": "$y"}}, "run": {"$integral": {"input": "$y"}, "window": {"documents": ["unbounded", "current"]}}, "sl": {"$integral": {"input": "$y"}, "window": {"documents": [-1, 0]}}}}}]"#, docs)
+        XCTAssertEqual(out.map { $0["d"] }, [.null, 2.0, 0.0])
+        XCTAssertEqual(out.map { $0["i"] }, [8.0, 8.0, 8.0])  // (1+3)/2·1 + (3+3)/2·2
+        XCTAssertEqual(out.map { $0["run"] }, [0, 2.0, 8.0])  // an empty sum is an int
+        XCTAssertEqual(out.map { $0["sl"] }, [0, 2.0, 6.0])
+        let nan = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"i": {"$integral": {"input": "$y"}}}}}]"#, docs)
+        XCTAssertTrue(nan[0]["i"]?.doubleValue?.isNaN == true)
+        let dates: [Document] = [["t": .date(0), "v": 0], ["t": .date(1_800_000), "v": 10]]
+        let perHour = try run(#"[{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"d": {"$derivative": {"input": "$v", "unit": "hour"}, "window": {"documents": ["unbounded", "current"]}}, "i": {"$integral": {"input": "$v", "unit": "hour"}}}}}]"#, dates)
+        XCTAssertEqual(perHour.map { $0["d"] }, [.null, 20.0])
+        XCTAssertEqual(perHour[1]["i"], 2.5)
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"d": {"$derivative": {"input": "$v"}, "window": {"documents": [-1, 0]}}}}}]"#, dates)) {
+            XCTAssertTrue("\($0)".contains("requires an 'unit'"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"d": {"$derivative": {"input": "$v"}}}}}]"#, dates)) {
+            XCTAssertTrue("\($0)".contains("explicit window bounds"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"t": 1}, "output": {"i": {"$integral": {"input": "$v", "unit": "month"}}}}}]"#, dates))
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"i": {"$integral": {"input": "$z"}}}}}]"#, [["x": 1]])) {
+            XCTAssertTrue("\($0)".contains("vector of 2 value"))
+        }
+        let pts: [Document] = [["x": 1, "y": 2], ["x": 2, "y": 4], ["x": 3, "y": 6], ["x": "s", "y": 1]]
+        let cov = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"p": {"$covariancePop": ["$x", "$y"]}, "s": {"$covarianceSamp": ["$x", "$y"]}, "w": {"$covarianceSamp": ["$x", "$y"], "window": {"documents": [-1, 0]}}}}}]"#, pts)
+        XCTAssertEqual(cov.map { $0["p"] }, Array(repeating: .double(4.0 / 3.0), count: 4))
+        XCTAssertEqual(cov.map { $0["s"] }, Array(repeating: 2.0, count: 4))
+        XCTAssertEqual(cov.map { $0["w"] }, [.null, 1.0, 1.0, .null])  // a string pair is ignored
+    }
+
+    func testGraphLookupRequests() throws {
+        final class Box: @unchecked Sendable { var requests: [LookupRequest] = [] }
+        let box = Box()
+        let people: [Document] = [["_id": 1, "name": "A", "boss": .null], ["_id": 2, "name": "B", "boss": "A"], ["_id": 3, "name": .null]]
+        let ctx = ExecutionContext(lookup: { req in
+            box.requests.append(req)
+            return try PipelineExecutor(try Pipeline.parse(req.pipeline)).run(people)
+        })
+        let out = try run(#"[{"$graphLookup": {"from": "p", "startWith": "$boss", "connectFromField": "boss", "connectToField": "name", "as": "up", "depthField": "d"}}]"#,
+                          [["_id": 10, "boss": "B"], ["_id": 11], ["_id": 12, "boss": .null]], context: ctx)
+        XCTAssertEqual(out[0]["up"], [["_id": 2, "name": "B", "boss": "A", "d": .int64(0)], ["_id": 1, "name": "A", "boss": .null, "d": .int64(1)], ["_id": 3, "name": .null, "d": .int64(2)]])
+        XCTAssertEqual(out[1]["up"], [])  // a missing startWith looks for nothing
+        XCTAssertEqual(out[2]["up"], [["_id": 3, "name": .null, "d": .int64(0)]])  // null finds null, not missing
+        XCTAssertEqual(box.requests[0].pipeline, [["$match": ["$and": [["name": ["$in": ["B"]]]]]]])
+        XCTAssertEqual(box.requests[2].pipeline, [["$match": ["$and": [["name": ["$in": [.null]]], ["name": ["$exists": true]], ["name": ["$not": ["$type": "undefined"]]]]]]])
+        let restricted = try run(#"[{"$graphLookup": {"from": "p", "startWith": "$boss", "connectFromField": "boss", "connectToField": "name", "as": "up", "restrictSearchWithMatch": {"_id": {"$ne": 1}}}}]"#,
+                                 [["_id": 10, "boss": "B"]], context: ctx)
+        XCTAssertEqual(restricted[0]["up"], [["_id": 2, "name": "B", "boss": "A"]])
+        XCTAssertEqual(box.requests.last?.pipeline, [["$match": ["$and": [["_id": ["$ne": 1]], ["name": ["$in": ["A"]]]]]]])
+        XCTAssertThrowsError(try run(#"[{"$graphLookup": {"from": "p", "startWith": 1, "connectFromField": "a", "connectToField": "b", "as": "c", "maxDepth": -1}}]"#, [])) {
+            XCTAssertEqual(($0 as? StrataError)?.location?.path, "pipeline[0].$graphLookup.maxDepth")
+        }
+        XCTAssertThrowsError(try run(#"[{"$graphLookup": {"from": "p", "startWith": 1, "connectFromField": "a", "as": "c"}}]"#, []))
+    }
+
+    func testRangeWindowsFollowMongodsPartitionIterator() throws {
+        // 'current' is the current document itself (ties excluded), numeric bounds are values
+        let docs: [Document] = [["x": 1], ["x": 1], ["x": 2], ["x": 4]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": ["unbounded", "current"]}}, "m": {"$sum": 1, "window": {"range": ["current", 1]}}, "k": {"$push": "$x", "window": {"range": [-1, 0]}}, "e": {"$sum": 1, "window": {"range": [-10, -5]}}}}}]"#, docs)
+        XCTAssertEqual(out.map { $0["n"] }, [1, 2, 3, 4])
+        XCTAssertEqual(out.map { $0["m"] }, [3, 2, 1, 1])
+        XCTAssertEqual(out.map { $0["k"] }, [[1, 1], [1, 1], [1, 1, 2], [4]])
+        XCTAssertEqual(out.map { $0["e"] }, [0, 0, 0, 0])
+        XCTAssertThrowsError(try run(#"[{"$setWindowFields": {"sortBy": {"x": -1}, "output": {"n": {"$sum": 1, "window": {"range": [-1, 0]}}}}}]"#, docs)) {
+            XCTAssertTrue("\($0)".contains("ascending sortBy"))
+        }
+        // mongod adds the bounds in decimal128 (doubles rounded to 15 digits) and compares
+        // exactly: 0.1 + 0.2 is 0.3, below the double 0.30000000000000004
+        let near: [Document] = [["x": 0.1], ["x": 0.30000000000000004], ["x": 1.0]]
+        let exact = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": [0, 0.2]}}}}}]"#, near)
+        XCTAssertEqual(exact.map { $0["n"] }, [1, 1, 1])
+        // ... so a document can fall out of its own [0, 0] window: the double 0.1 is above the
+        // decimal 0.1, the double 0.3 below the decimal 0.3; 0.5 and 7 are exact
+        let own = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": [0, 0]}}}}}]"#, [["x": 0.3], ["x": 0.1], ["x": .int64(7)], ["x": 0.5]])
+        XCTAssertEqual(own.map { $0["n"] }, [0, 0, 1, 1])
+        let far = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"range": [0, 0.5]}}}}}]"#, near)
+        XCTAssertEqual(far.map { $0["n"] }, [2, 1, 1])
+    }
+
+    func testBucketAutoGranularity() throws {
+        let docs: [Document] = [0, 1, 2, 3, 5, 7, 9, 12, 20, 33].map { ["v": .int32(Int32($0))] }
+        let p2 = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 3, "granularity": "POWERSOF2"}}]"#, docs)
+        // roundDown(0) keeps the value; powers of two come from $pow(2, int): ints
+        XCTAssertEqual(p2.map { $0["_id"] }, [["min": 0, "max": 4], ["min": 4, "max": 16], ["min": 16, "max": 64]])
+        XCTAssertEqual(p2.map { $0["count"] }, [4, 4, 2])
+        let r5 = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}]"#, Array(docs.dropFirst()))
+        XCTAssertEqual(r5.map { $0["_id"] }, [["min": 0.63, "max": 10.0], ["min": 10.0, "max": 40.0]])
+        XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}]"#, [["v": -1]])) {
+            XCTAssertTrue("\($0)".contains("non-negative"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R7"}}]"#, [])) {
+            XCTAssertEqual(($0 as? StrataError)?.kind, .badInput)
+        }
     }
 }

@@ -11,7 +11,7 @@
 ///
 /// | accumulator | partial | server-side spec producing it |
 /// |---|---|---|
-/// | `$sum` | a number: the slice's `$sum`; or `{sum, type}` with `type` the widest numeric BSON type code of the slice (16 int, 18 long, 1 double) | `{$sum: x}`; type: `{$max: {$switch: {branches: [{case: {$eq: [{$type: x}, "double"]}, then: 1}, {case: {$eq: [{$type: x}, "long"]}, then: 18}], default: 16}}}` — but see below |
+/// | `$sum` | a number: the slice's `$sum`; or `{sum, width}` with `width` the widest numeric type of the slice's inputs (0 int, 1 long, 2 double; -1 none) | `{$sum: x}`; width: `{$max: {$switch: {branches: [{case: {$eq: [{$type: x}, "int"]}, then: 0}, {case: {$eq: [{$type: x}, "long"]}, then: 1}, {case: {$eq: [{$type: x}, "double"]}, then: 2}], default: -1}}}` (see below) |
 /// | `$count` | the slice's count (a number) | `{$sum: 1}` |
 /// | `$avg` | `{subTotal, count}` (optionally `subTotalError`, as mongod's own partials) | `subTotal: {$sum: x}`, `count: {$sum: {$cond: [{$isNumber: x}, 1, 0]}}` |
 /// | `$min` / `$max` | the slice's `$min` / `$max` (null/missing ignored) | `{$min: x}` / `{$max: x}` |
@@ -20,17 +20,20 @@
 /// | `$addToSet` | an array | `{$addToSet: x}` |
 /// | `$mergeObjects` | a document | `{$mergeObjects: x}` |
 /// | `$stdDevPop` / `$stdDevSamp` | `{count, mean, m2}` (Welford's; merged with the parallel formula), or `{count, mean, stdDevPop}` | `count` as for `$avg`, `mean: {$avg: x}`, `stdDevPop: {$stdDevPop: x}` |
-/// | `$top` / `$bottom` | `{output, sortFields: [<value of each sortBy path>]}` | `{$top: {sortBy: S, output: {output: x, sortFields: ["$p1", ...]}}}` then take `.output`... simplest: `{$topN: {n: 1, sortBy: S, output: {output: x, sortFields: [...]}}}` and merge each element |
+/// | `$top` / `$bottom` | `{output, sortFields: [<value of each sortBy path>]}`, or an array of them | `{$topN: {n: 1, sortBy: S, output: {output: x, sortFields: ["$p1", ...]}}}` (`$bottomN` for `$bottom`) |
 /// | `$topN` / `$bottomN` | an array of `{output, sortFields}` | `{$topN: {n, sortBy: S, output: {output: x, sortFields: ["$p1", ...]}}}` |
 /// | `$firstN` / `$lastN` | an array | `{$firstN: {n, input: x}}` |
 /// | `$maxN` / `$minN` | an array | `{$maxN: {n, input: x}}` |
+/// | `$percentile` / `$median` | an array of the slice's numeric values (order kept for "approximate") | `{$push: {$cond: [{$isNumber: x}, x, "$$REMOVE"]}}` |
 ///
 /// `$sum` ambiguity: mongod's result type depends on the widest input type and on whether
 /// the *total* fits. A plain numeric partial is taken with its own type as the slice's widest
 /// type: an int64 partial that is int64 only because the slice's total overflowed int32 makes
 /// the merged result int64 even when the overall total fits int32 (mongod would give int32),
 /// and a double partial caused by an int64 overflow makes the result double. Counts and sums of
-/// same-typed inputs are exact. The `{sum, type}` form removes the ambiguity for integers.
+/// same-typed inputs are exact. The `{sum, width}` form removes the ambiguity for integers.
+/// mongod's own sharded partials (`[type, sum, addend]` for `$sum`, `{count, ps}` for `$avg`)
+/// are accepted too. `GroupSplit` builds all of these server-side specs for a whole `$group`.
 /// Double partial sums lose the slice's compensation term, so the last bits may differ from
 /// a single pass (mongod's own sharded merges ship it; public `$group` cannot).
 public protocol Accumulator: Sendable {
@@ -50,9 +53,11 @@ public struct AccumulatorSpec: Sendable, Equatable {
     public var n: Expr?
     /// `sortBy` of `$top`/`$bottom`/`$topN`/`$bottomN`.
     public var sortBy: SortPattern?
+    /// `p` and `method` of `$percentile` / `$median`.
+    public var percentile: PercentileOptions?
 
-    public init(op: String, argument: Expr, n: Expr? = nil, sortBy: SortPattern? = nil) {
-        self.op = op; self.argument = argument; self.n = n; self.sortBy = sortBy
+    public init(op: String, argument: Expr, n: Expr? = nil, sortBy: SortPattern? = nil, percentile: PercentileOptions? = nil) {
+        self.op = op; self.argument = argument; self.n = n; self.sortBy = sortBy; self.percentile = percentile
     }
 
     static let simple: Set<String> = ["$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet",
@@ -104,7 +109,10 @@ public struct AccumulatorSpec: Sendable, Equatable {
             guard let n else { throw StrataError.badInput("Missing value for 'n'", at: l) }
             guard let input else { throw StrataError.badInput("Missing value for 'input'", at: l) }
             return AccumulatorSpec(op: op, argument: input, n: n)
-        case "$median", "$percentile", "$accumulator", "$covariancePop", "$covarianceSamp", "$expMovingAvg",
+        case "$median", "$percentile":
+            let (options, input) = try PercentileOptions.parse(op, arg, at: l)
+            return AccumulatorSpec(op: op, argument: input, percentile: options)
+        case "$accumulator", "$covariancePop", "$covarianceSamp", "$expMovingAvg",
              "$derivative", "$integral", "$rank", "$denseRank", "$documentNumber", "$shift", "$locf", "$linearFill":
             throw StrataError.unsupported("the \(op) accumulator is not supported by strata's evaluator", at: l)
         default:
@@ -123,6 +131,8 @@ public struct AccumulatorSpec: Sendable, Equatable {
             return .document([op: .document(d)])
         case "$firstN", "$lastN", "$maxN", "$minN":
             return .document([op: .document(["input": argument.bson, "n": n?.bson ?? .null])])
+        case "$median", "$percentile":
+            return .document([op: percentile?.argumentBSON(argument) ?? .null])
         default:
             return .document([op: argument.bson])
         }
@@ -132,12 +142,16 @@ public struct AccumulatorSpec: Sendable, Equatable {
     public var isOrderSensitive: Bool {
         ["$first", "$last", "$push", "$firstN", "$lastN", "$mergeObjects", "$concatArrays"].contains(op)
             || ((op == "$top" || op == "$bottom" || op == "$topN" || op == "$bottomN"))  // ties keep the first seen
+            || (percentile?.method == .approximate)  // the t-digest's buffer boundaries (beyond 5000 inputs)
     }
 
     /// A fresh accumulator. `groupId` is the group's `_id`, against which `n` is evaluated.
     public func makeAccumulator(groupId: BSON? = nil, variables: Variables = Variables()) throws -> any Accumulator {
         switch op {
-        case "$sum", "$count": return SumAccumulator()
+        case "$sum", "$count":
+            // mongod sums a constant argument ({$sum: 1}, {$sum: 0.5}) with plain arithmetic
+            if case .literal(let v) = argument, v.isNumber { return SumAccumulator(constant: true) }
+            return SumAccumulator()
         case "$avg": return AvgAccumulator()
         case "$min": return MinMaxAccumulator(isMax: false)
         case "$max": return MinMaxAccumulator(isMax: true)
@@ -157,6 +171,8 @@ public struct AccumulatorSpec: Sendable, Equatable {
         case "$lastN": return FirstLastNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), first: false)
         case "$maxN": return MinMaxNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), isMax: true)
         case "$minN": return MinMaxNAccumulator(n: try evaluateN(groupId: groupId, variables: variables), isMax: false)
+        case "$median", "$percentile":
+            return PercentileAccumulator(options: percentile ?? PercentileOptions(ps: [0.5], method: .approximate, isMedian: op == "$median"))
         default: throw StrataError.unsupported("the \(op) accumulator is not supported by strata's evaluator")
         }
     }

@@ -1,9 +1,48 @@
 /// `$sum` / `$count`: see `SumState`. Partial: a number, or `{sum, type}`.
+///
+/// With a constant argument (`{$sum: 1}`, `{$sum: 0.5}`) mongod adds with plain typed
+/// arithmetic (int32 → int64 on overflow → double on overflow; doubles without compensation);
+/// `constant` reproduces that until a partial state is merged.
 public struct SumAccumulator: Accumulator {
     public var state = SumState()
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws { try state.add(v) }
+    var constant: Bool
+    var constTotal: BSON = .int32(0)
+    public init(constant: Bool = false) { self.constant = constant }
+
+    public mutating func accumulate(_ v: BSON?) throws {
+        guard constant else { try state.add(v); return }
+        guard let v, v.isNumber else { return }
+        try Numeric.rejectDecimal(v, "$sum")
+        switch (constTotal, v) {
+        case (.int32(let a), .int32(let b)):
+            let (r, o) = a.addingReportingOverflow(b)
+            constTotal = o ? .int64(Int64(a) + Int64(b)) : .int32(r)
+        case (.int32(let a), .int64(let b)), (.int64(let b), .int32(let a)):
+            let (r, o) = Int64(a).addingReportingOverflow(b)
+            constTotal = o ? .double(Double(a) + Double(b)) : .int64(r)
+        case (.int64(let a), .int64(let b)):
+            let (r, o) = a.addingReportingOverflow(b)
+            constTotal = o ? .double(Double(a) + Double(b)) : .int64(r)
+        default:
+            constTotal = .double(constTotal.doubleValue! + v.doubleValue!)
+        }
+    }
+
+    /// Leaves the constant mode (mongod converts to the compensated sum when merging).
+    mutating func leaveConstant() throws {
+        guard constant else { return }
+        constant = false
+        state = SumState()
+        switch constTotal {
+        case .int32(let i): state.total.addInt(i)
+        case .int64(let i): state.widest = .int64; state.total.addLong(i)
+        case .double(let d): state.widest = .double; state.total.addDouble(d)
+        default: break
+        }
+    }
+
     public mutating func merge(_ p: BSON?) throws {
+        try leaveConstant()
         switch p {
         case .array(let parts)? where parts.count >= 3:
             // mongod's own partial: [nonDecimalTotalType, sum, addend(, decimal)]
@@ -13,14 +52,15 @@ public struct SumAccumulator: Accumulator {
             if let a = parts[2].doubleValue, a.isFinite || (parts[1].doubleValue?.isFinite ?? true) { state.total.addDouble(a) }
         case .document(let d)?:
             try state.add(d["sum"])
-            if let t = d["type"].flatMap({ $0.exactInt }), let nt = NumericType(typeCode: Int(t)) {
+            if let w = d["width"].flatMap({ $0.exactInt }), w >= 0, let nt = NumericType(rawValue: Int(w)) {
+                if nt == .decimal { throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator") }
                 state.widest = max(state.widest, nt)
             }
         case let v?: try state.add(v)
         case nil: break
         }
     }
-    public func finalize() -> BSON? { state.result }
+    public func finalize() -> BSON? { constant ? constTotal : state.result }
 }
 
 /// `$avg`: numeric inputs only (compensated sum; ints added as doubles, longs exactly), null

@@ -8,10 +8,18 @@ public struct TopBottomAccumulator: Accumulator {
     let n: Int
     let top: Bool
     let single: Bool
+    /// mongod's window-function variant: keeps every value (so that values can leave the
+    /// window) and answers with the first (top) or last (bottom) n in stable sort order — for
+    /// `$bottom` ties go to the *last* seen, unlike the `$group` accumulator.
+    let removable: Bool
     var entries: [(key: [BSON], output: BSON)] = []
 
     public init(pattern: SortPattern, n: Int, top: Bool, single: Bool) {
-        self.pattern = pattern; self.n = n; self.top = top; self.single = single
+        self.init(pattern: pattern, n: n, top: top, single: single, removable: false)
+    }
+
+    init(pattern: SortPattern, n: Int, top: Bool, single: Bool, removable: Bool) {
+        self.pattern = pattern; self.n = n; self.top = top; self.single = single; self.removable = removable
     }
 
     public mutating func accumulate(_ v: BSON?) throws {
@@ -20,7 +28,7 @@ public struct TopBottomAccumulator: Accumulator {
         let padded = fields + [BSON?](repeating: nil, count: max(0, pattern.components.count - fields.count))
         let key = try pattern.key(values: padded)
         let output = d["output"] ?? .null
-        if entries.count == n {
+        if entries.count == n && !removable {
             if top {
                 guard pattern.compare(entries[entries.count - 1].key, key) > 0 else { return }
                 entries.removeLast()
@@ -47,8 +55,9 @@ public struct TopBottomAccumulator: Accumulator {
     }
 
     public func finalize() -> BSON? {
-        if single { return entries.first?.output ?? .null }
-        return .array(entries.map(\.output))
+        let kept = entries.count <= n ? entries[...] : (top ? entries.prefix(n) : entries.suffix(n))
+        if single { return kept.first?.output ?? .null }
+        return .array(kept.map(\.output))
     }
 }
 

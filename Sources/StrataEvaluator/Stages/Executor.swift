@@ -9,6 +9,8 @@ public struct LookupRequest: Sendable {
     /// Variables the pipeline may read: the `$lookup`'s `let` (evaluated on the input document)
     /// and the outer user variables. Pass them as the aggregate command's `let` option.
     public var variables: Document
+    /// `$$NOW` of the outer pipeline (milliseconds since the epoch).
+    public var now: Int64
 }
 
 /// Everything the executor needs from outside: variables, and I/O for `$lookup`/`$unionWith`.
@@ -397,13 +399,31 @@ final class BucketOp: Op {
 
 final class BucketAutoOp: Op {
     let spec: BucketAuto, next: Op, loc: Location, ctx: ExecutionContext
+    let rounder: GranularityRounder?
     var entries: [(key: BSON, pos: Int, doc: Document)] = []
-    init(_ b: BucketAuto, _ ctx: ExecutionContext, _ loc: Location, _ next: Op) { spec = b; self.ctx = ctx; self.loc = loc; self.next = next }
+    init(_ b: BucketAuto, _ ctx: ExecutionContext, _ loc: Location, _ next: Op) {
+        spec = b; self.ctx = ctx; self.loc = loc; self.next = next
+        rounder = b.granularity.flatMap(GranularityRounder.init)
+    }
     override func push(_ doc: Document) throws -> Bool {
         let v = try located(loc) { try EvalContext(root: doc, variables: ctx.variables).eval(spec.groupBy) } ?? .null
+        if rounder != nil {
+            guard v.isNumber else {
+                throw StrataError.evaluation("$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a value with type: \(v.typeName)", at: loc)
+            }
+            if v.doubleValue!.isNaN {
+                throw StrataError.evaluation("$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a value that is NaN", at: loc)
+            }
+            if v.doubleValue! < 0 {
+                throw StrataError.evaluation("$bucketAuto can specify a 'granularity' with non-negative numbers only, but found a negative value", at: loc)
+            }
+        }
         entries.append((v, entries.count, doc))
         return true
     }
+    /// mongod's BucketAutoStage: buckets of about n/buckets documents in groupBy order, equal
+    /// values kept together, each max the next bucket's min; with a granularity the max is
+    /// rounded up (absorbing the values below it) and the first min rounded down.
     override func finish() throws {
         let sorted = entries.sorted { a, b in
             let c = BSONOrder.compare(a.key, b.key)
@@ -416,20 +436,36 @@ final class BucketAutoOp: Op {
         if approx < 1 { approx = 1 }
         var i = 0
         var bucketNum = 0
+        var previousMax: BSON?
         let outputs = spec.effectiveOutput
         let positional: Set<String> = ["$first", "$last", "$firstN", "$lastN"]
         while i < n && bucketNum < nBuckets {
             bucketNum += 1
             let isLast = bucketNum == nBuckets
             var members = [sorted[i]]
+            var minKey = sorted[i].key
+            if let rounder { minKey = try located(loc) { try previousMax ?? rounder.roundDown(sorted[i].key) } }
             i += 1
             while i < n && (members.count < approx || isLast) { members.append(sorted[i]); i += 1 }
             var maxKey = members.last!.key
-            // absorb values equal to the boundary
-            while i < n && BSONOrder.compare(sorted[i].key, maxKey) == 0 { members.append(sorted[i]); i += 1 }
-            if i < n { maxKey = sorted[i].key }
+            if let rounder {
+                let boundary = try located(loc) { try rounder.roundUp(maxKey) }
+                while i < n && (BSONOrder.compare(boundary, sorted[i].key) > 0 || BSONOrder.compare(maxKey, sorted[i].key) == 0) {
+                    members.append(sorted[i]); maxKey = sorted[i].key; i += 1
+                }
+                if boundary.doubleValue == 0 && i < n {
+                    maxKey = try located(loc) { try rounder.roundDown(sorted[i].key) }
+                } else {
+                    maxKey = boundary
+                }
+            } else {
+                // absorb values equal to the boundary
+                while i < n && BSONOrder.compare(sorted[i].key, maxKey) == 0 { members.append(sorted[i]); i += 1 }
+                if i < n { maxKey = sorted[i].key }
+            }
+            previousMax = maxKey
             var d = Document()
-            d.append("_id", .document(["min": members.first!.key, "max": maxKey]))
+            d.append("_id", .document(["min": minKey, "max": maxKey]))
             let byPosition = members.sorted { $0.pos < $1.pos }
             for (name, a) in outputs {
                 var acc = try located(loc) { try a.makeAccumulator(groupId: nil, variables: ctx.variables) }
@@ -504,7 +540,7 @@ final class LookupOp: Op {
         for (k, e) in spec.letVariables {
             vars[k] = try located(loc) { try ec.eval(e) } ?? .null
         }
-        let found = try run(LookupRequest(from: spec.from, pipeline: stages, variables: vars))
+        let found = try run(LookupRequest(from: spec.from, pipeline: stages, variables: vars, now: ctx.variables.now))
         var out = doc
         out.setValue(.array(found.map { .document($0) }), atPath: asPath[...])
         return try next.push(out)
@@ -650,6 +686,14 @@ struct Builder {
         case .unionWith(let u): return UnionWithOp(u, context, loc, next)
         case .redact(let e): return RedactOp(e, context, loc, next)
         case .documents: return PassOp(next)
+        case .setWindowFields(let w): return SetWindowFieldsOp(w, context, loc, next)
+        case .densify(let d): return SortOp(d.sortPattern, loc, DensifyOp(d, context, loc, next))
+        case .graphLookup(let g): return GraphLookupOp(g, context, loc, next)
+        case .fill(let f):
+            var op: Op = next
+            if let p = f.addFields { op = ProjectOp(p, context, loc, op) }
+            if let w = f.windowFields { op = SetWindowFieldsOp(w, context, loc, op) }
+            return op
         }
     }
 }

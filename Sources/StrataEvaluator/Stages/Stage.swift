@@ -26,6 +26,13 @@ public enum Stage: Sendable, Equatable {
     case redact(Expr)
     /// `$documents` (first stage only): the documents an expression evaluates to.
     case documents(Expr)
+    case setWindowFields(SetWindowFields)
+    /// `$densify` (runs as mongod's `$sort` + densification).
+    case densify(Densify)
+    /// `$fill` (runs as mongod's `$setWindowFields` + `$addFields`).
+    case fill(Fill)
+    /// `$graphLookup` (I/O through the execution context's `lookup`).
+    case graphLookup(GraphLookup)
 
     /// The stage's name as written (`$match`, `$set`...).
     public var name: String {
@@ -49,13 +56,18 @@ public enum Stage: Sendable, Equatable {
         case .unionWith: return "$unionWith"
         case .redact: return "$redact"
         case .documents: return "$documents"
+        case .setWindowFields: return "$setWindowFields"
+        case .densify: return "$densify"
+        case .fill: return "$fill"
+        case .graphLookup: return "$graphLookup"
         }
     }
 
     /// True for stages that need all their input before producing output.
     public var isBlocking: Bool {
         switch self {
-        case .group, .sort, .count, .sortByCount, .bucket, .bucketAuto, .facet: return true
+        case .group, .sort, .count, .sortByCount, .bucket, .bucketAuto, .facet, .setWindowFields, .densify: return true
+        case .fill(let f): return f.windowFields != nil
         default: return false
         }
     }
@@ -85,6 +97,10 @@ public enum Stage: Sendable, Equatable {
         case .unionWith(let u): arg = .document(u.bson)
         case .redact(let e): arg = e.bson
         case .documents(let e): arg = e.bson
+        case .setWindowFields(let w): arg = .document(w.bson)
+        case .densify(let d): arg = .document(d.bson)
+        case .fill(let f): arg = .document(f.bson)
+        case .graphLookup(let g): arg = .document(g.bson)
         }
         return .document(Document([(name, arg)]))
     }
@@ -98,8 +114,8 @@ public struct Pipeline: Sendable, Equatable {
     public var bson: [BSON] { stages.map(\.bson) }
 
     static let unsupportedStages: Set<String> = [
-        "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$sample", "$setWindowFields",
-        "$densify", "$fill", "$graphLookup", "$indexStats", "$collStats", "$currentOp", "$listSessions",
+        "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$sample",
+        "$indexStats", "$collStats", "$currentOp", "$listSessions",
         "$listLocalSessions", "$planCacheStats", "$changeStream", "$changeStreamSplitLargeEvent", "$listSearchIndexes",
         "$shardedDataDistribution", "$listSampledQueries", "$querySettings", "$queryStats", "$rankFusion", "$scoreFusion",
         "$score", "$listClusterCatalog",
@@ -190,6 +206,10 @@ public struct Pipeline: Sendable, Equatable {
         case "$unionWith": return .unionWith(try UnionWith.parse(arg, at: l))
         case "$redact": return .redact(try Expr.parse(arg, at: l))
         case "$documents": return .documents(try Expr.parse(arg, at: l))
+        case "$setWindowFields": return .setWindowFields(try SetWindowFields.parse(arg, at: l))
+        case "$densify": return .densify(try Densify.parse(arg, at: l))
+        case "$fill": return .fill(try Fill.parse(arg, at: l))
+        case "$graphLookup": return .graphLookup(try GraphLookup.parse(arg, at: l))
         default:
             if unsupportedStages.contains(name) {
                 throw StrataError.unsupported("the \(name) stage is not supported by strata's evaluator", at: l)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `$unwind`.
 public struct Unwind: Sendable, Equatable {
     /// The path without its `$` ("a.b").
@@ -208,14 +210,20 @@ public struct Bucket: Sendable, Equatable {
     }
 }
 
-/// `$bucketAuto` (without `granularity`, which is refused as unsupported).
+/// `$bucketAuto`, with mongod's bucket filling and, optionally, its `granularity` rounders
+/// (Renard R5…R80, E6…E192, 1-2-5, POWERSOF2).
 public struct BucketAuto: Sendable, Equatable {
     public var groupBy: Expr
     public var buckets: Int
     public var output: [(String, AccumulatorSpec)]?
+    public var granularity: String?
+
+    public init(groupBy: Expr, buckets: Int, output: [(String, AccumulatorSpec)]?, granularity: String? = nil) {
+        self.groupBy = groupBy; self.buckets = buckets; self.output = output; self.granularity = granularity
+    }
 
     public static func == (a: BucketAuto, b: BucketAuto) -> Bool {
-        guard a.groupBy == b.groupBy, a.buckets == b.buckets else { return false }
+        guard a.groupBy == b.groupBy, a.buckets == b.buckets, a.granularity == b.granularity else { return false }
         switch (a.output, b.output) {
         case (nil, nil): return true
         case (let x?, let y?): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
@@ -231,7 +239,7 @@ public struct BucketAuto: Sendable, Equatable {
         guard case .document(let d) = v else {
             throw StrataError.badInput("Argument to $bucketAuto stage must be an object, but found type: \(v.typeName)", at: l)
         }
-        var groupBy: Expr?, buckets: Int?, output: [(String, AccumulatorSpec)]?
+        var groupBy: Expr?, buckets: Int?, output: [(String, AccumulatorSpec)]?, granularity: String?
         for (k, x) in d {
             let kl = l.appending(k)
             switch k {
@@ -244,19 +252,24 @@ public struct BucketAuto: Sendable, Equatable {
                 buckets = Int(n)
             case "output": output = try Bucket.parseOutput(x, "$bucketAuto", at: kl)
             case "granularity":
-                throw StrataError.unsupported("$bucketAuto with a granularity is not supported by strata's evaluator", at: kl)
+                guard case .string(let g) = x else {
+                    throw StrataError.badInput("The $bucketAuto 'granularity' field must be a string, but found type: \(x.typeName)", at: kl)
+                }
+                guard GranularityRounder(g) != nil else { throw StrataError.badInput("Unknown rounding granularity '\(g)'", at: kl) }
+                granularity = g
             default: throw StrataError.badInput("Unrecognized option to $bucketAuto: \(k)", at: kl)
             }
         }
         guard let groupBy, let buckets else {
             throw StrataError.badInput("$bucketAuto requires 'groupBy' and 'buckets' to be specified", at: l)
         }
-        return BucketAuto(groupBy: groupBy, buckets: buckets, output: output)
+        return BucketAuto(groupBy: groupBy, buckets: buckets, output: output, granularity: granularity)
     }
 
     public var bson: Document {
         var d: Document = ["groupBy": groupBy.bson, "buckets": .int32(Int32(buckets))]
         if let output { d["output"] = .document(Document(output.map { ($0.0, $0.1.bson) })) }
+        if let granularity { d["granularity"] = .string(granularity) }
         return d
     }
 }
@@ -406,4 +419,110 @@ public struct UnionWith: Sendable, Equatable {
         if let pipeline { d["pipeline"] = .array(pipeline.bson) }
         return d
     }
+}
+
+/// mongod's granularity rounders for `$bucketAuto` (granularity_rounder_*.cpp): preferred
+/// number series scaled by powers of ten in double arithmetic, or powers of two via `$pow`.
+enum GranularityRounder {
+    case preferred([Double])
+    case powersOfTwo
+
+    static let series: [String: [Double]] = [
+        "R5": [10, 16, 25, 40, 63],
+        "R10": [100, 125, 160, 200, 250, 315, 400, 500, 630, 800],
+        "R20": [100, 112, 125, 140, 160, 180, 200, 224, 250, 280, 315, 355, 400, 450, 500, 560, 630, 710, 800, 900],
+        "R40": [100, 106, 112, 118, 125, 132, 140, 150, 160, 170, 180, 190, 200, 212, 224, 236, 250, 265, 280, 300,
+                315, 355, 375, 400, 425, 450, 475, 500, 530, 560, 600, 630, 670, 710, 750, 800, 850, 900, 950],
+        "R80": [103, 109, 115, 122, 128, 136, 145, 155, 165, 175, 185, 195, 206, 218, 230, 243, 258, 272, 290, 307,
+                325, 345, 365, 387, 412, 437, 462, 487, 515, 545, 575, 615, 650, 690, 730, 775, 825, 875, 925, 975],
+        "1-2-5": [10, 20, 50],
+        "E6": [10, 15, 22, 33, 47, 68],
+        "E12": [10, 12, 15, 18, 22, 27, 33, 39, 47, 56, 68, 82],
+        "E24": [10, 11, 12, 13, 15, 16, 18, 20, 22, 24, 27, 30, 33, 36, 39, 43, 47, 51, 56, 62, 68, 75, 82, 91],
+        "E48": [100, 105, 110, 115, 121, 127, 133, 140, 147, 154, 162, 169, 178, 187, 196, 205, 215, 226, 237, 249,
+                261, 274, 287, 301, 316, 332, 348, 365, 383, 402, 422, 442, 464, 487, 511, 536, 562, 590, 619, 649,
+                681, 715, 750, 787, 825, 866, 909, 953],
+        "E96": [100, 102, 105, 107, 110, 113, 115, 118, 121, 124, 127, 130, 133, 137, 140, 143, 147, 150, 154, 158,
+                162, 165, 169, 174, 178, 182, 187, 191, 196, 200, 205, 210, 215, 221, 226, 232, 237, 243, 249, 255,
+                261, 267, 274, 280, 287, 294, 301, 309, 316, 324, 332, 340, 348, 357, 365, 374, 383, 392, 402, 412,
+                422, 432, 442, 453, 464, 475, 487, 499, 511, 523, 536, 549, 562, 576, 590, 604, 619, 634, 649, 665,
+                681, 698, 715, 732, 750, 768, 787, 806, 825, 845, 866, 887, 909, 931, 953, 976],
+        "E192": [100, 101, 102, 104, 105, 106, 107, 109, 110, 111, 113, 114, 115, 117, 118, 120, 121, 123, 124, 126,
+                 127, 129, 130, 132, 133, 135, 137, 138, 140, 142, 143, 145, 147, 149, 150, 152, 154, 156, 158, 160,
+                 162, 164, 165, 167, 169, 172, 174, 176, 178, 180, 182, 184, 187, 189, 191, 193, 196, 198, 200, 203,
+                 205, 208, 210, 213, 215, 218, 221, 223, 226, 229, 232, 234, 237, 240, 243, 246, 249, 252, 255, 258,
+                 261, 264, 267, 271, 274, 277, 280, 284, 287, 291, 294, 298, 301, 305, 309, 312, 316, 320, 324, 328,
+                 332, 336, 340, 344, 348, 352, 357, 361, 365, 370, 374, 379, 383, 388, 392, 397, 402, 407, 412, 417,
+                 422, 427, 432, 437, 442, 448, 453, 459, 464, 470, 475, 481, 487, 493, 499, 505, 511, 517, 523, 530,
+                 536, 542, 549, 556, 562, 569, 576, 583, 590, 597, 604, 612, 619, 626, 634, 642, 649, 657, 665, 673,
+                 681, 690, 698, 706, 715, 723, 732, 741, 750, 759, 768, 777, 787, 796, 806, 816, 825, 835, 845, 856,
+                 866, 876, 887, 898, 909, 920, 931, 942, 953, 965, 976, 988],
+    ]
+
+    init?(_ name: String) {
+        if name == "POWERSOF2" { self = .powersOfTwo; return }
+        guard let s = GranularityRounder.series[name] else { return nil }
+        self = .preferred(s)
+    }
+
+    func check(_ v: BSON) throws -> Double {
+        guard v.isNumber else { throw evalError("A granularity rounder can only round numeric values, but found type: \(v.typeName)") }
+        if case .decimal128 = v { throw StrataError.unsupported("granularity rounding of decimal128 values is not supported by strata's evaluator") }
+        let d = v.doubleValue!
+        if d.isNaN { throw evalError("A granularity rounder cannot round NaN") }
+        if d < 0 { throw evalError("A granularity rounder can only round non-negative numbers") }
+        return d
+    }
+
+    func roundUp(_ v: BSON) throws -> BSON {
+        let number = try check(v)
+        if number == 0 { return v }
+        switch self {
+        case .preferred(let series):
+            var multiplier = 1.0
+            while number >= series[series.count - 1] * multiplier { multiplier *= 10 }
+            while number < series[0] * multiplier {
+                let previousMin = series[0] * multiplier
+                multiplier /= 10
+                if number >= series[series.count - 1] * multiplier { return .double(previousMin) }
+            }
+            let s = series.first { number < $0 * multiplier }!
+            return .double(s * multiplier)
+        case .powersOfTwo:
+            let exp: Int64
+            if case .double(let d) = v { exp = Int64(d.log2Floor + 1) } else {
+                exp = Int64(64 - Numeric.coerceToLong(v)!.leadingZeroBitCount)
+            }
+            return try EvalContext.pow(.int32(2), .int32(Int32(clamping: exp))) ?? .null
+        }
+    }
+
+    func roundDown(_ v: BSON) throws -> BSON {
+        let number = try check(v)
+        if number == 0 { return v }
+        switch self {
+        case .preferred(let series):
+            var multiplier = 1.0
+            while number <= series[0] * multiplier { multiplier /= 10 }
+            while number > series[series.count - 1] * multiplier {
+                let previousMax = series[series.count - 1] * multiplier
+                multiplier *= 10
+                if number <= series[0] * multiplier { return .double(previousMax) }
+            }
+            let idx = series.firstIndex { !($0 * multiplier < number) }!
+            return .double(series[idx - 1] * multiplier)
+        case .powersOfTwo:
+            let exp: Int64
+            if case .double(let d) = v { exp = Int64(d.log2Ceil - 1) } else {
+                let n = Numeric.coerceToLong(v)!
+                exp = n.nonzeroBitCount == 1 ? Int64(63 - n.leadingZeroBitCount - 1) : Int64(63 - n.leadingZeroBitCount)
+            }
+            return try EvalContext.pow(.int32(2), .int32(Int32(clamping: exp))) ?? .null
+        }
+    }
+}
+
+extension Double {
+    var log2Floor: Double { Foundation.log2(self).rounded(.down) }
+    var log2Ceil: Double { Foundation.log2(self).rounded(.up) }
 }
