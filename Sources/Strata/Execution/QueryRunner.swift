@@ -134,8 +134,8 @@ public final class QueryRunner: @unchecked Sendable {
     // MARK: partial groups
 
     func runPartialGroups(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
-        guard let group = plan.group else { return }
-        var merger = GroupMerger(plan: group, layouts: plan.layouts)
+        guard let split = plan.mergeSplit else { return }
+        let merger = split.makeMerger()
         for branch in plan.branches {
             switch branch.command {
             case .none:
@@ -145,7 +145,7 @@ public final class QueryRunner: @unchecked Sendable {
                 let cursor = try collection.aggregate(pipeline, options: ["allowDiskUse": true])
                 while let partial = try cursor.nextDocument() {
                     statistics.partialGroups += 1
-                    try merger.merge(partial: partial)
+                    try merger.add(partial)
                 }
                 statistics.bytesReceived += cursor.bytesReceived
             case .find(let filter, let sort, let limit):
@@ -161,11 +161,11 @@ public final class QueryRunner: @unchecked Sendable {
                 statistics.bytesReceived += cursor.bytesReceived
                 for p in partials {
                     statistics.partialGroups += 1
-                    try merger.merge(partial: p)
+                    try merger.add(p)
                 }
             }
         }
-        let groups = try merger.finalize()
+        let groups = try merger.finish()
         try runMergerStages(plan.mergerStages, over: groups, output: output)
     }
 

@@ -15,9 +15,10 @@ public struct QueryPlan: Sendable {
     public let collection: String
     public let mode: Mode
     public let branches: [Branch]
-    /// mode `.partialGroups`: the group being merged.
+    /// mode `.partialGroups`: the group being merged, and the split whose merger combines
+    /// the branches' partial rows.
     let group: GroupPlan?
-    let layouts: [PartialLayout]
+    let mergeSplit: GroupSplit?
     /// Stages the merger runs in Swift after merging (or, in record order, the whole pipeline).
     public let mergerStages: [BSON]
     /// mode `.recordOrder`: the unique sort the branches return their documents in (nil: one stream).

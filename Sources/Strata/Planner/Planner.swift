@@ -92,7 +92,7 @@ public struct Planner: Sendable {
             }
             plans.append((name, try plan(Array(stages[..<b]) + subStages, collection: collection)))
         }
-        return QueryPlan(collection: collection, mode: .facets, branches: [], group: nil, layouts: [],
+        return QueryPlan(collection: collection, mode: .facets, branches: [], group: nil, mergeSplit: nil,
                          mergerStages: stages[(b + 1)...].map(\.bson), mergeSort: nil, facets: plans,
                          reason: "$facet at \(stages[b].location): each facet is planned on its own",
                          unknownVersionFilter: lens.filterForUnknownVersions)
@@ -102,34 +102,28 @@ public struct Planner: Sendable {
 
     func planPartialGroups(_ stages: [PipelineStages.Stage], at b: Int, group: GroupPlan, collection: String) throws -> QueryPlan {
         let prefix = Array(stages[..<b])
+        let split = try GroupRule.mergeSplit(group)
         var branches: [Branch] = []
-        var layouts: [PartialLayout] = []
         for version in lens.knownVersions {
             let scope = VersionScope(lens: lens, version: version)
-            let (branch, l) = try partialGroupBranch(scope, prefix: prefix, blocking: stages[b], group: group)
-            branches.append(branch)
-            if let l { layouts = l }
+            branches.append(try partialGroupBranch(scope, prefix: prefix, blocking: stages[b], group: group, split: split))
         }
-        if layouts.isEmpty {
-            // Every branch is empty or in Swift: the layout still names the partial fields.
-            layouts = GroupRule.partial(group, translate: { $0 }, translateSort: { $0 })?.layouts ?? []
-        }
-        return QueryPlan(collection: collection, mode: .partialGroups, branches: branches, group: group, layouts: layouts,
+        return QueryPlan(collection: collection, mode: .partialGroups, branches: branches, group: group, mergeSplit: split,
                          mergerStages: group.post + stages[(b + 1)...].map(\.bson), mergeSort: nil, facets: [],
                          reason: "\(stages[b].name) at \(stages[b].location) merges from partial groups",
                          unknownVersionFilter: lens.filterForUnknownVersions)
     }
 
     func partialGroupBranch(_ scope: VersionScope, prefix: [PipelineStages.Stage], blocking: PipelineStages.Stage,
-                            group: GroupPlan) throws -> (Branch, [PartialLayout]?) {
+                            group: GroupPlan, split: GroupSplit) throws -> Branch {
         let version = scope.version
         let leading = prefix.prefix { $0.name == "$match" }
         let rest = Array(prefix.dropFirst(leading.count))
         let filter = try MatchStages.query(leading)
         let mr = MatchRule.rewrite(filter, in: scope)
         if mr.alwaysFalse {
-            return (Branch(versions: [version], strategy: .empty, command: .none, swiftStages: [],
-                           note: "the filter is false for every document stored at this version"), nil)
+            return Branch(versions: [version], strategy: .empty, command: .none, swiftStages: [],
+                          note: "the filter is false for every document stored at this version")
         }
         let firstMatch = MatchStages.firstMatch(version: versionFilter(version), pushdown: mr.pushdown)
         var server: [BSON] = MatchStages.leadingStages(version: versionFilter(version), pushdown: mr.pushdown)
@@ -143,30 +137,29 @@ public struct Planner: Sendable {
                 return t.expr
             }, translateSort: { SortRule.translate($0, in: scope) })
             if let partial {
-                server += lookups.map(\.stage) + [partial.stage]
-                return (Branch(versions: [version], strategy: .translated, command: .aggregate(server), swiftStages: [], note: nil),
-                        partial.layouts)
+                server += lookups.map(\.stage) + [partial]
+                return Branch(versions: [version], strategy: .translated, command: .aggregate(server), swiftStages: [], note: nil)
             }
         }
         // The stages after the translated filter run on newest-shaped documents.
         let after = (mr.needsUpgradedDocuments ? leading.map(\.bson) : []) + rest.map(\.bson)
-        let untranslated = GroupRule.partial(group, translate: { $0 }, translateSort: { $0 })!
+        let untranslated: BSON = ["$group": .document(split.partialGroup)]
         let deps = try Dependencies.of(after + [blocking.bson], at: blocking.location)
         if case .fields(let fields) = deps, let m = MaterializeRule.project(fields, in: scope) {
-            server += m + after + [untranslated.stage]
-            return (Branch(versions: [version], strategy: .materialized, command: .aggregate(server), swiftStages: [],
-                           note: "computes \(fields.union(["_id"]).sorted().joined(separator: ", ")) of the newest schema"), untranslated.layouts)
+            server += m + after + [untranslated]
+            return Branch(versions: [version], strategy: .materialized, command: .aggregate(server), swiftStages: [],
+                          note: "computes \(fields.union(["_id"]).sorted().joined(separator: ", ")) of the newest schema")
         }
         if let upgrade = lens.serverUpgradeStages(from: version) {
-            server += upgrade + after + [untranslated.stage]
-            return (Branch(versions: [version], strategy: .serverUpgrade, command: .aggregate(server), swiftStages: [],
-                           note: MaterializeRule.whyNot(deps, in: scope)), untranslated.layouts)
+            server += upgrade + after + [untranslated]
+            return Branch(versions: [version], strategy: .serverUpgrade, command: .aggregate(server), swiftStages: [],
+                          note: MaterializeRule.whyNot(deps, in: scope))
         }
         let obstacle = lens.serverUpgradeObstacle(from: version)
-        return (Branch(versions: [version], strategy: .swiftUpgrade,
-                       command: .find(filter: firstMatch, sort: nil, limit: nil),
-                       swiftStages: prefix.map(\.bson) + [untranslated.stage],
-                       note: obstacle.map { "\($0.name) at \($0.location) runs only in Swift" }), nil)
+        return Branch(versions: [version], strategy: .swiftUpgrade,
+                      command: .find(filter: firstMatch, sort: nil, limit: nil),
+                      swiftStages: prefix.map(\.bson) + [untranslated],
+                      note: obstacle.map { "\($0.name) at \($0.location) runs only in Swift" })
     }
 
     // MARK: record order
@@ -199,7 +192,7 @@ public struct Planner: Sendable {
                            command: .find(filter: filters[j], sort: translated[j]!.bson.documentValue, limit: limit), swiftStages: [],
                            note: "sorted and limited on the server: the sort key is unique, so streams merge without ties")
                 }
-                return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, layouts: [],
+                return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, mergeSplit: nil,
                                  mergerStages: stages.map(\.bson), mergeSort: p, facets: [], reason: reason,
                                  unknownVersionFilter: lens.filterForUnknownVersions)
             }
@@ -217,7 +210,7 @@ public struct Planner: Sendable {
                                    command: .find(filter: union, sort: nil, limit: limit), swiftStages: [],
                                    note: upgraded.isEmpty ? nil : "one find over every version, in the server's order; versions \(upgraded.map(String.init).joined(separator: ", ")) upgraded in Swift"))
         }
-        return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, layouts: [],
+        return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, mergeSplit: nil,
                          mergerStages: stages.map(\.bson), mergeSort: nil, facets: [], reason: reason,
                          unknownVersionFilter: lens.filterForUnknownVersions)
     }

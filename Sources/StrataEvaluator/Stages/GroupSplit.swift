@@ -33,12 +33,9 @@ public struct GroupSplit: Sendable {
                     builders.append { $0[p] }
                 } else {
                     spec[p] = ["$sum": arg]
-                    spec[p + "w"] = ["$max": ["$switch": ["branches": [
-                        ["case": ["$eq": [["$type": arg], "int"]], "then": 0],
-                        ["case": ["$eq": [["$type": arg], "long"]], "then": 1],
-                        ["case": ["$eq": [["$type": arg], "double"]], "then": 2],
-                        ["case": ["$eq": [["$type": arg], "decimal"]], "then": 3],
-                    ], "default": -1]]]
+                    // The widest numeric type seen (0 int, 1 long, 2 double, 3 decimal; -1 none),
+                    // with the argument evaluated once per document.
+                    spec[p + "w"] = ["$max": ["$indexOfArray": [["int", "long", "double", "decimal"], ["$type": arg]]]]
                     builders.append { .document(["sum": $0[p] ?? .int32(0), "width": $0[p + "w"] ?? .int32(-1)]) }
                 }
             case "$avg":

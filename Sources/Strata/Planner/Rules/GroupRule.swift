@@ -59,31 +59,6 @@ struct GroupPlan: Sendable {
     }
 }
 
-/// How the merger reads one accumulator's partial state out of a branch's partial document.
-enum PartialLayout: Sendable, Equatable {
-    /// The state is the field's value as it is.
-    case value(String)
-    /// `$avg`: `{subTotal, count}` from two fields.
-    case average(sum: String, count: String)
-    /// `$stdDev*`: `{count, mean, stdDevPop}` from three fields.
-    case deviation(count: String, mean: String, pop: String)
-    /// `$top`/`$bottom` shipped as a one-element `$topN`: merge the element.
-    case singleOfArray(String)
-
-    func partials(_ doc: Document) -> [BSON?] {
-        switch self {
-        case .value(let f): return [doc[f]]
-        case .average(let s, let c):
-            return [.document(Document([("subTotal", doc[s] ?? .int32(0)), ("count", doc[c] ?? .int32(0))]))]
-        case .deviation(let c, let m, let p):
-            return [.document(Document([("count", doc[c] ?? .int32(0)), ("mean", doc[m] ?? .null), ("stdDevPop", doc[p] ?? .null)]))]
-        case .singleOfArray(let f):
-            guard case .array(let items)? = doc[f] else { return [] }
-            return items.map { Optional($0) }
-        }
-    }
-}
-
 /// Work-arounds for servers that are not mongod, each harmless on mongod.
 enum ServerQuirks {
     /// SecantusDB 0.7.0b3 folds a constant accumulator argument and then misreads
@@ -97,55 +72,37 @@ enum ServerQuirks {
 }
 
 enum GroupRule {
-    /// The branch's partial `$group` and how to read it, with expressions already
-    /// written for the branch's documents by `translate` (nil: not translatable).
-    static func partial(_ plan: GroupPlan, translate: (Expr) -> Expr?, translateSort: (SortPattern) -> SortPattern?) -> (stage: BSON, layouts: [PartialLayout])? {
+    /// The group as the merger sees it (over the newest schema): the evaluator's
+    /// split of it defines the partial rows every branch sends and merges them.
+    static func mergeSplit(_ plan: GroupPlan) throws -> GroupSplit {
+        try GroupSplit(Group(id: plan.key, accumulators: plan.accumulators.map { ($0.name, $0.spec) }))
+    }
+
+    /// The branch's partial `$group`: the same split with every expression written
+    /// for the branch's documents by `translate`, sort keys by `translateSort`
+    /// (nil when something does not translate). The partial rows have the same
+    /// fields as the merge split's.
+    static func partial(_ plan: GroupPlan, translate: (Expr) -> Expr?, translateSort: (SortPattern) -> SortPattern?) -> BSON? {
         guard let key = translate(plan.key) else { return nil }
-        var fields: [(String, BSON)] = [("_id", key.bson)]
-        var layouts: [PartialLayout] = []
-        for (i, (_, spec)) in plan.accumulators.enumerated() {
-            let f = "p\(i)"
-            guard let translatedArg = translate(spec.argument) else { return nil }
-            let isConstant = translatedArg.fieldPaths.isEmpty && !translatedArg.usesRoot
-            let arg = isConstant && spec.op != "$sum" && spec.op != "$count" ? ServerQuirks.unfoldable(translatedArg) : translatedArg
-            let isNumber = Expr.op("$cond", .positional([.op("$isNumber", .positional([arg])), .literal(.int32(1)), .literal(.int32(0))]))
-            switch spec.op {
-            case "$sum", "$min", "$max", "$addToSet":
-                fields.append((f, .document(Document([(spec.op, arg.bson)]))))
-                layouts.append(.value(f))
-            case "$count":
-                fields.append((f, ["$sum": 1]))
-                layouts.append(.value(f))
-            case "$avg":
-                fields.append((f, ["$sum": arg.bson]))
-                fields.append((f + "n", ["$sum": isNumber.bson]))
-                layouts.append(.average(sum: f, count: f + "n"))
-            case "$stdDevPop", "$stdDevSamp":
-                fields.append((f + "n", ["$sum": isNumber.bson]))
-                fields.append((f + "m", ["$avg": arg.bson]))
-                fields.append((f, ["$stdDevPop": arg.bson]))
-                layouts.append(.deviation(count: f + "n", mean: f + "m", pop: f))
-            case "$top", "$bottom", "$topN", "$bottomN":
-                guard let sortBy = spec.sortBy, let translatedSort = translateSort(sortBy) else { return nil }
-                let sortFields = Expr.array(sortBy.components.map { c in translate(.fieldPath(c.path)) ?? .literal(.null) })
-                if sortBy.components.contains(where: { translate(.fieldPath($0.path)) == nil }) { return nil }
-                var n: BSON = .int32(1)
-                if let nExpr = spec.n {
-                    guard let tn = translate(nExpr) else { return nil }
-                    n = tn.bson
-                }
-                let op = spec.op == "$top" || spec.op == "$topN" ? "$topN" : "$bottomN"
-                let output = Expr.object([("output", arg), ("sortFields", sortFields)])
-                fields.append((f, .document(Document([(op, .document(Document([("n", n), ("sortBy", translatedSort.bson), ("output", output.bson)])))]))))
-                layouts.append(spec.op == "$top" || spec.op == "$bottom" ? .singleOfArray(f) : .value(f))
-            case "$maxN", "$minN":
-                guard let nExpr = spec.n, let tn = translate(nExpr) else { return nil }
-                fields.append((f, .document(Document([(spec.op, .document(Document([("n", tn.bson), ("input", arg.bson)])))]))))
-                layouts.append(.value(f))
-            default:
-                return nil
+        var accumulators: [(String, AccumulatorSpec)] = []
+        for (name, spec) in plan.accumulators {
+            guard var arg = translate(spec.argument) else { return nil }
+            if arg.fieldPaths.isEmpty && !arg.usesRoot && spec.op != "$sum" && spec.op != "$count" {
+                arg = ServerQuirks.unfoldable(arg)
             }
+            var n: Expr?
+            if let nExpr = spec.n {
+                guard let t = translate(nExpr) else { return nil }
+                n = t
+            }
+            var sortBy: SortPattern?
+            if let s = spec.sortBy {
+                guard let t = translateSort(s) else { return nil }
+                sortBy = t
+            }
+            accumulators.append((name, AccumulatorSpec(op: spec.op, argument: arg, n: n, sortBy: sortBy)))
         }
-        return (.document(["$group": .document(Document(fields))]), layouts)
+        guard let split = try? GroupSplit(Group(id: key, accumulators: accumulators)) else { return nil }
+        return ["$group": .document(split.partialGroup)]
     }
 }
