@@ -33,6 +33,7 @@ struct StrataCommand: AsyncParsableCommand {
             ExplainCommand.self,
             HistogramCommand.self,
             ImportCommand.self,
+            MigrateCommand.self,
             // run, explain, migrate, index, bench: add each here, one file each.
         ]
     )

@@ -10,8 +10,10 @@ import Foundation
 /// operation takes it from (`source(of:)`: the same path, another path, the fields
 /// an expression reads, the local field of a lookup; a path the operation computes in
 /// a way that cannot be followed per path needs the path itself and everything the
-/// operation reads), plus everything the operation reads at all (so no operation of
-/// the chain fails on a document missing its inputs). `nil` means the whole document.
+/// operation reads), plus everything an application-defined operation reads (it may
+/// fail on a document missing its inputs; the declarative operations take a missing
+/// input as missing). `nil` means the whole document. Should an upgrade still fail on
+/// the partial document, the repository fetches it whole and upgrades it again.
 enum UpgradeInputs {
     /// Newest-schema paths a find projection reads; `nil` for "the whole document"
     /// (exclusion projections, `$$ROOT`, no projection).
@@ -65,7 +67,9 @@ enum UpgradeInputs {
                     next.formUnion(op.reads)
                 }
             }
-            next.formUnion(op.reads)
+            // An application-defined function may fail on a document missing its inputs;
+            // the declarative operations take a missing input as missing.
+            if op is CustomOperation { next.formUnion(op.reads) }
             needed = next
         }
         needed.insert([lens.versionField])
