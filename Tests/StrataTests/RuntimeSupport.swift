@@ -63,7 +63,7 @@ enum AccountsDataset {
             let created = BSON.date(1_700_000_000_000 + Int64(i) * 86_400_000)
             let plan: BSON? = i % 3 == 0 ? "pro" : nil
             let legacy = Double(rng.next() % 1000) / 1000 < legacyShare
-            var t: Document = ["_id": .string(typed.lowercased()), "v": 1, "name": .string(name), "createdAt": created]
+            var t: Document = ["_id": .string(asciiLower(typed)), "v": 1, "name": .string(name), "createdAt": created]
             t["plan"] = plan ?? "free"
             truth.append(t)
             if legacy {
@@ -75,6 +75,13 @@ enum AccountsDataset {
             }
         }
         return (mixed, truth)
+    }
+
+    /// `$toLower`: ASCII letters only (É stays É), as mongod and strata's evaluator do.
+    static func asciiLower(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.map { u in
+            (65...90).contains(u.value) ? Unicode.Scalar(u.value + 32)! : u
+        }))
     }
 
     struct SplitMix {
