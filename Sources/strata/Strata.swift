@@ -34,6 +34,7 @@ struct StrataCommand: AsyncParsableCommand {
             HistogramCommand.self,
             ImportCommand.self,
             MigrateCommand.self,
+            IndexCommand.self,
             // run, explain, migrate, index, bench: add each here, one file each.
         ]
     )

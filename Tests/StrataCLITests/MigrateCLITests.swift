@@ -321,3 +321,30 @@ final class MigrateProcess: @unchecked Sendable {
         return (process.terminationStatus, String(decoding: buffer, as: UTF8.self))
     }
 }
+
+final class IndexCLITests: XCTestCase {
+    func testIndexCreatesOnceAndExplains() throws {
+        let db = try TestServer.freshDatabase("cli_index")
+        try db.collection("devices").insertOne(["_id": "a", "serial": "s1", "reading": ["tempF": 50.0]])
+        let args = ["index", "-c", "devices", "--uri", try TestServer.uri(), "--db", db.name, "--schemas", MigrateCLITests.schemas]
+        let r = try StrataRunner.run(args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for name in ["schemaVersion_1", "reading.tempC_1__v0-1", "reading.tempC_1__v2", "product_1", "serial_1"] {
+            XCTAssertTrue(r.stdout.contains(name), "\(name) in \(r.stdout)")
+        }
+        XCTAssertTrue(r.stdout.contains("created"), r.stdout)
+        let again = try StrataRunner.run(args + ["--json"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let doc = try ExtendedJSON.parseDocument(again.stdout)
+        let statuses = doc["indexes"]?.arrayValue?.compactMap { $0.documentValue?["status"]?.stringValue } ?? []
+        XCTAssertEqual(statuses.count, 5)
+        XCTAssertTrue(statuses.allSatisfy { $0 == "exists" }, "\(statuses)")
+        let dry = try StrataRunner.run(["index", "-c", "events", "--dry-run", "--schemas", MigrateCLITests.schemas])
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssertTrue(dry.stdout.contains("not indexed at older versions"), dry.stdout)
+        let help = try StrataRunner.run(["index", "--help"])
+        for option in ["--collection", "--dry-run", "--json", "--uri", "--db", "--schemas"] {
+            XCTAssertTrue(help.stdout.contains(option), "\(option) in --help")
+        }
+    }
+}
