@@ -179,7 +179,7 @@ final class Interrupt: @unchecked Sendable {
 
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return set }
 
-    static func install() -> Interrupt {
+    static func install(quiet: Bool = false) -> Interrupt {
         let i = Interrupt()
         signal(SIGINT, SIG_IGN)
         let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
@@ -189,7 +189,7 @@ final class Interrupt: @unchecked Sendable {
             i.set = true
             i.lock.unlock()
             if again { Foundation.exit(130) }
-            ErrorReporter.printError("\nstrata: stopping after the current batch (Ctrl-C again to quit at once)")
+            if !quiet { ErrorReporter.printError("\nstrata: stopping after the current batch (Ctrl-C again to quit at once)") }
         }
         s.resume()
         i.source = s

@@ -348,3 +348,44 @@ final class IndexCLITests: XCTestCase {
         }
     }
 }
+
+final class HistogramWatchCLITests: XCTestCase {
+    /// `--watch` off a terminal: one JSON object per update, the last one current.
+    func testWatchPrintsUpdatesAsJSONLines() throws {
+        for extra in [[String](), ["--poll", "--interval", "0.3"]] {
+            let db = try TestServer.freshDatabase("cli_watch\(extra.isEmpty ? "" : "_poll")")
+            let coll = db.collection("devices")
+            try coll.insertMany((0..<20).map { ["_id": .int32(Int32($0)), "serial": .string("s\($0)")] })
+            let p = Process()
+            p.executableURL = StrataRunner.binary
+            p.arguments = ["histogram", "-c", "devices", "--watch", "--watch-for", "4", "--uri", try TestServer.uri(), "--db", db.name,
+                           "--schemas", MigrateCLITests.schemas] + extra
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            Thread.sleep(forTimeInterval: 1.5)
+            try coll.insertMany((20..<25).map { ["_id": .int32(Int32($0)), "schemaVersion": 2] })
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            let lines = try String(decoding: data, as: UTF8.self).split(separator: "\n").map { try ExtendedJSON.parseDocument(String($0)) }
+            XCTAssertGreaterThanOrEqual(lines.count, 2, "\(extra)")
+            XCTAssertEqual(lines.first?["total"]?.exactInt, 20)
+            XCTAssertEqual(lines.last?["total"]?.exactInt, 25, "\(extra)")
+            let versions = lines.last?["versions"]?.arrayValue?.compactMap(\.documentValue) ?? []
+            XCTAssertEqual(versions.first { $0["version"]?.exactInt == 2 }?["count"]?.exactInt, 5)
+            if extra.isEmpty {
+                XCTAssertEqual(lines.last?["source"], "changeStream")
+            } else {
+                XCTAssertEqual(lines.last?["polling"], "asked for")
+            }
+        }
+        let bad = try StrataRunner.run(["histogram", "-c", "devices", "--poll"])
+        XCTAssertEqual(bad.status, 2, bad.stderr)
+        let help = try StrataRunner.run(["histogram", "--help"])
+        for option in ["--watch", "--interval", "--recount", "--poll", "--watch-for"] {
+            XCTAssertTrue(help.stdout.contains(option), "\(option) in --help")
+        }
+    }
+}
