@@ -158,8 +158,8 @@ struct MigrateCommand: ParsableCommand {
         } else {
             out += "  failed: 0\n"
         }
-        if s.unknownVersions > 0 { out += "  left untouched: \(grouped(s.unknownVersions)) documents at versions the lens does not know\n" }
-        if s.newerThanTarget > 0 { out += "  left as they are: \(grouped(s.newerThanTarget)) documents above version \(s.target)\n" }
+        if s.unknownVersions > 0 { out += "  left untouched: \(grouped(s.unknownVersions)) document\(s.unknownVersions == 1 ? "" : "s") at versions the lens does not know\n" }
+        if s.newerThanTarget > 0 { out += "  left as they are: \(grouped(s.newerThanTarget)) document\(s.newerThanTarget == 1 ? "" : "s") above version \(s.target)\n" }
         return out
     }
 

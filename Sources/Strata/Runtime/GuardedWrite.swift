@@ -29,7 +29,15 @@ enum GuardedWrite {
         ]]
     }
 
-    static func idFilter(_ id: BSON) -> Document { ["_id": ["$eq": id]] }
+    /// `{_id: id}`: the plain form for scalars (the shape SecantusDB's `_id` lookup
+    /// recognises), `{_id: {$eq: id}}` where the plain form would mean something else
+    /// (a regex matches, a document could hold operators).
+    static func idFilter(_ id: BSON) -> Document {
+        switch id {
+        case .document, .regex, .array: return ["_id": ["$eq": id]]
+        default: return ["_id": id]
+        }
+    }
 
     /// An `update` statement replacing the document `expected` by `replacement` (same `_id`)
     /// if it is unchanged.
@@ -52,7 +60,9 @@ enum GuardedWrite {
     /// A delete filter matching `expected` only if unchanged (an `$expr` query: used
     /// where no transaction is available, on servers that then plan it on `_id`).
     static func deleteFilter(expected: Document) -> Document {
-        ["_id": ["$eq": expected["_id"] ?? .null], "$expr": unchanged(expected)]
+        var filter = idFilter(expected["_id"] ?? .null)
+        filter["$expr"] = unchanged(expected)
+        return filter
     }
 
     /// Statements grouped so that one `update` command stays well under the server's
