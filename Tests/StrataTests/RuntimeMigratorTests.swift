@@ -64,6 +64,19 @@ final class RuntimeMigratorTests: XCTestCase {
         for doc in rest { XCTAssertNil(BSONComparison().difference(doc, truth[GroupKey(doc["_id"]!)]!)) }
     }
 
+    /// An application-defined function that throws an error of its own fails that document only.
+    func testApplicationFunctionErrorsFailTheirDocumentsOnly() throws {
+        struct Boom: Error, CustomStringConvertible { var description: String { "boom: no hashing today" } }
+        let d = try RuntimeFixture.load("users", count: 200, database: "rt_mig_boom")
+        let functions = LensFunctions.builtIn.registering("crc32Hex") { _, _, _ in throw Boom() }
+        let summary = try Migrator(collection: d.collection, lens: d.lens, options: .init(functions: functions)).run()
+        let hashed = d.mixed.filter { if case .known(let v) = d.lens.storedVersion(of: $0) { return v < 2 }; return false }
+        XCTAssertEqual(summary.failures.count, hashed.count)
+        XCTAssertTrue(summary.failures.allSatisfy { $0.reason.contains("boom: no hashing today") }, "\(summary.failures.first!)")
+        XCTAssertEqual(summary.migrated, summary.expected - hashed.count)
+        for doc in hashed { XCTAssertEqual(try d.collection.findOne(["_id": doc["_id"]!]), doc) }
+    }
+
     /// The migrator reports the rate it achieved (no timing assertion) and never takes more
     /// than one second's worth of documents per batch.
     func testRateIsReported() throws {

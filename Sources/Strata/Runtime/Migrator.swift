@@ -320,6 +320,11 @@ public struct Migrator: Sendable {
                 if sameKey(doc["_id"], up["_id"]) { replaces.append((doc, up)) } else { moves.append((doc, up)) }
             } catch let e as StrataError {
                 outcome.failures.append(Failure(id: doc["_id"], version: version, reason: e.description))
+            } catch let e as MongoError {
+                throw e // the server (a lookup) failed, not the document
+            } catch {
+                // An application-defined function may throw errors of its own.
+                outcome.failures.append(Failure(id: doc["_id"], version: version, reason: "cannot upgrade document \(idText(doc["_id"])): \(error)"))
             }
         }
         if options.dryRun {
