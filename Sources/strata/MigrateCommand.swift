@@ -75,6 +75,10 @@ struct MigrateCommand: ParsableCommand {
             throw StrataError.badInput("--to \(target): the lens for '\(lens.collection)' knows versions \(lens.oldest)...\(lens.newest)",
                                        at: lens.source.map { Location(file: $0) })
         }
+        if let unbound = lens.unboundFunctions(.builtIn).first {
+            throw StrataError.badInput("the lens uses the application-defined function '\(unbound.function)', which the strata command does not have (it knows \(LensFunctions.builtIn.functions.keys.sorted().joined(separator: ", "))): migrate with the library instead (Migrator with LensFunctions that bind it)",
+                                       at: unbound.location)
+        }
         let interrupted = Interrupt.install()
         let bar = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
         let jsonLines = json || isatty(STDERR_FILENO) != 1
@@ -103,6 +107,9 @@ struct MigrateCommand: ParsableCommand {
             writeOut(ReportJSON.line(summary.json) + "\n")
         } else {
             writeOut(Self.text(summary, database: connection.databaseName, showFailures: showFailures))
+        }
+        if summary.total == 0 {
+            ErrorReporter.printError("strata: note: \(connection.databaseName).\(collection.name) holds no documents (is the collection or --db right?)")
         }
         if summary.stopped { throw ExitCode(130) }
         if !summary.failures.isEmpty { throw ExitCode(5) }

@@ -131,6 +131,8 @@ public struct Migrator: Sendable {
         public var unknownVersions = 0
         /// Documents above the target (with `--to`): left untouched.
         public var newerThanTarget = 0
+        /// Documents in the collection when the run started.
+        public var total = 0
         public var passes = 0
         public var batches = 0
         public var seconds = 0.0
@@ -152,6 +154,7 @@ public struct Migrator: Sendable {
                 "skippedRemaining": .int64(Int64(skippedRemaining)), "failed": .int64(Int64(failures.count)),
                 "failures": .array(failures.map { .document($0.json) }),
                 "unknownVersions": .int64(Int64(unknownVersions)), "newerThanTarget": .int64(Int64(newerThanTarget)),
+                "total": .int64(Int64(total)),
                 "passes": .int64(Int64(passes)), "batches": .int64(Int64(batches)),
                 "seconds": .double(Progress.round(seconds)), "rate": .double(Progress.round(rate)),
                 "requestedRate": requestedRate.map { .double($0) } ?? .null,
@@ -203,6 +206,7 @@ public struct Migrator: Sendable {
         summary.expected = histogram.counts.filter { $0.key < target }.values.reduce(0, +)
         summary.newerThanTarget = histogram.counts.filter { $0.key > target }.values.reduce(0, +)
         summary.unknownVersions = histogram.unexpected
+        summary.total = histogram.total
         guard let legacy = legacyFilter else { return summary }
         let database = collection.database
         let mover = KeyMove(collection: collection,
