@@ -56,6 +56,23 @@ final class RuntimeLiveHistogramTests: XCTestCase {
         try await check(.init(source: .polling, pollInterval: 0.3), database: "rt_live_poll")
     }
 
+    /// A dropped collection ends the change stream; the watch recounts and follows the new one.
+    func testDropAndRefillIsFollowed() async throws {
+        let d = try RuntimeFixture.load("devices", count: 50, database: "rt_live_drop")
+        let seen = Locked<[VersionHistogram]>([])
+        let task = Task {
+            for try await h in LiveHistogram(collection: d.collection, lens: d.lens) { seen.mutate { $0.append(h) } }
+        }
+        defer { task.cancel() }
+        try await waitFor("the first count") { !seen.value.isEmpty }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        try d.collection.drop()
+        try await waitFor("the count after the drop") { seen.value.last?.total == 0 }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        try d.collection.insertMany([["_id": 1, "schemaVersion": 1], ["_id": 2]])
+        try await waitFor("the refilled collection") { seen.value.last?.total == 2 && seen.value.last?.counts[1] == 1 }
+    }
+
     func testSnapshotsSayWhereTheyCameFrom() async throws {
         let d = try RuntimeFixture.load("devices", count: 100, database: "rt_live_snapshots")
         var iterator = LiveHistogram(collection: d.collection, lens: d.lens).snapshots().makeAsyncIterator()

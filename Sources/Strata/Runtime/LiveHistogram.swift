@@ -110,10 +110,10 @@ public struct LiveHistogram: AsyncSequence, Sendable {
         var stream: MongoChangeStream?
         var pollingReason: String?
         var preImages = false
+        var watchOptions: Document = ["maxAwaitTimeMS": 500]
         if options.source != .polling {
             do {
                 preImages = (try collection.options()?["changeStreamPreAndPostImages"]?.documentValue?["enabled"]?.boolValue) == true
-                var watchOptions: Document = ["maxAwaitTimeMS": 500]
                 if preImages { watchOptions["fullDocumentBeforeChange"] = "whenAvailable" }
                 stream = try collection.watch([], options: watchOptions)
             } catch let e as MongoError where e.kind == .server || e.kind == .cursor || e.kind == .client {
@@ -131,7 +131,7 @@ public struct LiveHistogram: AsyncSequence, Sendable {
         }
         guard try emit(snapshot(.count(reason: "first count"))) else { return }
 
-        guard let changes = stream else {
+        guard var changes = stream else {
             while !stop() {
                 let deadline = clock.now + .milliseconds(Int(options.pollInterval * 1000))
                 while clock.now < deadline && !stop() { Thread.sleep(forTimeInterval: Swift.min(0.25, options.pollInterval)) }
@@ -154,13 +154,18 @@ public struct LiveHistogram: AsyncSequence, Sendable {
                 }
             }
             let now = clock.now
-            if let every = options.recountInterval, now - lastCount >= .milliseconds(Int(every * 1000)) || state.needsRecount {
+            if let every = options.recountInterval, !state.needsReopen, now - lastCount >= .milliseconds(Int(every * 1000)) || state.needsRecount {
                 try state.recount()
                 lastCount = now
                 pending = false
                 guard try emit(snapshot(.count(reason: state.recountReason ?? "periodic recount"))) else { return }
                 state.recountReason = nil
             } else if state.needsRecount {
+                if state.needsReopen {
+                    // A dropped or renamed collection ends the stream: watch the new one.
+                    changes = try collection.watch([], options: watchOptions)
+                    state.needsReopen = false
+                }
                 try state.recount()
                 lastCount = now
                 pending = false
@@ -191,6 +196,8 @@ struct LiveCounts {
     /// `_id` → version field value (nil: missing) of the documents not at the newest version.
     var legacy: [GroupKey: BSON?] = [:]
     var needsRecount = false
+    /// The change stream ended (the collection was dropped or renamed): open a new one.
+    var needsReopen = false
     var recountReason: String?
 
     init(collection: MongoCollection, lens: Lens, strategy: VersionHistogram.StrategyChoice, trackLegacy: Bool) throws {
@@ -271,6 +278,7 @@ struct LiveCounts {
             return true
         case "drop", "rename", "dropDatabase", "invalidate":
             needsRecount = true
+            needsReopen = true
             recountReason = "the collection was \(op == "invalidate" ? "invalidated" : op == "rename" ? "renamed" : "dropped")"
             return false
         default:
