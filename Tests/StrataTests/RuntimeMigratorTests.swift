@@ -64,6 +64,32 @@ final class RuntimeMigratorTests: XCTestCase {
         for doc in rest { XCTAssertNil(BSONComparison().difference(doc, truth[GroupKey(doc["_id"]!)]!)) }
     }
 
+    /// A NaN makes SecantusDB's `$eq` say a document differs from itself, so the pipeline
+    /// guard never passes: the transaction fallback migrates and saves it all the same.
+    func testDocumentsHoldingNaNMigrateAndSave() throws {
+        let db = try TestServer.freshDatabase("rt_mig_nan")
+        let lens = try RuntimeFixture.lens("devices")
+        let coll = db.collection("devices")
+        let docs: [Document] = [
+            ["_id": "n1", "schemaVersion": 1, "serial": "s1", "product": "P00", "firmware": "1.2.3", "lastSeen": .date(0),
+             "reading": ["tempF": .double(.nan)], "online": true, "tags": []],
+            ["_id": "n2", "schemaVersion": 1, "serial": "s2", "product": "P00", "firmware": "1.2.3", "lastSeen": .date(0),
+             "reading": ["tempF": 50.0], "online": true, "tags": [.double(.nan)]],
+        ]
+        try coll.insertMany(docs)
+        let repo = try VersionedRepository(database: db, lens: lens)
+        var v = try XCTUnwrap(repo.findOne(byId: "n2"))
+        v.document["online"] = false
+        try repo.save(v)
+        XCTAssertEqual(try coll.findOne(["_id": "n2"])?["online"], false)
+        let summary = try Migrator(collection: coll, lens: lens).run()
+        XCTAssertEqual(summary.migrated, 1, "\(summary.json)")
+        XCTAssertTrue(summary.isComplete, "\(summary.json)")
+        let n1 = try XCTUnwrap(coll.findOne(["_id": "n1"]))
+        XCTAssertEqual(n1["schemaVersion"], .int32(2))
+        XCTAssertTrue(n1.value(atPath: "reading.tempC")?.doubleValue?.isNaN == true)
+    }
+
     /// An application-defined function that throws an error of its own fails that document only.
     func testApplicationFunctionErrorsFailTheirDocumentsOnly() throws {
         struct Boom: Error, CustomStringConvertible { var description: String { "boom: no hashing today" } }

@@ -86,6 +86,49 @@ enum GuardedWrite {
     }
 }
 
+extension GuardedWrite {
+    /// True when `a` and `b` are the same BSON, doubles compared bit for bit (so NaN
+    /// equals NaN, and -0.0 differs from 0.0).
+    static func identical(_ a: Document, _ b: Document) -> Bool {
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x.key != y.key || !identical(x.value, y.value) { return false }
+        return true
+    }
+
+    static func identical(_ a: BSON, _ b: BSON) -> Bool {
+        switch (a, b) {
+        case (.double(let x), .double(let y)): return x.bitPattern == y.bitPattern
+        case (.document(let x), .document(let y)): return identical(x, y)
+        case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { identical($0, $1) }
+        default: return a == b
+        }
+    }
+
+    /// Whether the document holds a NaN, which SecantusDB's `$eq` says differs from itself
+    /// (mongod's says equal): the pipeline guard can never pass for such a document there.
+    static func containsNaN(_ v: BSON) -> Bool {
+        switch v {
+        case .double(let d): return d.isNaN
+        case .document(let d): return d.values.contains(where: containsNaN)
+        case .array(let a): return a.contains(where: containsNaN)
+        default: return false
+        }
+    }
+
+    /// The guard for a document the pipeline guard cannot compare (a NaN on SecantusDB):
+    /// inside a transaction, read it, compare it bit for bit in Swift, replace it. A
+    /// concurrent write conflicts with the transaction (mongod retries it, and the re-read
+    /// sees the change). Returns whether it replaced the document.
+    static func replaceInTransaction(_ collection: MongoCollection, expected: Document, replacement: Document) throws -> Bool {
+        let name = collection.name
+        let id = expected["_id"] ?? .null
+        return try collection.database.withTransaction { txn in
+            guard let current = try txn.find(name, idFilter(id), limit: 1).first, identical(current, expected) else { return false }
+            return try txn.update(name, [["q": .document(idFilter(id)), "u": .document(replacement)]]).modified == 1
+        }
+    }
+}
+
 /// `_id` equality as the server's `_id` index sees it (1 == 1.0 == NumberLong(1)).
 func sameKey(_ a: BSON?, _ b: BSON?) -> Bool {
     switch (a, b) {

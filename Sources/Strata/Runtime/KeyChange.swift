@@ -82,7 +82,10 @@ struct KeyMove {
                 }
                 let r = try txn.update(name, [GuardedWrite.tombstoneStatement(expected: stored)])
                 if r.modified == 0 {
-                    throw Abort(outcome: .conflict("document \(idText(oldId)) changed since it was read"))
+                    // Changed — or a document the server's equality cannot compare (a NaN): look.
+                    guard let current = try txn.find(name, GuardedWrite.idFilter(oldId ?? .null), limit: 1).first,
+                          GuardedWrite.identical(current, stored)
+                    else { throw Abort(outcome: .conflict("document \(idText(oldId)) changed since it was read")) }
                 }
                 _ = try txn.delete(name, GuardedWrite.idFilter(oldId ?? .null))
                 if existing == nil { try txn.insert(name, [replacement]) }

@@ -373,7 +373,21 @@ public struct Migrator: Sendable {
                     outcome.alreadyDone += 1 // deleted meanwhile
                     continue
                 }
-                if now == upgraded { outcome.migrated += 1; continue }
+                if GuardedWrite.identical(now, upgraded) { outcome.migrated += 1; continue }
+                if GuardedWrite.identical(now, pairs[i].stored) {
+                    // Unchanged, yet the guard did not pass: the server cannot compare it (a NaN).
+                    if mover.useTransaction {
+                        if try GuardedWrite.replaceInTransaction(collection, expected: pairs[i].stored, replacement: upgraded) {
+                            outcome.migrated += 1
+                        } else {
+                            outcome.skipped += 1
+                        }
+                    } else {
+                        outcome.failures.append(Failure(id: pairs[i].stored["_id"], version: try? lens.knownVersion(of: pairs[i].stored),
+                                                        reason: "the server's equality cannot confirm the document is unchanged (it holds a NaN), and without transactions there is no other safe way to replace it: left untouched"))
+                    }
+                    continue
+                }
                 switch lens.storedVersion(of: now) {
                 case .known(let v) where v < target: outcome.skipped += 1
                 default: outcome.alreadyDone += 1

@@ -177,7 +177,9 @@ public struct VersionedRepository: Sendable {
     /// False when someone changed it meanwhile.
     func writeBack(_ stored: Document, as replacement: Document) throws -> Bool {
         if sameKey(stored["_id"], replacement["_id"]) {
-            return try collection.update([GuardedWrite.replaceStatement(expected: stored, replacement: replacement)]).modified == 1
+            if try collection.update([GuardedWrite.replaceStatement(expected: stored, replacement: replacement)]).modified == 1 { return true }
+            guard GuardedWrite.containsNaN(.document(stored)), try capabilities.transactions(options.transactions, database) else { return false }
+            return try GuardedWrite.replaceInTransaction(collection, expected: stored, replacement: replacement)
         }
         return try keyMove().move(from: stored, to: replacement) == .moved
     }
@@ -251,7 +253,12 @@ public struct VersionedRepository: Sendable {
         if sameKey(stored["_id"], newId) {
             if try collection.update([GuardedWrite.replaceStatement(expected: stored, replacement: doc)]).modified == 1 { return saved }
             let current = try collection.findOne(GuardedWrite.idFilter(newId))
-            if current == doc { return saved }
+            if let current, GuardedWrite.identical(current, doc) { return saved }
+            if let current, GuardedWrite.identical(current, stored), try capabilities.transactions(options.transactions, database),
+               try GuardedWrite.replaceInTransaction(collection, expected: stored, replacement: doc)
+            {
+                return saved // a document the server's equality cannot compare (a NaN)
+            }
             throw StrataError(.conflict, "document \(idText(newId)) of '\(lens.collection)' \(current == nil ? "was deleted" : "changed") since it was read; nothing was written (read it again and redo the change)")
         }
         try checkNoLegacyHolder(of: newId, except: stored["_id"])
