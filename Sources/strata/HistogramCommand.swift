@@ -33,9 +33,14 @@ struct HistogramCommand: ParsableCommand {
         valueName: "auto|scan|index"))
     var strategy: VersionHistogram.StrategyChoice = .automatic
 
+    @OptionGroup var watch: WatchOptions
+
     func run() throws {
         let lens = try schemas.lens(for: collection.name)
         let connection = try self.connection.resolve()
+        if watch.watch {
+            return try HistogramWatch.run(watch, collection: collection.name, lens: lens, connection: connection, json: json, strategy: strategy)
+        }
         let (histogram, exists) = try connection.run { db in
             let coll = db.collection(collection.name)
             let h = try VersionHistogram.read(coll, lens: lens, strategy: strategy)

@@ -33,6 +33,8 @@ struct StrataCommand: AsyncParsableCommand {
             ExplainCommand.self,
             HistogramCommand.self,
             ImportCommand.self,
+            MigrateCommand.self,
+            IndexCommand.self,
             // run, explain, migrate, index, bench: add each here, one file each.
         ]
     )
