@@ -18,11 +18,25 @@ extension Lens {
     /// from one stored field through renames and exactly one `convert`
     /// declared `monotone` with an inverse.
     public func monotoneSource(of path: [String], atVersion version: Int) -> MonotoneSource? {
+        convertSource(of: path, atVersion: version) { $0.monotone != nil }
+    }
+
+    /// The conversion behind `path` at `version` whose inverse is declared exact
+    /// (`inverseExact`: `inverse(expr(x)) == x` for every stored `x`), when the path
+    /// comes from one stored field through renames and exactly one such `convert`.
+    /// Then `expr(x) == c` holds exactly when `x == inverse(c)` and
+    /// `expr(inverse(c)) == c`: an equality on the new value is an equality on the
+    /// stored one, which an index on the stored field serves.
+    public func exactInverseSource(of path: [String], atVersion version: Int) -> MonotoneSource? {
+        convertSource(of: path, atVersion: version) { $0.inverseExact }
+    }
+
+    func convertSource(of path: [String], atVersion version: Int, accept: (ConvertOperation) -> Bool) -> MonotoneSource? {
         var p = path
         var found: (forward: Expr, inverse: Expr, increasing: Bool)?
         for op in operations(from: version).reversed() {
             if found == nil, let c = op as? ConvertOperation, DocumentPaths.isWithin(p, c.to),
-               let monotone = c.monotone, let inverse = c.inverse
+               accept(c), let inverse = c.inverse
             {
                 let rest = Array(p.dropFirst(c.to.count))
                 var forward = c.expr
@@ -41,7 +55,7 @@ extension Lens {
                     return .variable("value", vp)
                 }
                 guard ok, inv.fieldPaths.isEmpty else { return nil }
-                found = (forward, inv, monotone == .increasing)
+                found = (forward, inv, c.monotone != .decreasing)
                 p = c.field
                 continue
             }

@@ -6,14 +6,14 @@ public enum StoredVersion: Sendable, Equatable, Hashable {
     case known(Int)
     /// An integer the lens does not know.
     case unknown(Int)
-    /// Not an integer at all: a string, 1.5, null, an array...
+    /// Not an integer at all: a string, 1.5, an array...
     case invalid(BSON)
 }
 
 extension Lens {
     /// The version of a stored document.
     public func storedVersion(of doc: Document) -> StoredVersion {
-        guard let v = doc[versionField] else { return .known(absentMeans) }
+        guard let v = doc[versionField], !BSON.isNullish(v) else { return .known(absentMeans) }
         guard let i = Self.integerVersion(v) else { return .invalid(v) }
         return knownVersions.contains(i) ? .known(i) : .unknown(i)
     }
@@ -34,20 +34,38 @@ extension Lens {
     }
 
     /// A query matching the documents stored at `version`: the version field equal
-    /// to it, or absent (or null, which MongoDB's equality cannot tell from absent) for
-    /// the version absence means. Index-friendly; exact once `filterForUnknownVersions`
-    /// matches nothing (no arrays, no nulls). `strict` adds the type tests that keep it
-    /// exact even when such documents exist (an array holding the version, a null),
-    /// at the price of index use on some servers.
+    /// to it, or absent (or null: strata reads an explicit null as absent, as MongoDB's
+    /// equality and indexes cannot tell them apart) for the version absence means.
+    /// Index-friendly; exact once `filterForUnknownVersions` matches nothing (no
+    /// arrays). `strict` adds the type test that keeps it exact even when such
+    /// documents exist (an array holding the version), at the price of index use on
+    /// some servers.
     public func filter(forVersion version: Int, strict: Bool = false) -> Document {
         let k = BSON.int32(Int32(version))
-        if strict {
-            let equal: Document = [versionField: ["$eq": k, "$not": ["$type": "array"]]]
-            guard version == absentMeans else { return equal }
-            return ["$or": [[versionField: ["$exists": false]], .document(equal)]]
-        }
-        if version == absentMeans { return [versionField: ["$in": [.null, k]]] }
-        return [versionField: k]
+        var condition: Document = version == absentMeans ? ["$in": [.null, k]] : ["$eq": k]
+        guard strict else { return [versionField: version == absentMeans ? .document(condition) : k] }
+        condition["$not"] = ["$type": "array"]
+        return [versionField: .document(condition)]
+    }
+
+    /// `filter(forVersion:)` for several versions at once: `{v: {$in: [...]}}` (with
+    /// null when the set holds the version absence means).
+    public func filter(forVersions versions: [Int], strict: Bool = false) -> Document {
+        if versions.count == 1 { return filter(forVersion: versions[0], strict: strict) }
+        var condition: Document = ["$in": .array(versionValues(versions))]
+        if strict { condition["$not"] = ["$type": "array"] }
+        return [versionField: .document(condition)]
+    }
+
+    /// `versionExpression(_:)` for several versions at once.
+    public func versionExpression(forVersions versions: [Int]) -> Expr {
+        if versions.count == 1 { return versionExpression(versions[0]) }
+        return .op("$in", .positional([.op("$ifNull", .positional([.fieldPath([versionField]), .literal(.null)])),
+                                       .array(versionValues(versions).map { .literal($0) })]))
+    }
+
+    func versionValues(_ versions: [Int]) -> [BSON] {
+        (versions.contains(absentMeans) ? [.null] : []) + versions.map { .int32(Int32($0)) }
     }
 
     /// An aggregation expression true exactly for documents stored at `version`
@@ -62,7 +80,7 @@ extension Lens {
     }
 
     /// A query matching every document at a version the lens does not know
-    /// (unknown integers and non-integers, null and arrays included). Written as a
+    /// (unknown integers and non-integers, arrays included; null is read as absent). Written as a
     /// union of ranges and type tests, each of which an index on the version field
     /// can serve, rather than as the negation of the known versions.
     public var filterForUnknownVersions: Document {
@@ -75,12 +93,70 @@ extension Lens {
         for v in oldest..<newest {
             parts.append([f: ["$gt": .int32(Int32(v)), "$lt": .int32(Int32(v + 1))]])
         }
-        let nonNumeric: [BSON] = ["string", "object", "array", "binData", "undefined", "objectId", "bool", "date", "null",
+        let nonNumeric: [BSON] = ["string", "object", "array", "binData", "objectId", "bool", "date",
                                   "regex", "dbPointer", "javascript", "symbol", "javascriptWithScope", "timestamp",
                                   "minKey", "maxKey"]
         parts.append([f: ["$type": .array(nonNumeric)]])
         return ["$or": .array(parts)]
     }
+
+    /// The same set as `filterForUnknownVersions`, as separate queries each of which
+    /// one bounded range of an ascending index on the version field answers (an `$or`
+    /// of them is not planned as a union of index scans by every server): numbers
+    /// below, between and above the known versions (bounds that exclude the known
+    /// versions themselves, so no key of a known version is read), NaN, then one
+    /// range per scalar type. The types no range can bound on every server (objects,
+    /// arrays, regular expressions...) are `unusualVersionFilter`'s.
+    public var unknownVersionProbes: [(what: String, filter: Document)] {
+        let f = versionField
+        func probe(_ what: String, _ condition: BSON) -> (what: String, filter: Document) {
+            (what, Document([(f, condition)]))
+        }
+        var out = [probe("numbers below \(oldest)", ["$gte": .double(-.infinity), "$lte": .double(Self.doubleBelow(oldest))])]
+        for v in oldest..<newest {
+            out.append(probe("numbers between \(v) and \(v + 1)",
+                             ["$gte": .double(Self.doubleAbove(v)), "$lte": .double(Self.doubleBelow(v + 1))]))
+        }
+        out += [
+            probe("numbers above \(newest)", ["$gte": .double(Self.doubleAbove(newest)), "$lte": .double(.infinity)]),
+            probe("NaN", .double(.nan)),
+            probe("strings", ["$gte": ""]),
+            probe("binary data", ["$gte": .binary(BSONBinary(subtype: 0, data: []))]),
+            probe("ObjectIds", ["$gte": .objectId(ObjectId(bytes: Array(repeating: 0, count: 12))!)]),
+            probe("booleans", ["$in": [false, true]]),
+            // From 0001-01-01: SecantusDB (Python) cannot take an earlier date as a bound;
+            // earlier ones are `unusualVersionTypes`.
+            probe("dates", ["$gte": .date(-62_135_596_800_000)]),
+            probe("timestamps", ["$gte": .timestamp(BSONTimestamp(t: 0, i: 0))]),
+            probe("JavaScript", ["$gte": .javascript("")]),
+            probe("MinKey", .minKey),
+            probe("MaxKey", .maxKey),
+        ]
+        return out
+    }
+
+    /// Version-field types that `unknownVersionProbes` does not bound.
+    public static let unusualVersionTypes: [BSON] = ["object", "array", "regex", "dbPointer", "javascriptWithScope", "date"]
+
+    /// The documents whose version field holds one of `unusualVersionTypes`: also the
+    /// partial filter of `unusualVersionIndex`, which a healthy collection leaves empty.
+    public var unusualVersionFilter: Document { [versionField: ["$type": .array(Self.unusualVersionTypes)]] }
+
+    /// An index on the version field holding only the documents whose version is of an
+    /// unusual type: empty on a healthy collection, so a `find` hinted to it answers
+    /// "any such document?" at once on any server (SecantusDB cannot bound an index
+    /// range by object or regex values and otherwise scans the whole collection).
+    public var unusualVersionIndex: (name: String, keys: Document, partialFilter: Document) {
+        ("strata_unusual_\(versionField)", [versionField: 1], unusualVersionFilter)
+    }
+
+    /// The least double above `k`, the greatest below: bounds that exclude `k` itself
+    /// (SecantusDB reads every key equal to an exclusive bound, and cannot bound an
+    /// index range by decimal128 values without scanning). A decimal128 version
+    /// closer to an integer than one double step (1.0000000000000000001) is not
+    /// seen by these ranges.
+    static func doubleAbove(_ k: Int) -> Double { Double(k).nextUp }
+    static func doubleBelow(_ k: Int) -> Double { Double(k).nextDown }
 
     /// The steps that take `version` to `target` (default: the newest).
     public func steps(from version: Int, to target: Int? = nil) -> ArraySlice<LensStep> {

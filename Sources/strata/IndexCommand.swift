@@ -90,6 +90,7 @@ struct IndexCommand: ParsableCommand {
     }
 
     static func versions(_ vs: [Int]) -> String {
-        vs.count == 1 ? "\(vs[0])" : vs == Array(vs.first!...vs.last!) ? "\(vs.first!)...\(vs.last!)" : vs.map(String.init).joined(separator: ",")
+        guard let first = vs.first, let last = vs.last else { return "-" }
+        return vs.count == 1 ? "\(first)" : first <= last && vs == Array(first...last) ? "\(first)...\(last)" : vs.map(String.init).joined(separator: ",")
     }
 }

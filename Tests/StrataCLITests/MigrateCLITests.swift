@@ -329,15 +329,15 @@ final class IndexCLITests: XCTestCase {
         let args = ["index", "-c", "devices", "--uri", try TestServer.uri(), "--db", db.name, "--schemas", MigrateCLITests.schemas]
         let r = try StrataRunner.run(args)
         XCTAssertEqual(r.status, 0, r.stderr)
-        for name in ["schemaVersion_1", "reading.tempC_1__v0-1", "reading.tempC_1__v2", "product_1", "serial_1"] {
+        for name in ["schemaVersion_1", "strata_unusual_schemaVersion", "reading.tempC_1__v0-1", "reading.tempC_1__v2", "product_1", "serial_1"] {
             XCTAssertTrue(r.stdout.contains(name), "\(name) in \(r.stdout)")
         }
         XCTAssertTrue(r.stdout.contains("created"), r.stdout)
         let again = try StrataRunner.run(args + ["--json"])
         XCTAssertEqual(again.status, 0, again.stderr)
-        let doc = try ExtendedJSON.parseDocument(again.stdout)
+        let doc = try ExtendedJSON.parseQueryDocument(again.stdout)
         let statuses = doc["indexes"]?.arrayValue?.compactMap { $0.documentValue?["status"]?.stringValue } ?? []
-        XCTAssertEqual(statuses.count, 5)
+        XCTAssertEqual(statuses.count, 6)
         XCTAssertTrue(statuses.allSatisfy { $0 == "exists" }, "\(statuses)")
         let dry = try StrataRunner.run(["index", "-c", "events", "--dry-run", "--schemas", MigrateCLITests.schemas])
         XCTAssertEqual(dry.status, 0, dry.stderr)

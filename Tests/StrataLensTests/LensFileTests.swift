@@ -76,7 +76,7 @@ final class LensFileTests: XCTestCase {
         XCTAssertEqual(lens.storedVersion(of: ["_id": 1, "v": 7]), .unknown(7))
         XCTAssertEqual(lens.storedVersion(of: ["_id": 1, "v": "2"]), .invalid("2"))
         XCTAssertEqual(lens.storedVersion(of: ["_id": 1, "v": 1.5]), .invalid(1.5))
-        XCTAssertEqual(lens.storedVersion(of: ["_id": 1, "v": .null]), .invalid(.null))
+        XCTAssertEqual(lens.storedVersion(of: ["_id": 1, "v": .null]), .known(0), "null is read as absent")
         XCTAssertThrowsError(try lens.upgrade(["_id": 1, "v": 7])) { error in
             XCTAssertEqual((error as? StrataError)?.kind, .unknownVersion)
         }

@@ -16,9 +16,10 @@ final class PlannerIndexTests: XCTestCase {
         let pipeline: [BSON] = [["$match": ["geo.region": "sa-east"]], ["$group": ["_id": "$kind", "n": ["$sum": 1]]]]
         let explain = try collection.explain(pipeline)
         let shards = try XCTUnwrap(explain["shards"]?.arrayValue?.compactMap(\.documentValue))
-        XCTAssertEqual(shards.count, 4)
+        let versions = shards.flatMap { $0["versions"]?.arrayValue ?? [] }.compactMap(\.exactInt)
+        XCTAssertEqual(versions.sorted(), [0, 1, 2, 3], "every version once")
         for shard in shards {
-            let version = shard["versions"]?.arrayValue?.first?.exactInt
+            let version = shard["versions"]?.arrayValue?.last?.exactInt
             let plan = try XCTUnwrap(shard["serverPlan"]?.documentValue)
             XCTAssertTrue(plan["stages"]?.arrayValue?.contains("IXSCAN") ?? false, "v\(version ?? -1): \(plan)")
             let index = version == 3 ? "newest_region" : "legacy_region"

@@ -22,6 +22,10 @@ public final class QueryRunner: @unchecked Sendable {
         public var partialGroups = 0
         public var bytesReceived = 0
         public var documentsUpgradedInSwift = 0
+        /// How the look for unknown versions ran: on the version index, or a scan (and why).
+        public var unknownVersionProbe: String?
+        /// Partial-group runs repeated with `$sum` input types (see `QueryPlan.withSumWidths`).
+        public var rerunsForSumTypes = 0
     }
 
     public let database: MongoDatabase
@@ -77,14 +81,17 @@ public final class QueryRunner: @unchecked Sendable {
     /// True when documents at unknown versions exist and are being ignored; throws when
     /// they exist and are not.
     func checkUnknownVersions() throws -> Bool {
+        let probe = try UnknownVersionProbe(collection: collection, lens: lens).anyUnknown()
+        statistics.unknownVersionProbe = probe.method.description
+        guard probe.found else { return false }
         let filter = lens.filterForUnknownVersions
-        guard try collection.findOne(filter) != nil else { return false }
         let rows = try collection.aggregateAll([
             ["$match": .document(filter)],
             ["$group": ["_id": .string("$" + lens.versionField), "n": ["$sum": 1]]],
             ["$sort": ["n": -1]],
         ])
         let total = rows.reduce(0) { $0 + Int($1["n"]?.exactInt ?? 0) }
+        guard total > 0 else { return false }
         let list = rows.prefix(10).map { r in
             "\(lens.versionField) = \(ExtendedJSON.string(r["_id"] ?? .null)) (\(r["n"]?.exactInt ?? 0) document\(r["n"]?.exactInt == 1 ? "" : "s"))"
         }.joined(separator: ", ")
@@ -143,8 +150,9 @@ public final class QueryRunner: @unchecked Sendable {
             case .aggregate(let pipeline):
                 statistics.branchesRun += 1
                 let cursor = try collection.aggregate(pipeline, options: ["allowDiskUse": true])
-                while let partial = try cursor.nextDocument() {
+                while var partial = try cursor.nextDocument() {
                     statistics.partialGroups += 1
+                    if let raw = branch.rawKey { partial["_id"] = try raw.newestKey(partial["_id"]) }
                     try merger.add(partial)
                 }
                 statistics.bytesReceived += cursor.bytesReceived
@@ -166,6 +174,10 @@ public final class QueryRunner: @unchecked Sendable {
             }
         }
         let groups = try merger.finish()
+        if merger.sumTypeAmbiguous, let exact = plan.withSumWidths.first {
+            statistics.rerunsForSumTypes += 1
+            return try runPartialGroups(exact, output: output)
+        }
         try runMergerStages(plan.mergerStages, over: groups, output: output)
     }
 

@@ -29,6 +29,10 @@ public struct QueryPlan: Sendable {
     public let reason: String
     /// The filter that finds documents at versions the lens does not know.
     public let unknownVersionFilter: Document
+    /// mode `.partialGroups` with untracked `$sum`s: the same plan with every partial
+    /// `$sum` shipping its widest input type (zero or one plan). The runner runs it
+    /// only when the merger finds a result type ambiguous (`GroupMerger.sumTypeAmbiguous`).
+    public var withSumWidths: [QueryPlan] = []
 }
 
 /// The work for the documents stored at some versions.
@@ -62,6 +66,9 @@ public struct Branch: Sendable {
     public let swiftStages: [BSON]
     /// Why this strategy, for explain (e.g. the path that needs Swift).
     public let note: String?
+    /// An `.aggregate` branch whose partial groups are keyed by stored values: the
+    /// merger computes each row's newest key from them first.
+    var rawKey: RawGroupKey? = nil
 }
 
 extension QueryPlan {
@@ -88,11 +95,20 @@ extension QueryPlan {
         merger["pipeline"] = .array(mergerStages)
         d["merger"] = .document(merger)
         d["unknownVersionProbe"] = .document(unknownVersionFilter)
+        if !withSumWidths.isEmpty {
+            d["sumTypes"] = "partial $sums carry no input type; if a slice's sum overflowed int32 yet the total fits, the query runs again with types"
+        }
         return d
     }
 }
 
 extension Branch {
+    /// The aggregation pipeline, when the branch runs one.
+    var serverPipeline: [BSON]? {
+        if case .aggregate(let p) = command { return p }
+        return nil
+    }
+
     var explainDocument: Document {
         var d = Document()
         d["versions"] = .array(versions.map { .int32(Int32($0)) })
@@ -108,6 +124,7 @@ extension Branch {
         }
         if !swiftStages.isEmpty { d["swiftStages"] = .array(swiftStages) }
         if let note { d["note"] = .string(note) }
+        if let rawKey { d["mergerKeyFromStoredValues"] = rawKey.key.bson }
         return d
     }
 }

@@ -22,14 +22,21 @@ public struct Planner: Sendable {
     /// Version filters that stay exact even with arrays or nulls in the version field
     /// (used when documents at unknown versions exist and are being left out).
     public let strictVersionFilters: Bool
+    /// Partial `$sum`s ship the widest type of their inputs (see `GroupSplit`). Off by
+    /// default: a partial-group plan then carries a second plan with widths, which the
+    /// runner uses only when the merged types are ambiguous.
+    public let trackSumWidth: Bool
 
-    public init(lens: Lens, versionedCollections: Set<String> = [], strictVersionFilters: Bool = false) {
+    public init(lens: Lens, versionedCollections: Set<String> = [], strictVersionFilters: Bool = false,
+                trackSumWidth: Bool = false) {
         self.lens = lens
         self.versionedCollections = versionedCollections
         self.strictVersionFilters = strictVersionFilters
+        self.trackSumWidth = trackSumWidth
     }
 
     func versionFilter(_ version: Int) -> Document { lens.filter(forVersion: version, strict: strictVersionFilters) }
+    func versionFilter(_ versions: [Int]) -> Document { lens.filter(forVersions: versions, strict: strictVersionFilters) }
 
     public func plan(_ spec: QuerySpec) throws -> QueryPlan {
         let stages = try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation)
@@ -102,43 +109,64 @@ public struct Planner: Sendable {
 
     func planPartialGroups(_ stages: [PipelineStages.Stage], at b: Int, group: GroupPlan, collection: String) throws -> QueryPlan {
         let prefix = Array(stages[..<b])
-        let split = try GroupRule.mergeSplit(group)
+        let split = try GroupRule.mergeSplit(group, trackSumWidth: trackSumWidth)
+        // Consecutive versions whose rewrites are the same but for the version filter
+        // share one branch (`{v: {$in: [1, 2]}}`): one command fewer.
         var branches: [Branch] = []
         for version in lens.knownVersions {
             let scope = VersionScope(lens: lens, version: version)
-            branches.append(try partialGroupBranch(scope, prefix: prefix, blocking: stages[b], group: group, split: split))
+            if let last = branches.last, last.strategy == .translated || last.strategy == .materialized {
+                let together = last.versions + [version]
+                let first = try partialGroupBranch(VersionScope(lens: lens, version: last.versions[0]), versions: together,
+                                                   prefix: prefix, blocking: stages[b], group: group, split: split)
+                let this = try partialGroupBranch(scope, versions: together, prefix: prefix, blocking: stages[b], group: group, split: split)
+                if first.strategy == last.strategy, this.strategy == last.strategy, first.serverPipeline == this.serverPipeline,
+                   first.rawKey == this.rawKey {
+                    branches[branches.count - 1] = first
+                    continue
+                }
+            }
+            branches.append(try partialGroupBranch(VersionScope(lens: lens, version: version), versions: [version], prefix: prefix, blocking: stages[b], group: group, split: split))
+        }
+        var withSumWidths: [QueryPlan] = []
+        if !split.untrackedSums.isEmpty {
+            let tracking = Planner(lens: lens, versionedCollections: versionedCollections,
+                                   strictVersionFilters: strictVersionFilters, trackSumWidth: true)
+            withSumWidths = [try tracking.planPartialGroups(stages, at: b, group: group, collection: collection)]
         }
         return QueryPlan(collection: collection, mode: .partialGroups, branches: branches, group: group, mergeSplit: split,
                          mergerStages: group.post + stages[(b + 1)...].map(\.bson), mergeSort: nil, facets: [],
                          reason: "\(stages[b].name) at \(stages[b].location) merges from partial groups",
-                         unknownVersionFilter: lens.filterForUnknownVersions)
+                         unknownVersionFilter: lens.filterForUnknownVersions, withSumWidths: withSumWidths)
     }
 
-    func partialGroupBranch(_ scope: VersionScope, prefix: [PipelineStages.Stage], blocking: PipelineStages.Stage,
+    /// The branch for the documents stored at `versions`, translated for `scope`'s
+    /// version (the same for each of them when they share a branch).
+    func partialGroupBranch(_ scope: VersionScope, versions: [Int], prefix: [PipelineStages.Stage], blocking: PipelineStages.Stage,
                             group: GroupPlan, split: GroupSplit) throws -> Branch {
-        let version = scope.version
         let leading = prefix.prefix { $0.name == "$match" }
         let rest = Array(prefix.dropFirst(leading.count))
         let filter = try MatchStages.query(leading)
         let mr = MatchRule.rewrite(filter, in: scope)
         if mr.alwaysFalse {
-            return Branch(versions: [version], strategy: .empty, command: .none, swiftStages: [],
+            return Branch(versions: versions, strategy: .empty, command: .none, swiftStages: [],
                           note: "the filter is false for every document stored at this version")
         }
-        let firstMatch = MatchStages.firstMatch(version: versionFilter(version), pushdown: mr.pushdown)
-        var server: [BSON] = MatchStages.leadingStages(version: versionFilter(version), pushdown: mr.pushdown)
-            + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(version))
+        let firstMatch = MatchStages.firstMatch(version: versionFilter(versions), pushdown: mr.pushdown)
+        var server: [BSON] = MatchStages.leadingStages(version: versionFilter(versions), pushdown: mr.pushdown)
+            + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(forVersions: versions))
 
         if !mr.needsUpgradedDocuments && rest.isEmpty {
             var lookups: [LookupPrerequisite] = []
-            let partial = GroupRule.partial(group, translate: { e in
+            let partial = GroupRule.partial(group, trackSumWidth: trackSumWidth, translate: { e in
                 guard let t = scope.translate(e) else { return nil }
                 for l in t.lookups where !lookups.contains(l) { lookups.append(l) }
                 return t.expr
             }, translateSort: { SortRule.translate($0, in: scope) })
             if let partial {
-                server += lookups.map(\.stage) + [partial]
-                return Branch(versions: [version], strategy: .translated, command: .aggregate(server), swiftStages: [], note: nil)
+                server += lookups.map(\.stage) + [partial.stage]
+                return Branch(versions: versions, strategy: .translated, command: .aggregate(server), swiftStages: [], note: nil,
+                              rawKey: partial.rawKey)
             }
         }
         // The stages after the translated filter run on newest-shaped documents.
@@ -147,16 +175,16 @@ public struct Planner: Sendable {
         let deps = try Dependencies.of(after + [blocking.bson], at: blocking.location)
         if case .fields(let fields) = deps, let m = MaterializeRule.project(fields, in: scope) {
             server += m + after + [untranslated]
-            return Branch(versions: [version], strategy: .materialized, command: .aggregate(server), swiftStages: [],
+            return Branch(versions: versions, strategy: .materialized, command: .aggregate(server), swiftStages: [],
                           note: "computes \(fields.union(["_id"]).sorted().joined(separator: ", ")) of the newest schema")
         }
-        if let upgrade = lens.serverUpgradeStages(from: version) {
+        if let upgrade = lens.serverUpgradeStages(from: scope.version) {
             server += upgrade + after + [untranslated]
-            return Branch(versions: [version], strategy: .serverUpgrade, command: .aggregate(server), swiftStages: [],
+            return Branch(versions: versions, strategy: .serverUpgrade, command: .aggregate(server), swiftStages: [],
                           note: MaterializeRule.whyNot(deps, in: scope))
         }
-        let obstacle = lens.serverUpgradeObstacle(from: version)
-        return Branch(versions: [version], strategy: .swiftUpgrade,
+        let obstacle = lens.serverUpgradeObstacle(from: scope.version)
+        return Branch(versions: versions, strategy: .swiftUpgrade,
                       command: .find(filter: firstMatch, sort: nil, limit: nil),
                       swiftStages: prefix.map(\.bson) + [untranslated],
                       note: obstacle.map { "\($0.name) at \($0.location) runs only in Swift" })
@@ -248,8 +276,23 @@ enum MatchStages {
     /// coalesces adjacent `$match` stages and plans them as one.
     static func leadingStages(version: Document, pushdown: [Query]) -> [BSON] {
         guard !pushdown.isEmpty else { return [["$match": .document(version)]] }
-        let p: Document = pushdown.count == 1 ? pushdown[0].bson : ["$and": .array(pushdown.map { .document($0.bson) })]
-        return [["$match": .document(p)], ["$match": .document(version)]]
+        return [["$match": .document(conjunction(pushdown))], ["$match": .document(version)]]
+    }
+
+    /// One filter document for conjuncts: their fields side by side when no two share a
+    /// top-level key and none is an operator (`{a: 1, b: 2}`: SecantusDB plans an
+    /// `$and` of the same without its compound indexes), else `$and`.
+    static func conjunction(_ qs: [Query]) -> Document {
+        let docs = qs.map(\.bson)
+        if docs.count == 1 { return docs[0] }
+        var merged = Document()
+        for d in docs {
+            for (k, v) in d {
+                if k.hasPrefix("$") || merged[k] != nil { return ["$and": .array(docs.map { .document($0) })] }
+                merged.append(k, v)
+            }
+        }
+        return merged
     }
 
     /// Temporaries, the exact predicate over them, and their cleanup.

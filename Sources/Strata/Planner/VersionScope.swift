@@ -34,6 +34,10 @@ final class VersionScope {
         isNewest ? nil : lens.monotoneSource(of: path, atVersion: version)
     }
 
+    func exactInverseSource(of path: [String]) -> MonotoneSource? {
+        isNewest ? nil : lens.exactInverseSource(of: path, atVersion: version)
+    }
+
     /// A fresh temporary field name for this branch.
     func temporaryName() -> String {
         defer { nextTemporary += 1 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The indexes a lens implies, for a collection whose documents sit at several versions:
-/// one on the version field, and for each index the lens file declares on the newest
+/// one on the version field, one (`Lens.unusualVersionIndex`) holding only documents
+/// whose version field has an unusual type (empty when healthy), and for each index the lens file declares on the newest
 /// schema, its equivalents on the paths the older versions store the same values at.
 ///
 /// For each declared index and each version, every key path is traced back through the
@@ -74,7 +75,10 @@ public struct LensIndexPlan: Sendable {
         versionField = lens.versionField
         specs = [Spec(name: Self.defaultName([lens.versionField: 1]), keys: [lens.versionField: 1], unique: false,
                       partialFilter: nil, versions: Array(lens.knownVersions), declaredName: nil,
-                      note: "the version field: per-version counts and filters")]
+                      note: "the version field: per-version counts and filters"),
+                 Spec(name: lens.unusualVersionIndex.name, keys: lens.unusualVersionIndex.keys, unique: false,
+                      partialFilter: lens.unusualVersionIndex.partialFilter, versions: Array(lens.knownVersions), declaredName: nil,
+                      note: "documents whose version is an object, array, regex...: empty when healthy, so the look for unknown versions is instant")]
         skipped = []
         let all = Array(lens.knownVersions)
         for declared in lens.indexes {

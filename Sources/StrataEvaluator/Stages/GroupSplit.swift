@@ -17,11 +17,21 @@ public struct GroupSplit: Sendable {
     /// The `$group` specification to run on each slice.
     public let partialGroup: Document
     let builders: [@Sendable (Document) -> BSON?]
+    /// The `$sum` accumulators whose partials carry no width (see `init`).
+    public let untrackedSums: [Int]
 
-    public init(_ group: Group) throws {
+    /// `trackSumWidth`: each `$sum` of a non-constant argument also ships the widest
+    /// numeric type of its slice's inputs (one more accumulator per document, which
+    /// costs the server about as much as the sum itself). Without it, a plain partial
+    /// sum stands for its own type; that is exact unless a slice's int32 total
+    /// overflowed into int64 (or an int64 total into double), which the merger then
+    /// reports as `GroupMerger.sumTypeAmbiguous` so the caller can run again with
+    /// widths.
+    public init(_ group: Group, trackSumWidth: Bool = true) throws {
         self.group = group
         var spec: Document = ["_id": group.id.bson]
         var builders: [@Sendable (Document) -> BSON?] = []
+        var untracked: [Int] = []
         for (i, (_, acc)) in group.accumulators.enumerated() {
             let p = "__s\(i)"
             let arg = acc.argument.bson
@@ -31,6 +41,10 @@ public struct GroupSplit: Sendable {
                 if case .literal(let v) = acc.argument, v.isNumber {
                     spec[p] = ["$sum": arg]
                     builders.append { $0[p] }
+                } else if !trackSumWidth {
+                    spec[p] = ["$sum": arg]
+                    builders.append { $0[p] }
+                    untracked.append(i)
                 } else {
                     spec[p] = ["$sum": arg]
                     // The widest numeric type seen (0 int, 1 long, 2 double, 3 decimal; -1 none),
@@ -69,6 +83,17 @@ public struct GroupSplit: Sendable {
         }
         partialGroup = spec
         self.builders = builders
+        self.untrackedSums = untracked
+    }
+
+    /// A plain partial sum whose type may come from an overflow rather than from the
+    /// slice's inputs: an int64 outside int32's range, a double outside int64's.
+    static func mayHaveOverflowed(_ partial: BSON?) -> Bool {
+        switch partial {
+        case .int64(let i)?: return Int32(exactly: i) == nil
+        case .double(let d)?: return !(abs(d) < 9.223372036854775807e18)
+        default: return false
+        }
     }
 
     /// A merger for the partial rows.
@@ -83,6 +108,12 @@ public final class GroupMerger {
     let variables: Variables
     var index: [GroupKey: Int] = [:]
     var states: [GroupState] = []
+    /// (group, accumulator) pairs that merged a partial sum which may have overflowed.
+    var overflowSuspects: [(group: Int, accumulator: Int)] = []
+    /// Set by `finish()`: some untracked `$sum` result's type cannot be told from its
+    /// partials (a slice overflowed, yet the total is back in range); run the split
+    /// again with `trackSumWidth` for the exact type.
+    public private(set) var sumTypeAmbiguous = false
 
     init(split: GroupSplit, variables: Variables) { self.split = split; self.variables = variables }
 
@@ -101,11 +132,21 @@ public final class GroupMerger {
         for j in 0..<split.group.accumulators.count {
             try states[i].accs[j].merge(split.builders[j](row))
         }
+        for j in split.untrackedSums where GroupSplit.mayHaveOverflowed(row["__s\(j)"]) {
+            overflowSuspects.append((i, j))
+        }
     }
 
     /// The merged groups, in order of first appearance.
     public func finish() throws -> [Document] {
-        try states.map { s in
+        for (g, j) in overflowSuspects {
+            switch try states[g].accs[j].finalize() {
+            case .int64(let total)?: if Int32(exactly: total) != nil { sumTypeAmbiguous = true }
+            case .double?: sumTypeAmbiguous = true
+            default: break
+            }
+        }
+        return try states.map { s in
             var d: Document = ["_id": s.id ?? .null]
             for (j, (name, _)) in split.group.accumulators.enumerated() { d.append(name, try s.accs[j].finalize() ?? .null) }
             return d

@@ -176,6 +176,7 @@ enum MatchRule {
             let name = scope.temporaryName()
             let exact = Query.field(path: ([name] + rest).joined(separator: "."), predicates)
             let superset = MonotoneBounds.superset(for: predicates, source: scope.monotoneSource(of: components))
+                ?? InverseEquality.superset(for: predicates, source: scope.exactInverseSource(of: components))
             return Part(pushdown: superset, pushdownIsExact: false, exact: exact,
                         temporaries: [Temporary(name: name, expr: valueExpr, lookups: source.lookups)])
         case .untranslatable, .swiftOnly:

@@ -1,0 +1,77 @@
+import StrataEvaluator
+import StrataLens
+import StrataMongo
+
+/// Looks for documents stored at versions the lens does not know, before a query
+/// runs — every time, so correctness never depends on a histogram being fresh.
+///
+/// With an index the version histogram can count on (first key the version field;
+/// not sparse, partial, hidden or collated), the look is a series of `find`s of at
+/// most one document, one per range of `Lens.unknownVersionProbes` (numbers outside
+/// and between the known versions, NaN, then one range per other BSON type), each
+/// bounded so that no index key of a known version is read: on a healthy collection
+/// each costs about a millisecond. Those carry no `hint`: SecantusDB answers a hinted
+/// find with a scan of the whole index. The types no range bounds everywhere (objects,
+/// arrays, regular expressions...) are one `find` hinted to `Lens.unusualVersionIndex`,
+/// a partial index holding only them (empty, so instant); without that index, one
+/// unhinted `$type` find (a collection scan on SecantusDB: ~6 s at 200k documents).
+///
+/// Without such an index it is one `find` with `Lens.filterForUnknownVersions`,
+/// which the server answers with a collection scan (`strata index` creates the
+/// index).
+///
+/// An explicit null is read as absent (as the version filters read it), so it is
+/// not "unknown"; the histogram still shows such documents on a line of their own.
+struct UnknownVersionProbe {
+    let collection: MongoCollection
+    let lens: Lens
+
+    enum Method: Equatable, CustomStringConvertible {
+        case index(name: String, queries: Int)
+        case scan(reason: String)
+
+        var description: String {
+            switch self {
+            case .index(let name, let queries): return "\(queries) bounded find\(queries == 1 ? "" : "s") on index '\(name)'"
+            case .scan(let reason): return "one find scanning the collection (\(reason))"
+            }
+        }
+    }
+
+    /// Whether any document is at an unknown version, and how that was found out.
+    func anyUnknown() throws -> (found: Bool, method: Method) {
+        let reader = HistogramReader(collection: collection, field: lens.versionField, absentMeans: lens.absentMeans,
+                                     known: lens.knownVersions)
+        let indexes = try collection.listIndexes()
+        guard let index = indexes.first(where: reader.isCandidate), let name = index["name"]?.stringValue else {
+            let found = try collection.findOne(lens.filterForUnknownVersions) != nil
+            return (found, .scan(reason: "no usable index starts with '\(lens.versionField)'; `strata index` creates one"))
+        }
+        var probes: [(filter: Document, hint: String?)] = lens.unknownVersionProbes.map { ($0.filter, nil) }
+        if let unusual = indexes.first(where: isUnusualVersionIndex), let hint = unusual["name"]?.stringValue {
+            probes.append((lens.unusualVersionFilter, hint))
+        } else {
+            // Unhinted, one `$type` query: bounded on mongod; a collection scan on SecantusDB.
+            probes.append((lens.unusualVersionFilter, nil))
+        }
+        var queries = 0
+        for (filter, hint) in probes {
+            queries += 1
+            let options = FindOptions(projection: ["_id": 1], limit: 1, hint: hint.map { .string($0) })
+            if try collection.find(filter, options: options).nextDocument() != nil {
+                return (true, .index(name: name, queries: queries))
+            }
+        }
+        return (false, .index(name: name, queries: queries))
+    }
+
+    /// `Lens.unusualVersionIndex` (or one like it): on the version field, with exactly its
+    /// partial filter, so a find hinted to it sees every document of an unusual type.
+    func isUnusualVersionIndex(_ index: Document) -> Bool {
+        guard let keys = index["key"]?.documentValue, keys.count == 1, keys.first?.key == lens.versionField,
+              let filter = index["partialFilterExpression"]?.documentValue else { return false }
+        if index["sparse"]?.boolValue == true || index["hidden"]?.boolValue == true { return false }
+        return ExtendedJSON.string(.document(filter), mode: .canonical)
+            == ExtendedJSON.string(.document(lens.unusualVersionFilter), mode: .canonical)
+    }
+}
