@@ -72,10 +72,16 @@ public enum BenchMemory {
         return (value, Peak(beforeBytes: before, peakBytes: peak))
     }
 
+    /// A `kB` field of `/proc/self/status`, in bytes. Read with stdio: Foundation's
+    /// `String(contentsOfFile:)` sees the file's size as 0 and returns nothing.
     static func statusField(_ name: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(name) {
-            let parts = line.dropFirst(name.count).split(separator: " ", omittingEmptySubsequences: true)
+        guard let file = fopen("/proc/self/status", "r") else { return nil }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 512)
+        while fgets(&buffer, Int32(buffer.count), file) != nil {
+            let line = String(cString: buffer)
+            guard line.hasPrefix(name) else { continue }
+            let parts = line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
             guard let n = parts.first.flatMap({ Int($0) }) else { return nil }
             let unit = parts.count > 1 ? parts[1].lowercased() : "kb"
             return unit == "kb" ? n * 1024 : n
