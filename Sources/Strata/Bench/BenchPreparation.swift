@@ -198,23 +198,14 @@ public struct BenchPreparation: Sendable {
         guard FileManager.default.fileExists(atPath: configuration.generator.path) else {
             throw StrataError.badInput("the dataset generator is not there (pass --generator)", at: Location(file: configuration.generator.path))
         }
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var args = ["python3", configuration.generator.path, "--dataset", configuration.dataset, "--count", String(configuration.size),
-                    "--seed", String(configuration.seed), "--out", dir.path]
-        if let dist = configuration.dist { args += ["--dist", dist] }
-        log("generating: \(args.joined(separator: " "))")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            try? FileManager.default.removeItem(at: file)
-            throw StrataError.badInput("gen.py failed: " + String(decoding: errData, as: UTF8.self), at: Location(file: configuration.generator.path))
-        }
+        log("generating \(configuration.size) \(configuration.dataset) with \(configuration.generator.path) into \(dir.path)")
+        // Into a folder of its own first, so an interrupted run leaves no half-written file to reuse.
+        let partial = dir.appendingPathExtension("partial")
+        try? FileManager.default.removeItem(at: partial)
+        try DatasetGenerator.generate(configuration.generator, dataset: configuration.dataset, count: configuration.size,
+                                      seed: configuration.seed, dist: configuration.dist, into: partial)
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.moveItem(at: partial, to: dir)
         return dir
     }
 
