@@ -17,15 +17,38 @@ private let logToStderr: @Sendable (String) -> Void = { line in
     FileHandle.standardError.write(Data(("bench: " + line + "\n").utf8))
 }
 
-/// Writes `data` to `path` (creating its folder), or to stdout for `-`.
-private func write(_ data: Data, to path: String) throws {
-    if path == "-" { return FileHandle.standardOutput.write(data) }
-    let url = URL(fileURLWithPath: path)
-    do {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url)
-    } catch {
-        throw StrataError.badInput("cannot write: \(error.localizedDescription)", at: Location(file: path))
+/// `--json OUT` and `--markdown OUT`, for both reports.
+struct BenchOutputOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Write the report as JSON here ('-': stdout).", valueName: "out.json"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Write the Markdown table here. Default: stdout (unless --json -).", valueName: "out.md"))
+    var markdown: String?
+
+    func validate() throws {
+        if json == "-" && markdown == "-" { throw ValidationError("--json - and --markdown - cannot both go to stdout") }
+    }
+
+    /// The JSON where --json says; the table where --markdown says, else on stdout (unless the JSON is there).
+    func write(json data: @autoclosure () throws -> Data, markdown table: String) throws {
+        if let json { try Self.write(try data(), to: json) }
+        if let markdown {
+            try Self.write(Data(table.utf8), to: markdown)
+        } else if json != "-" {
+            writeOut(table)
+        }
+    }
+
+    /// Writes `data` to `path` (creating its folder), or to stdout for `-`.
+    static func write(_ data: Data, to path: String) throws {
+        if path == "-" { return FileHandle.standardOutput.write(data) }
+        let url = URL(fileURLWithPath: path)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url)
+        } catch {
+            throw StrataError.badInput("cannot write: \(error.localizedDescription)", at: Location(file: path))
+        }
     }
 }
 
@@ -98,11 +121,7 @@ struct BenchRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Which query counts for which target. Default: bench/queries.json when it exists.", valueName: "file"))
     var spec: String?
 
-    @Option(help: ArgumentHelp("Write the report as JSON here ('-': stdout).", valueName: "out.json"))
-    var json: String?
-
-    @Option(help: ArgumentHelp("Write the Markdown table here. Default: stdout (unless --json -).", valueName: "out.md"))
-    var markdown: String?
+    @OptionGroup var output: BenchOutputOptions
 
     @Flag(help: "Reuse the collections when a previous run prepared them with this dataset, size, mix and seed.")
     var reuse = false
@@ -117,7 +136,6 @@ struct BenchRunCommand: ParsableCommand {
         for name in ways.split(separator: ",") where BenchWay(label: String(name).trimmingCharacters(in: .whitespaces)) == nil {
             throw ValidationError("--ways: '\(name)' is not a way (ideal, upgrading, planner, client-side)")
         }
-        if json == "-" && markdown == "-" { throw ValidationError("--json - and --markdown - cannot both go to stdout") }
     }
 
     func configuration() throws -> BenchConfiguration {
@@ -149,13 +167,7 @@ struct BenchRunCommand: ParsableCommand {
         let report = try connection.resolve().run { db in
             try BenchRunner(database: db, configuration: configuration, log: logToStderr).run(command: commandLineText)
         }
-        if let json { try write(try report.json(), to: json) }
-        let table = report.markdown()
-        if let markdown {
-            try write(Data(table.utf8), to: markdown)
-        } else if json != "-" {
-            writeOut(table)
-        }
+        try output.write(json: report.json(), markdown: report.markdown())
         if report.allAgree == false { throw StrataError.badInput("some answers differ between the ways (see the report)") }
     }
 }
@@ -196,11 +208,7 @@ struct BenchMemoryCommand: ParsableCommand {
     @Flag(help: .hidden)
     var emitCase = false
 
-    @Option(help: ArgumentHelp("Write the report as JSON here ('-': stdout).", valueName: "out.json"))
-    var json: String?
-
-    @Option(help: ArgumentHelp("Write the Markdown table here. Default: stdout (unless --json -).", valueName: "out.md"))
-    var markdown: String?
+    @OptionGroup var output: BenchOutputOptions
 
     func parsedCases() throws -> [(documents: Int, groups: Int)] {
         var out: [(documents: Int, groups: Int)] = try cases.map { text in
@@ -219,7 +227,6 @@ struct BenchMemoryCommand: ParsableCommand {
 
     func validate() throws {
         _ = try parsedCases()
-        if json == "-" && markdown == "-" { throw ValidationError("--json - and --markdown - cannot both go to stdout") }
     }
 
     func run() throws {
@@ -246,29 +253,19 @@ struct BenchMemoryCommand: ParsableCommand {
                 report.cases.append(inProcess ? try mode.measure(documents: n, groups: g) : try child(n, g, connection))
             }
         }
-        if let json { try write(try report.json(), to: json) }
-        let table = report.markdown()
-        if let markdown {
-            try write(Data(table.utf8), to: markdown)
-        } else if json != "-" {
-            writeOut(table)
-        }
+        try output.write(json: report.json(), markdown: report.markdown())
         if report.cases.contains(where: { !$0.checked }) { throw StrataError.badInput("a memory case gave a wrong answer (see the report)") }
     }
 
     /// Runs one case in a fresh `strata bench memory --emit-case` and reads its JSON line.
     func child(_ documents: Int, _ groups: Int, _ connection: Connection) throws -> BenchMemoryMode.Case {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
-        p.arguments = ["bench", "memory", "--emit-case", "--docs", String(documents), "--groups", String(groups),
-                       "--uri", connection.uri, "--db", connection.databaseName, "--schemas", schemas.directory]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw StrataError.unsupported("the memory case \(documents):\(groups) failed in its own process (exit \(p.terminationStatus))")
+        let (status, data) = try Subprocess.run(
+            URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]),
+            ["bench", "memory", "--emit-case", "--docs", String(documents), "--groups", String(groups),
+             "--uri", connection.uri, "--db", connection.databaseName, "--schemas", schemas.directory],
+            capture: .standardOutput)
+        guard status == 0 else {
+            throw StrataError.unsupported("the memory case \(documents):\(groups) failed in its own process (exit \(status))")
         }
         do {
             return try JSONDecoder().decode(BenchMemoryMode.Case.self, from: data)

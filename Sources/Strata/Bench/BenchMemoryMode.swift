@@ -43,11 +43,7 @@ public struct BenchMemoryMode: Sendable {
 
         public init(command: String? = nil) { self.command = command }
 
-        public func json() throws -> Data {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            return try encoder.encode(self)
-        }
+        public func json() throws -> Data { try BenchReport.json(self) }
 
         public func markdown() -> String {
             var out = "## strata bench memory: peak RSS of a $group through the planner\n\n"

@@ -223,10 +223,13 @@ public struct BenchReport: Sendable, Codable {
     // MARK: output
 
     /// Pretty-printed JSON with sorted keys.
-    public func json() throws -> Data {
+    public func json() throws -> Data { try Self.json(self) }
+
+    /// `value` as pretty-printed JSON with sorted keys (the reports' form).
+    public static func json<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(self)
+        return try encoder.encode(value)
     }
 
     /// The Markdown report: a header, one table row per query, the targets per row.
