@@ -19,6 +19,7 @@ read -r -a flags <<< "${BENCH_BUILD_FLAGS--c release}"
 read -r -a extra <<< "${BENCH_ARGS:-}"
 size=${BENCH_SIZE:-200000}
 db=${BENCH_DB:-strata_bench}
+status=
 label=$size; if (( size % 1000 == 0 )); then label="$((size / 1000))k"; fi
 
 echo "== building strata (${flags[*]:-debug})"
@@ -32,18 +33,20 @@ mkdir -p bench
 if [ "$what" != memory ]; then
   echo "== strata bench: events, $size documents (log on stderr; bench/events-$label.md and .json)"
   start=$(date +%s)
+  # Exit status 2 when some answers differ: the report is written all the same; go on.
   "$strata" bench --uri "$uri" --db "$db" --size "$size" --reuse \
     --repetitions "${BENCH_REPETITIONS:-5}" --warmup "${BENCH_WARMUP:-1}" \
     --upgrading-repetitions "${BENCH_UPGRADING_REPETITIONS:-1}" \
-    --json "bench/events-$label.json" --markdown "bench/events-$label.md" "${extra[@]}"
-  echo "== events: $(( $(date +%s) - start )) s"
+    --json "bench/events-$label.json" --markdown "bench/events-$label.md" "${extra[@]}" || status=$?
+  echo "== events: $(( $(date +%s) - start )) s, exit status ${status:-0}"
   cat "bench/events-$label.md"
 fi
 
 if [ "$what" != events ]; then
   echo "== strata bench memory (each case in a process of its own; bench/memory.md and .json)"
   start=$(date +%s)
-  "$strata" bench memory --uri "$uri" --db "$db" --json bench/memory.json --markdown bench/memory.md
+  "$strata" bench memory --uri "$uri" --db "$db" --json bench/memory.json --markdown bench/memory.md || status=$?
   echo "== memory: $(( $(date +%s) - start )) s"
   cat bench/memory.md
 fi
+exit "${status:-0}"

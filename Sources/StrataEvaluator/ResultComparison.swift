@@ -105,7 +105,7 @@ public enum ResultComparison {
             var j = i + 1
             while j < want.count && pattern.compare(wk[j], wk[i]) == 0 { j += 1 }
             for k in i..<j where pattern.compare(gk[k], wk[i]) != 0 {
-                return "#\(k): sort key \(gk[k]) vs \(wk[i])\n  got:  \(preview(Array(got[i..<j])))\n  want: \(preview(Array(want[i..<j])))"
+                return "#\(k): sort key \(ExtendedJSON.string(.array(gk[k]))) vs \(ExtendedJSON.string(.array(wk[i])))\n  got:  \(preview(Array(got[i..<j])))\n  want: \(preview(Array(want[i..<j])))"
             }
             if let d = multisetDifference(Array(got[i..<j]), Array(want[i..<j])) { return "#\(i)..<\(j): \(d)" }
             i = j

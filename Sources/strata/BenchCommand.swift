@@ -115,7 +115,7 @@ struct BenchRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The ways to run, comma-separated: ideal,upgrading,planner,client-side.", valueName: "list"))
     var ways = "ideal,upgrading,planner,client-side"
 
-    @Option(name: .customLong("query"), help: ArgumentHelp("A query file (repeatable). Default: every queries/<dataset>-*.json.", valueName: "file"))
+    @Option(name: .customLong("query"), help: ArgumentHelp("A query file (repeatable). Default: every query in queries/ over the dataset's collection.", valueName: "file"))
     var queries: [String] = []
 
     @Option(help: ArgumentHelp("Which query counts for which target. Default: bench/queries.json when it exists.", valueName: "file"))

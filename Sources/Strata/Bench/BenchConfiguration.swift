@@ -75,11 +75,15 @@ public struct BenchConfiguration: Sendable {
         workDirectory.appendingPathComponent("\(dataset)-\(size)-s\(seed)-\(dist.map { $0.replacingOccurrences(of: ",", with: "-") } ?? "default")")
     }
 
-    /// `queries/<dataset>-*.json` in `directory`, sorted by name.
+    /// The query files in `directory` whose collection is `dataset`, sorted by name.
     public static func defaultQueries(dataset: String, directory: URL = URL(fileURLWithPath: "queries", isDirectory: true)) throws -> [URL] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        return names.filter { $0.hasPrefix(dataset + "-") && $0.hasSuffix(".json") }.sorted()
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
+            throw StrataError.badInput("no query folder (pass --query FILE)", at: Location(file: directory.path))
+        }
+        return try names.filter { $0.hasSuffix(".json") }.sorted()
             .map { directory.appendingPathComponent($0) }
+            .filter { try QuerySpec.load(contentsOf: $0).collection == dataset }
     }
 
     /// Refuses settings that cannot run.
