@@ -7,8 +7,10 @@ SWIFT_BUILD_FLAGS ?=
 export SWIFT_BUILD_FLAGS
 # Extra arguments for `swift test`, e.g. make test TEST_ARGS="--filter HistogramTests"
 TEST_ARGS ?=
+# `make bench BENCH=events` or `BENCH=memory` runs one half of the benchmark
+BENCH ?=
 
-.PHONY: help deps venv build test server server-stop demo clean
+.PHONY: help deps venv build test server server-stop demo bench clean
 
 help:
 	@echo "make deps         install libmongoc/libbson, pkg-config, python3-venv (apt) where missing"
@@ -18,6 +20,7 @@ help:
 	@echo "make server-stop  stop it"
 	@echo "make demo         generate the datasets, load them into strata_demo, print their histograms"
 	@echo "make test         the whole test suite against a throwaway server it starts and stops"
+	@echo "make bench        strata bench at 200k events and the memory mode: bench/events-200k.*, bench/memory.* (BENCH=events|memory for one)"
 	@echo "make clean        remove .build and server state (not .data, not .venv)"
 
 deps:
@@ -44,6 +47,9 @@ demo: deps venv build
 
 test: deps venv
 	@scripts/test.sh $(TEST_ARGS)
+
+bench: deps venv
+	@scripts/bench.sh $(BENCH)
 
 clean:
 	@for d in .server/*/; do [ -d "$$d" ] && scripts/server.sh stop "$$(basename "$$d")"; done; true

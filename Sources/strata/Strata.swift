@@ -35,7 +35,8 @@ struct StrataCommand: AsyncParsableCommand {
             ImportCommand.self,
             MigrateCommand.self,
             IndexCommand.self,
-            // run, explain, migrate, index, bench: add each here, one file each.
+            BenchCommand.self,
+            // add each here, one file each.
         ]
     )
 

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 import StrataMongo
 
 /// Generates the shared datasets with their own generator (gen.py, vendored
@@ -16,19 +17,10 @@ public enum Datasets {
         lock.lock(); defer { lock.unlock() }
         if let url = cache[key] { return url }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-datasets-\(getpid())/\(key)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var args = ["python3", generator.path, "--dataset", dataset, "--count", String(count), "--seed", String(seed), "--out", dir.path]
-        if let dist { args += ["--dist", dist] }
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw TestSupportError("gen.py failed: " + String(decoding: errData, as: UTF8.self))
+        do {
+            try DatasetGenerator.generate(generator, dataset: dataset, count: count, seed: seed, dist: dist, into: dir)
+        } catch let e as StrataError {
+            throw TestSupportError(e.message)
         }
         cache[key] = dir
         return dir

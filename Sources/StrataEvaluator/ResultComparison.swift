@@ -1,8 +1,7 @@
-import StrataEvaluator
 import StrataMongo
 
-/// Compares a pipeline's results from strata with the server's on the truth,
-/// as the dataset contract says: documents as unordered maps, doubles within
+/// Compares two answers to one pipeline (strata's and the server's on the truth in the
+/// tests; the four ways of `strata bench`), as the dataset contract says: documents as unordered maps, doubles within
 /// 1e-9, and the result order compared only where the pipeline defines it —
 /// by its last ordering stage (documents that tie on the sort key may come in
 /// any order), or natural order when nothing reorders the documents.
@@ -85,8 +84,8 @@ public enum ResultComparison {
     }
 
     static func multisetDifference(_ got: [Document], _ want: [Document]) -> String? {
-        let g = got.sorted { canonical($0) < canonical($1) }
-        let w = want.sorted { canonical($0) < canonical($1) }
+        let g = got.map { (canonical($0), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+        let w = want.map { (canonical($0), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
         return values.difference(g, w)
     }
 
@@ -106,7 +105,7 @@ public enum ResultComparison {
             var j = i + 1
             while j < want.count && pattern.compare(wk[j], wk[i]) == 0 { j += 1 }
             for k in i..<j where pattern.compare(gk[k], wk[i]) != 0 {
-                return "#\(k): sort key \(gk[k]) vs \(wk[i])\n  got:  \(preview(Array(got[i..<j])))\n  want: \(preview(Array(want[i..<j])))"
+                return "#\(k): sort key \(ExtendedJSON.string(.array(gk[k]))) vs \(ExtendedJSON.string(.array(wk[i])))\n  got:  \(preview(Array(got[i..<j])))\n  want: \(preview(Array(want[i..<j])))"
             }
             if let d = multisetDifference(Array(got[i..<j]), Array(want[i..<j])) { return "#\(i)..<\(j): \(d)" }
             i = j

@@ -1,0 +1,91 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The process's resident memory, as the benchmark reports it.
+///
+/// The peak of one call is measured by resetting the kernel's high-water mark first
+/// (Linux: writing `5` to `/proc/self/clear_refs`, which sets `VmHWM` to the current
+/// RSS) and reading `VmHWM` afterwards — exact, and no sampling thread. Resetting it
+/// also resets what `getrusage`'s `ru_maxrss` reports, so the process's lifetime peak
+/// is kept here (`lifetimePeakBytes`: the largest high-water mark seen before any reset).
+/// Where `/proc` is missing (macOS), `ru_maxrss` is all there is: the lifetime peak.
+public enum BenchMemory {
+    nonisolated(unsafe) private static var savedPeak = 0
+    private static let lock = NSLock()
+
+    /// `VmRSS`: resident now (nil without `/proc`).
+    public static var residentBytes: Int? { statusField("VmRSS:") }
+
+    /// `VmHWM`: the peak since the process started or since the last reset.
+    public static var highWaterMarkBytes: Int? { statusField("VmHWM:") }
+
+    /// `getrusage(RUSAGE_SELF).ru_maxrss` in bytes (kilobytes on Linux, bytes on macOS).
+    public static var maxRSSBytes: Int {
+        var usage = rusage()
+        #if os(Linux)
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        return Int(usage.ru_maxrss) * 1024
+        #else
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        return Int(usage.ru_maxrss)
+        #endif
+    }
+
+    /// The process's peak RSS over its whole life, resets included.
+    public static var lifetimePeakBytes: Int {
+        lock.lock(); defer { lock.unlock() }
+        return max(savedPeak, maxRSSBytes, highWaterMarkBytes ?? 0)
+    }
+
+    /// Sets the high-water mark to the current RSS; false where that is not possible.
+    @discardableResult
+    public static func resetHighWaterMark() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        savedPeak = max(savedPeak, maxRSSBytes, highWaterMarkBytes ?? 0)
+        guard let fd = fopen("/proc/self/clear_refs", "w") else { return false }
+        defer { fclose(fd) }
+        return fputs("5", fd) >= 0 && fflush(fd) == 0
+    }
+
+    /// What `measure` saw.
+    public struct Peak: Sendable, Codable, Equatable {
+        /// RSS when the call started.
+        public var beforeBytes: Int?
+        /// The highest RSS during the call (nil when it cannot be told apart from the
+        /// process's earlier peak).
+        public var peakBytes: Int?
+    }
+
+    /// Runs `body` and reports the RSS before it and the peak during it.
+    public static func measure<T>(_ body: () throws -> T) rethrows -> (T, Peak) {
+        let canReset = resetHighWaterMark()
+        let before = residentBytes
+        let value = try body()
+        let peak = canReset ? highWaterMarkBytes : nil
+        lock.lock()
+        savedPeak = max(savedPeak, peak ?? 0)
+        lock.unlock()
+        return (value, Peak(beforeBytes: before, peakBytes: peak))
+    }
+
+    /// A `kB` field of `/proc/self/status`, in bytes. Read with stdio: Foundation's
+    /// `String(contentsOfFile:)` sees the file's size as 0 and returns nothing.
+    static func statusField(_ name: String) -> Int? {
+        guard let file = fopen("/proc/self/status", "r") else { return nil }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 512)
+        while fgets(&buffer, Int32(buffer.count), file) != nil {
+            let line = String(cString: buffer)
+            guard line.hasPrefix(name) else { continue }
+            let parts = line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+            guard let n = parts.first.flatMap({ Int($0) }) else { return nil }
+            let unit = parts.count > 1 ? parts[1].lowercased() : "kb"
+            return unit == "kb" ? n * 1024 : n
+        }
+        return nil
+    }
+}

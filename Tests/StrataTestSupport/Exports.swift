@@ -1,0 +1,3 @@
+// The comparisons the tests use (`BSONComparison`, `ResultComparison`) live in the
+// library (StrataEvaluator), where `strata bench` uses them too.
+@_exported import StrataEvaluator
