@@ -181,12 +181,14 @@ public struct SumState: Sendable, Equatable {
     public init() {}
 
     /// Adds a value; non-numbers are ignored. Decimal128 throws `.unsupported`.
-    public mutating func add(_ v: BSON?) throws {
+    /// `widening: false` leaves `widest` alone (a partial sum whose inputs' widest type
+    /// is known separately: its own type may come from an overflow).
+    public mutating func add(_ v: BSON?, widening: Bool = true) throws {
         guard let v else { return }
         switch v {
         case .int32(let i): total.addInt(i)
-        case .int64(let i): widest = max(widest, .int64); total.addLong(i)
-        case .double(let d): widest = max(widest, .double); total.addDouble(d)
+        case .int64(let i): if widening { widest = max(widest, .int64) }; total.addLong(i)
+        case .double(let d): if widening { widest = max(widest, .double) }; total.addDouble(d)
         case .decimal128: throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator")
         default: return
         }

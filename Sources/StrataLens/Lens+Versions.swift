@@ -112,13 +112,18 @@ extension Lens {
         func probe(_ what: String, _ condition: BSON) -> (what: String, filter: Document) {
             (what, Document([(f, condition)]))
         }
-        var out = [probe("numbers below \(oldest)", ["$gte": .double(-.infinity), "$lte": .double(Self.doubleBelow(oldest))])]
+        // Bounds just beside each known version (SecantusDB reads every key equal to an
+        // exclusive bound), except beside 0, where the next double is subnormal and
+        // SecantusDB's ranges miss values: `$lt`/`$gt: 0` there.
+        func above(_ k: Int) -> Document { k == 0 ? ["$gt": 0] : ["$gte": .double(Self.doubleAbove(k))] }
+        func below(_ k: Int) -> Document { k == 0 ? ["$lt": 0] : ["$lte": .double(Self.doubleBelow(k))] }
+        func range(_ low: Document, _ high: Document) -> BSON { .document(Document((Array(low) + Array(high)).map { ($0.key, $0.value) })) }
+        var out = [probe("numbers below \(oldest)", range(["$gte": .double(-.infinity)], below(oldest)))]
         for v in oldest..<newest {
-            out.append(probe("numbers between \(v) and \(v + 1)",
-                             ["$gte": .double(Self.doubleAbove(v)), "$lte": .double(Self.doubleBelow(v + 1))]))
+            out.append(probe("numbers between \(v) and \(v + 1)", range(above(v), below(v + 1))))
         }
         out += [
-            probe("numbers above \(newest)", ["$gte": .double(Self.doubleAbove(newest)), "$lte": .double(.infinity)]),
+            probe("numbers above \(newest)", range(above(newest), ["$lte": .double(.infinity)])),
             probe("NaN", .double(.nan)),
             probe("strings", ["$gte": ""]),
             probe("binary data", ["$gte": .binary(BSONBinary(subtype: 0, data: []))]),

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Progress on stderr, shown only when stderr is a terminal: one line redrawn
 /// in place at most ten times a second, cleared when the work is done.
@@ -29,12 +30,4 @@ final class ProgressLine {
 }
 
 /// `12345` → `12,345`.
-func grouped(_ n: Int) -> String {
-    let digits = String(n.magnitude)
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return (n < 0 ? "-" : "") + out
-}
+func grouped(_ n: Int) -> String { VersionHistogram.grouped(n) }

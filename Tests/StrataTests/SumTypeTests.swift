@@ -5,7 +5,9 @@ import XCTest
 
 /// Partial `$sum`s ship no input type by default; when a slice's int32 sum overflowed
 /// into int64 yet the total fits int32 again, the runner runs the query again with
-/// types, and the answer has mongod's type (int32), not int64.
+/// types, and the answer has mongod's type (int32), not int64. (SecantusDB itself
+/// answers int64 once an int32 running sum has overflowed, even when the total fits
+/// int32 again; mongod types the result by its widest input: int32.)
 final class SumTypeTests: XCTestCase {
     func lens() throws -> Lens { try Lens.load(collection: "events", schemasDirectory: TestServer.repositoryRoot.appendingPathComponent("schemas")) }
 
@@ -13,8 +15,9 @@ final class SumTypeTests: XCTestCase {
         let db = try TestServer.freshDatabase(name)
         _ = try db.collection("events").insertMany(docs)
         // The same documents at the newest version: amount.value is a path at v1...v3.
-        _ = try db.collection("truth").insertMany(docs.map { d in var t = d; t["v"] = 3; return t })
-        let pipeline: [BSON] = [["$group": ["_id": .null, "s": ["$sum": "$amount.value"], "n": ["$sum": 1]]]]
+        _ = try db.collection("truth").insertMany(try docs.map { try lens().upgrade($0) })
+        // Grouped by kind, a converted field: versions 1-2 and 3 are separate branches.
+        let pipeline: [BSON] = [["$group": ["_id": "$kind", "s": ["$sum": "$amount.value"], "n": ["$sum": 1]]]]
         let runner = QueryRunner(database: db, lens: try lens())
         let spec = QuerySpec(collection: "events", pipeline: pipeline)
         var out: [Document] = []
@@ -23,7 +26,8 @@ final class SumTypeTests: XCTestCase {
     }
 
     func amount(_ id: Int, _ v: Int32, _ value: BSON) -> Document {
-        ["_id": .int32(Int32(id)), "v": .int32(v), "amount": ["value": value, "currency": "USD"]]
+        v < 3 ? ["_id": .int32(Int32(id)), "v": .int32(v), "type": "Refund", "region": "eu", "amount": ["value": value, "currency": "USD"]]
+            : ["_id": .int32(Int32(id)), "v": .int32(v), "kind": "refund", "geo": ["region": "eu"], "amount": ["value": value, "currency": "USD"]]
     }
 
     func testOverflowedSliceIsRunAgainForTheExactType() throws {
@@ -32,7 +36,7 @@ final class SumTypeTests: XCTestCase {
         let r = try run(docs, "sumtype_overflow")
         XCTAssertEqual(r.reruns, 1)
         XCTAssertEqual(r.strata.first?["s"], .int32(1_000_000_000))
-        XCTAssertEqual(r.strata.first?["s"], r.truth.first?["s"])
+        XCTAssertEqual(r.strata.first?["s"]?.doubleValue, r.truth.first?["s"]?.doubleValue)
     }
 
     func testLongInputsStayLongWithoutRerun() throws {

@@ -96,8 +96,8 @@ extension VersionHistogram {
         return d
     }
 
-    /// `12345` → `12,345`.
-    static func grouped(_ n: Int) -> String {
+    /// `12345` → `12,345` (the CLI's progress lines use it too).
+    public static func grouped(_ n: Int) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {

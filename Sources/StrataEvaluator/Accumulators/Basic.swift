@@ -51,10 +51,13 @@ public struct SumAccumulator: Accumulator {
             if let s = parts[1].doubleValue { state.total.addDouble(s) }
             if let a = parts[2].doubleValue, a.isFinite || (parts[1].doubleValue?.isFinite ?? true) { state.total.addDouble(a) }
         case .document(let d)?:
-            try state.add(d["sum"])
             if let w = d["width"].flatMap({ $0.exactInt }), w >= 0, let nt = NumericType(rawValue: Int(w)) {
                 if nt == .decimal { throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator") }
+                // The slice's widest input type, not the type its total overflowed into.
+                try state.add(d["sum"], widening: false)
                 state.widest = max(state.widest, nt)
+            } else {
+                try state.add(d["sum"])
             }
         case let v?: try state.add(v)
         case nil: break
