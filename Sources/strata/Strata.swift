@@ -25,7 +25,8 @@ struct StrataCommand: AsyncParsableCommand {
             $STRATA_DB, else 'strata'.
 
             Exit status: 0 success; 1 server or connection error; 2 bad input \
-            (arguments, files, lens); 3 unsupported; 4 unknown version; 5 upgrade failed.
+            (arguments, files, lens); 3 unsupported; 4 unknown version; 5 upgrade failed; \
+            6 answers differ (verify).
             """,
         version: StrataVersion.string,
         subcommands: [
@@ -36,6 +37,7 @@ struct StrataCommand: AsyncParsableCommand {
             MigrateCommand.self,
             IndexCommand.self,
             BenchCommand.self,
+            VerifyCommand.self,
             // add each here, one file each.
         ]
     )

@@ -8,7 +8,7 @@ final class RunCLITests: XCTestCase {
     static let root = TestServer.repositoryRoot
 
     /// The events dataset (mixed, all four versions) in a fresh database; returns its name.
-    func loadEvents(_ name: String, extra: [Document] = []) throws -> String {
+    static func loadEvents(_ name: String, extra: [Document] = []) throws -> String {
         let db = try TestServer.freshDatabase(name)
         let dir = try Datasets.generate("events", count: 800)
         try db.collection("events").insertMany(try Datasets.readJSONL(dir.appendingPathComponent("events.mixed.jsonl")) + extra)
@@ -22,7 +22,7 @@ final class RunCLITests: XCTestCase {
     }
 
     func testRunPrintsOneDocumentPerLineEqualToTheTruth() throws {
-        let db = try loadEvents("cli_run")
+        let db = try Self.loadEvents("cli_run")
         let query = Self.root.appendingPathComponent("queries/events-by-kind.json")
         let r = try strata(["run", query.path], db: db)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -35,7 +35,7 @@ final class RunCLITests: XCTestCase {
     }
 
     func testInlinePipelineAndOtherFormats() throws {
-        let db = try loadEvents("cli_formats")
+        let db = try Self.loadEvents("cli_formats")
         let pipeline = #"[{"$match": {"geo.region": "eu-west"}}, {"$group": {"_id": "$kind", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}]"#
         let jsonl = try strata(["run", "--collection", "events", "--pipeline", pipeline], db: db)
         XCTAssertEqual(jsonl.status, 0, jsonl.stderr)
@@ -59,7 +59,7 @@ final class RunCLITests: XCTestCase {
     }
 
     func testMalformedQueriesExitTwoNamingThePlace() throws {
-        let db = try loadEvents("cli_malformed")
+        let db = try Self.loadEvents("cli_malformed")
         let folder = try TempFolder()
         let cases: [(String, String)] = [
             (#"{"collection": "events", "pipeline": [ "#, "not valid Extended JSON"),
@@ -82,14 +82,14 @@ final class RunCLITests: XCTestCase {
     }
 
     func testUnsupportedStagesAreRefused() throws {
-        let db = try loadEvents("cli_unsupported")
+        let db = try Self.loadEvents("cli_unsupported")
         let r = try strata(["run", "-c", "events", "--pipeline", #"[{"$match": {}}, {"$out": "copy"}]"#], db: db)
         XCTAssertEqual(r.status, 3, r.stderr)
         XCTAssertTrue(r.stderr.contains("pipeline[1].$out"), r.stderr)
     }
 
     func testUnknownVersionsRefuseUnlessIgnored() throws {
-        let db = try loadEvents("cli_unknown", extra: [["_id": 900_001, "v": 7], ["_id": 900_002, "v": "2"], ["_id": 900_003, "v": 1.5]])
+        let db = try Self.loadEvents("cli_unknown", extra: [["_id": 900_001, "v": 7], ["_id": 900_002, "v": "2"], ["_id": 900_003, "v": 1.5]])
         let pipeline = #"[{"$count": "n"}]"#
         let refused = try strata(["run", "-c", "events", "--pipeline", pipeline], db: db)
         XCTAssertEqual(refused.status, 4, refused.stderr)
@@ -104,7 +104,7 @@ final class RunCLITests: XCTestCase {
     }
 
     func testExplainShowsShardsAndMerger() throws {
-        let db = try loadEvents("cli_explain")
+        let db = try Self.loadEvents("cli_explain")
         let r = try strata(["explain", Self.root.appendingPathComponent("queries/events-revenue-by-region.json").path], db: db)
         XCTAssertEqual(r.status, 0, r.stderr)
         let doc = try ExtendedJSON.parseQueryDocument(r.stdout)
@@ -121,5 +121,45 @@ final class RunCLITests: XCTestCase {
         let offline = try StrataRunner.run(["explain", "--offline", "queries/events-by-kind.json"], in: Self.root)
         XCTAssertEqual(offline.status, 0, offline.stderr)
         XCTAssertNil(try ExtendedJSON.parseQueryDocument(offline.stdout)["shards"]?.arrayValue?.first?.documentValue?["serverPlan"])
+    }
+}
+
+/// `strata verify`: strata's answers against a migrated copy, one verdict per query.
+final class VerifyCLITests: XCTestCase {
+    func testAgreesOnTheCatalogAndCatchesAWrongReference() throws {
+        let root = TestServer.repositoryRoot
+        let db = try RunCLITests.loadEvents("cli_verify")
+        let queries = ["events-by-kind", "events-region-kind", "events-one-user"].map { root.appendingPathComponent("queries/\($0).json").path }
+        let base = ["--uri", try TestServer.uri(), "--db", db, "--schemas", root.appendingPathComponent("schemas").path]
+        let ok = try StrataRunner.run(["verify"] + queries + ["--against", "{collection}_truth"] + base)
+        XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
+        XCTAssertEqual(ok.stdout.split(separator: "\n").filter { $0.hasPrefix("agree") }.count, 3, ok.stdout)
+        XCTAssertTrue(ok.stdout.contains("3 queries: 3 agree"), ok.stdout)
+
+        // A reference that is not the migrated copy: the mixed collection itself.
+        let wrong = try StrataRunner.run(["verify", queries[0], "--against", "events", "--json"] + base)
+        XCTAssertEqual(wrong.status, 6, wrong.stdout + wrong.stderr)
+        let line = try ExtendedJSON.parseDocument(String(wrong.stdout.split(separator: "\n")[0]))
+        XCTAssertEqual(line["verdict"], "DIFFER")
+        XCTAssertNotNil(line["detail"]?.stringValue)
+
+        // Something strata refuses (a $lookup into a versioned collection) is 'refused', exit 3.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-verify-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let refused = dir.appendingPathComponent("refused.json")
+        try #"{"collection": "events", "pipeline": [{"$lookup": {"from": "users", "localField": "user", "foreignField": "_id", "as": "u"}}]}"#
+            .write(to: refused, atomically: true, encoding: .utf8)
+        let r = try StrataRunner.run(["verify", refused.path, "--against", "{collection}_truth"] + base)
+        XCTAssertEqual(r.status, 3, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("refused"), r.stdout)
+
+        // A malformed query file: exit 2 before connecting.
+        let bad = dir.appendingPathComponent("bad.json")
+        try #"{"collection": "events", "pipeline": [{"$group": {"_id": 1, "n": {"$summ": 1}}}]}"#.write(to: bad, atomically: true, encoding: .utf8)
+        let b = try StrataRunner.run(["verify", bad.path, "--against", "x", "--uri", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100",
+                                      "--schemas", root.appendingPathComponent("schemas").path])
+        XCTAssertEqual(b.status, 2, b.stderr)
+        XCTAssertTrue(b.stderr.contains("bad.json: pipeline[0].$group.n"), b.stderr)
     }
 }

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+/// `strata verify`: each query run by strata on the mixed collection and directly by
+/// the server on a fully migrated reference collection, answers compared.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check strata's answers against a fully migrated copy: each query through strata, and directly on the copy.",
+        discussion: """
+            For each query file, strata runs the pipeline on the mixed collection it names \
+            (as 'strata run' does) and the server runs the same pipeline, unchanged, on the \
+            reference collection given by --against ('{collection}' is replaced by the \
+            query's collection): a copy migrated to the newest version, e.g. by \
+            'strata migrate' on a copy, or a dataset's truth. The answers are compared as \
+            the tests compare them: documents as unordered maps, doubles within a relative \
+            1e-9, order only where the pipeline defines it.
+
+            Each query gets one line: agree, DIFFER (with what differs), refused (strata \
+            said it cannot answer exactly: allowed, never a wrong number) or 'both failed' \
+            (the server refused the pipeline too).
+
+            Exit status: 0 every answer agrees; 6 some answer differs (or strata answered \
+            where the server failed, or failed where it answered); 3 none differs but strata \
+            refused some; 1 server error; 2 a malformed query or lens.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Query files: {\"collection\": ..., \"pipeline\": [...]}.", valueName: "query.json"))
+    var files: [String]
+
+    @Option(help: ArgumentHelp("The reference collection; '{collection}' stands for the query's collection.",
+                               valueName: "name"))
+    var against: String
+
+    @Flag(help: "One JSON object per query instead of a line of text.")
+    var json = false
+
+    @Flag(help: "Leave out documents at versions the lens does not know (with a warning) instead of refusing.")
+    var ignoreUnknownVersions = false
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var schemas: SchemaOptions
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one query file") }
+        if against.isEmpty { throw ValidationError("--against must not be empty") }
+    }
+
+    enum Verdict: String { case agree, differ = "DIFFER", refused, bothFailed = "both failed" }
+
+    func run() throws {
+        // Every file and lens is checked before anything connects.
+        let specs = try files.map { file -> QuerySpec in
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw StrataError.badInput("no such query file", at: Location(file: file))
+            }
+            let spec = try QuerySpec.load(contentsOf: URL(fileURLWithPath: file))
+            _ = try Planner(lens: try schemas.lens(for: spec.collection)).plan(spec)
+            return spec
+        }
+        var tally: [Verdict: Int] = [:]
+        try connection.resolve().run { db in
+            for (file, spec) in zip(files, specs) {
+                let reference = against.replacingOccurrences(of: "{collection}", with: spec.collection)
+                let t0 = Date()
+                let got = Result { () throws -> [Document] in
+                    var out: [Document] = []
+                    let c = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions)
+                    try c.aggregate(spec.pipeline, file: spec.file) { out.append($0); return true }
+                    return out
+                }
+                let t1 = Date()
+                let want = Result { try db.collection(reference).aggregateAll(spec.pipeline) }
+                let t2 = Date()
+                let (verdict, detail) = try judge(got, want, pipeline: spec.pipeline)
+                tally[verdict, default: 0] += 1
+                report(file: file, reference: reference, verdict: verdict, detail: detail,
+                       results: (try? got.get().count), seconds: (t1.timeIntervalSince(t0), t2.timeIntervalSince(t1)))
+            }
+        }
+        let summary = [Verdict.agree, .differ, .refused, .bothFailed].compactMap { v in tally[v].map { "\($0) \(v.rawValue)" } }
+        if !json { print("\(files.count) \(files.count == 1 ? "query" : "queries"): \(summary.joined(separator: ", "))") }
+        if tally[.differ, default: 0] > 0 { throw ExitCode(6) }
+        if tally[.refused, default: 0] > 0 { throw ExitCode(3) }
+    }
+
+    /// The verdict on one query. Server errors other than the pipeline's own (a
+    /// connection lost) end the run.
+    func judge(_ got: Result<[Document], Error>, _ want: Result<[Document], Error>, pipeline: [BSON]) throws -> (Verdict, String?) {
+        switch (got, want) {
+        case (.success(let g), .success(let w)):
+            return ResultComparison.difference(g, w, pipeline: pipeline).map { (.differ, $0) } ?? (.agree, nil)
+        case (.failure(let e as MongoError), _) where e.kind == .connection: throw e
+        case (_, .failure(let e as MongoError)) where e.kind == .connection: throw e
+        case (.failure(let e as StrataError), .success) where e.kind == .unsupported || e.kind == .unknownVersion:
+            return (.refused, e.description)
+        case (.failure(let e), .success):
+            return (.differ, "strata failed where the server answered: \(e)")
+        case (.success(let g), .failure(let e)):
+            return (.differ, "strata answered \(g.count) documents where the server failed: \(e)")
+        case (.failure(let e), .failure(let f)):
+            return (.bothFailed, "strata: \(e); server: \(f)")
+        }
+    }
+
+    func report(file: String, reference: String, verdict: Verdict, detail: String?, results: Int?, seconds: (Double, Double)) {
+        if json {
+            var d: Document = ["file": .string(file), "against": .string(reference), "verdict": .string(verdict.rawValue),
+                               "strataSeconds": .double(seconds.0), "referenceSeconds": .double(seconds.1)]
+            if let results { d["results"] = .int64(Int64(results)) }
+            if let detail { d["detail"] = .string(detail) }
+            print(ExtendedJSON.string(.document(d)))
+            return
+        }
+        let timing = String(format: "strata %.2f s, %@ %.2f s", seconds.0, reference, seconds.1)
+        let count = results.map { "\($0) result\($0 == 1 ? "" : "s"), " } ?? ""
+        print("\(verdict.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(file)  (\(count)\(timing))")
+        if let detail { print("  " + detail.replacingOccurrences(of: "\n", with: "\n  ")) }
+    }
+}
