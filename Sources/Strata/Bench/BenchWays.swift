@@ -68,15 +68,21 @@ public struct BenchWays: Sendable {
 
     /// strata's planner through its public runner, which counts what it received.
     func planner(_ query: BenchQuery) throws -> BenchAnswer {
-        let runner = QueryRunner(database: database, lens: lens, functions: functions)
         var results: [Document] = []
+        let s = try planner(query) { results.append($0) }
+        return BenchAnswer(results: results, bytesReceived: s.bytesReceived, plannerStatistics: s)
+    }
+
+    /// The planner way with its results streamed to `each`, not kept (the memory mode:
+    /// what strata itself holds).
+    func planner(_ query: BenchQuery, each: (Document) throws -> Void) throws -> BenchPlannerStatistics {
+        let runner = QueryRunner(database: database, lens: lens, functions: functions)
         try runner.run(QuerySpec(collection: lens.collection, pipeline: query.pipeline, file: query.file),
-                       versionedCollections: versionedCollections) { results.append($0); return true }
+                       versionedCollections: versionedCollections) { try each($0); return true }
         let s = runner.statistics
-        return BenchAnswer(results: results, bytesReceived: s.bytesReceived,
-                           plannerStatistics: BenchPlannerStatistics(branchesRun: s.branchesRun, documentsFetched: s.documentsFetched,
-                                                                     partialGroups: s.partialGroups, bytesReceived: s.bytesReceived,
-                                                                     documentsUpgradedInSwift: s.documentsUpgradedInSwift))
+        return BenchPlannerStatistics(branchesRun: s.branchesRun, documentsFetched: s.documentsFetched,
+                                      partialGroups: s.partialGroups, bytesReceived: s.bytesReceived,
+                                      documentsUpgradedInSwift: s.documentsUpgradedInSwift)
     }
 
     /// What an application without strata would write: one `find` over everything,
