@@ -155,6 +155,16 @@ extension Lens {
         ("strata_unusual_\(versionField)", [versionField: 1], unusualVersionFilter)
     }
 
+    /// An index on the version field holding exactly the documents at versions the lens
+    /// does not know (its partial filter is `filterForUnknownVersions`): empty on a
+    /// healthy collection, so one `find` hinted to it answers "any unknown version?" at
+    /// once. Needs a server that takes `$or` in a partial filter (mongod 6.0+,
+    /// SecantusDB); the name carries the known versions, so a lens with a new version
+    /// gets a new index rather than a clash.
+    public var unknownVersionIndex: (name: String, keys: Document, partialFilter: Document) {
+        ("strata_unknown_\(versionField)__v\(oldest)-\(newest)", [versionField: 1], filterForUnknownVersions)
+    }
+
     /// The least double above `k`, the greatest below: bounds that exclude `k` itself
     /// (SecantusDB reads every key equal to an exclusive bound, and cannot bound an
     /// index range by decimal128 values without scanning). A decimal128 version

@@ -28,6 +28,26 @@ final class UnknownVersionProbeTests: XCTestCase {
 
     func testEveryOddVersionIsFoundOnTheIndexes() throws {
         try check(indexed: true)
+        // One hinted find on the index of exactly the unknown versions.
+        let coll = try seed("probe_one_find", indexed: true)
+        let method = try UnknownVersionProbe(collection: coll, lens: lens()).anyUnknown().method
+        XCTAssertEqual(method, .index(name: "strata_unknown_v__v0-3", queries: 1))
+    }
+
+    /// A server that refuses `$or` in a partial filter (mongod before 6.0) gets the
+    /// other indexes; the look is then the bounded finds plus the unusual-types index.
+    func testEveryOddVersionIsFoundWithTheBoundedProbes() throws {
+        let coll = try seed("probe_bounded", indexed: true)
+        _ = try coll.database.runCommand(["dropIndexes": .string(coll.name), "index": "strata_unknown_v__v0-3"])
+        let probe = try UnknownVersionProbe(collection: coll, lens: lens())
+        guard case .index(let name, let queries) = try probe.anyUnknown().method else { return XCTFail("not on the index") }
+        XCTAssertEqual(name, "v_1")
+        XCTAssertGreaterThan(queries, 10)
+        for value in Self.oddValues {
+            try coll.insertOne(["_id": "odd", "v": value])
+            XCTAssertTrue(try probe.anyUnknown().found, "v = \(ExtendedJSON.string(value)) (bounded)")
+            _ = try coll.delete(["_id": "odd"])
+        }
     }
 
     func testEveryOddVersionIsFoundWithoutIndexes() throws {

@@ -5,6 +5,12 @@ import StrataMongo
 /// Looks for documents stored at versions the lens does not know, before a query
 /// runs — every time, so correctness never depends on a histogram being fresh.
 ///
+/// With `Lens.unknownVersionIndex` (which `strata index` creates where the server takes
+/// `$or` in a partial filter), the look is one `find` hinted to it: the index holds
+/// exactly the documents at unknown versions, so on a healthy collection it is empty
+/// and the find is instant (about a millisecond on SecantusDB at 200k documents).
+/// Otherwise:
+///
 /// With an index the version histogram can count on (first key the version field;
 /// not sparse, partial, hidden or collated), the look is a series of `find`s of at
 /// most one document, one per range of `Lens.unknownVersionProbes` (numbers outside
@@ -39,16 +45,26 @@ struct UnknownVersionProbe {
     }
 
     /// Whether any document is at an unknown version, and how that was found out.
-    func anyUnknown() throws -> (found: Bool, method: Method) {
+    /// `indexes`: the collection's, when already listed.
+    func anyUnknown(indexes listed: [Document]? = nil) throws -> (found: Bool, method: Method) {
         let reader = HistogramReader(collection: collection, field: lens.versionField, absentMeans: lens.absentMeans,
                                      known: lens.knownVersions)
-        let indexes = try collection.listIndexes()
+        let indexes = try listed ?? collection.listIndexes()
+        if let unknown = indexes.first(where: { isIndex($0, holdingExactly: lens.unknownVersionIndex.partialFilter) }),
+           let name = unknown["name"]?.stringValue
+        {
+            let options = FindOptions(projection: ["_id": 1], limit: 1, hint: .string(name))
+            return (try collection.find(lens.unknownVersionIndex.partialFilter, options: options).nextDocument() != nil,
+                    .index(name: name, queries: 1))
+        }
         guard let index = indexes.first(where: reader.isCandidate), let name = index["name"]?.stringValue else {
             let found = try collection.findOne(lens.filterForUnknownVersions) != nil
             return (found, .scan(reason: "no usable index starts with '\(lens.versionField)'; `strata index` creates one"))
         }
         var probes: [(filter: Document, hint: String?)] = lens.unknownVersionProbes.map { ($0.filter, nil) }
-        if let unusual = indexes.first(where: isUnusualVersionIndex), let hint = unusual["name"]?.stringValue {
+        if let unusual = indexes.first(where: { isIndex($0, holdingExactly: lens.unusualVersionFilter) }),
+           let hint = unusual["name"]?.stringValue
+        {
             probes.append((lens.unusualVersionFilter, hint))
         } else {
             // Unhinted, one `$type` query: bounded on mongod; a collection scan on SecantusDB.
@@ -65,13 +81,13 @@ struct UnknownVersionProbe {
         return (false, .index(name: name, queries: queries))
     }
 
-    /// `Lens.unusualVersionIndex` (or one like it): on the version field, with exactly its
-    /// partial filter, so a find hinted to it sees every document of an unusual type.
-    func isUnusualVersionIndex(_ index: Document) -> Bool {
+    /// An index on the version field alone whose partial filter is exactly `filter`
+    /// (`Lens.unknownVersionIndex`, `Lens.unusualVersionIndex`, or one like them), so a
+    /// find hinted to it sees every document the filter matches.
+    func isIndex(_ index: Document, holdingExactly filter: Document) -> Bool {
         guard let keys = index["key"]?.documentValue, keys.count == 1, keys.first?.key == lens.versionField,
-              let filter = index["partialFilterExpression"]?.documentValue else { return false }
-        if index["sparse"]?.boolValue == true || index["hidden"]?.boolValue == true { return false }
-        return ExtendedJSON.string(.document(filter), mode: .canonical)
-            == ExtendedJSON.string(.document(lens.unusualVersionFilter), mode: .canonical)
+              let partial = index["partialFilterExpression"]?.documentValue else { return false }
+        if index["sparse"]?.boolValue == true || index["hidden"]?.boolValue == true || index["collation"] != nil { return false }
+        return ExtendedJSON.string(.document(partial), mode: .canonical) == ExtendedJSON.string(.document(filter), mode: .canonical)
     }
 }
