@@ -54,25 +54,30 @@ public struct VersionedCollection: Sendable {
 
     public var name: String { lens.collection }
 
-    var planner: Planner { Planner(lens: lens, versionedCollections: versionedCollections) }
+    var runner: QueryRunner { QueryRunner(database: database, lens: lens, functions: functions, options: options) }
 
-    /// The plan strata would run (no I/O). `file` names the query in messages.
+    /// The plan strata would run now: shaped for the collection's indexes and the kind of
+    /// server (both asked of it). `file` names the query in messages.
     public func plan(_ pipeline: [BSON], file: String? = nil) throws -> QueryPlan {
-        try planner.plan(QuerySpec(collection: name, pipeline: pipeline, file: file))
+        let indexes = try database.collection(name).listIndexes()
+        return try runner.planner(versionedCollections: versionedCollections, indexes: indexes)
+            .plan(QuerySpec(collection: name, pipeline: pipeline, file: file))
     }
 
     /// Runs an aggregation pipeline written for the newest schema; results stream to `each`
     /// (return false to stop).
     public func aggregate(_ pipeline: [BSON], file: String? = nil, each: (Document) throws -> Bool) throws {
-        try QueryRunner(database: database, lens: lens, functions: functions, options: options)
-            .run(QuerySpec(collection: name, pipeline: pipeline, file: file), versionedCollections: versionedCollections, output: each)
+        try runner.run(QuerySpec(collection: name, pipeline: pipeline, file: file), versionedCollections: versionedCollections, output: each)
     }
 
     /// The plan as a document, each branch with the server's own explain of its command
     /// (`serverPlan`: the winning plan's stages and indexes).
     public func explain(_ pipeline: [BSON], file: String? = nil) throws -> Document {
         let plan = try self.plan(pipeline, file: file)
-        return try ServerExplain(collection: database.collection(name)).annotate(plan)
+        var doc = try ServerExplain(collection: database.collection(name)).annotate(plan)
+        let look = try UnknownVersionProbe(collection: database.collection(name), lens: lens).anyUnknown()
+        doc["unknownVersionLook"] = .string(look.method.description + (look.found ? "; documents at unknown versions exist" : ""))
+        return doc
     }
 
     /// Runs an aggregation pipeline written for the newest schema.

@@ -47,6 +47,7 @@ struct IndexCommand: ParsableCommand {
                 switch outcome {
                 case .created: return (spec, "created")
                 case .exists(let name): return (spec, name == spec.name ? "exists" : "exists as '\(name)'")
+                case .refused(let reason): return (spec, "refused by the server (\(reason))")
                 }
             }
         }
@@ -68,10 +69,10 @@ struct IndexCommand: ParsableCommand {
             writeOut(ReportJSON.line(doc) + "\n")
             return
         }
-        var rows: [[String]] = [["index", "key", "versions", "partial filter", "unique", "status"]]
+        var rows: [[String]] = [["index", "key", "versions", "restricted by", "unique", "status"]]
         for (spec, status) in outcomes {
             rows.append([spec.name, ReportJSON.line(spec.keys), Self.versions(spec.versions),
-                         spec.partialFilter.map(ReportJSON.line) ?? "-", spec.unique ? "unique" : "-", status])
+                         spec.partialFilter.map(ReportJSON.line) ?? (spec.sparse ? "sparse" : "-"), spec.unique ? "unique" : "-", status])
         }
         var widths = rows[0].map(\.count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }

@@ -329,7 +329,8 @@ final class IndexCLITests: XCTestCase {
         let args = ["index", "-c", "devices", "--uri", try TestServer.uri(), "--db", db.name, "--schemas", MigrateCLITests.schemas]
         let r = try StrataRunner.run(args)
         XCTAssertEqual(r.status, 0, r.stderr)
-        for name in ["schemaVersion_1", "strata_unusual_schemaVersion", "reading.tempC_1__v0-1", "reading.tempC_1__v2", "product_1", "serial_1"] {
+        for name in ["schemaVersion_1", "strata_unknown_schemaVersion__v0-2", "strata_unusual_schemaVersion", "reading.tempC_1__v0-1",
+                     "reading.tempC_1__v2", "product_1", "serial_1"] {
             XCTAssertTrue(r.stdout.contains(name), "\(name) in \(r.stdout)")
         }
         XCTAssertTrue(r.stdout.contains("created"), r.stdout)
@@ -337,11 +338,19 @@ final class IndexCLITests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         let doc = try ExtendedJSON.parseQueryDocument(again.stdout)
         let statuses = doc["indexes"]?.arrayValue?.compactMap { $0.documentValue?["status"]?.stringValue } ?? []
-        XCTAssertEqual(statuses.count, 6)
+        XCTAssertEqual(statuses.count, 7)
         XCTAssertTrue(statuses.allSatisfy { $0 == "exists" }, "\(statuses)")
-        let dry = try StrataRunner.run(["index", "-c", "events", "--dry-run", "--schemas", MigrateCLITests.schemas])
+        // devices' tags are looked up in products at v0: an index on them cannot serve v0.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-index-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let lens = try String(contentsOfFile: MigrateCLITests.schemas + "/devices.json", encoding: .utf8)
+            .replacingOccurrences(of: "{ \"key\": { \"product\": 1 } }", with: "{ \"key\": { \"product\": 1 } }, { \"key\": { \"tags\": 1 } }")
+        try lens.write(to: dir.appendingPathComponent("devices.json"), atomically: true, encoding: .utf8)
+        let dry = try StrataRunner.run(["index", "-c", "devices", "--dry-run", "--schemas", dir.path])
         XCTAssertEqual(dry.status, 0, dry.stderr)
-        XCTAssertTrue(dry.stdout.contains("not indexed at older versions"), dry.stdout)
+        XCTAssertTrue(dry.stdout.contains("not indexed at older versions:\n  tags_1 at 0: 'tags' is looked up in 'products'"), dry.stdout)
+        XCTAssertTrue(dry.stdout.contains("tags_1__v1-2"), dry.stdout)
         let help = try StrataRunner.run(["index", "--help"])
         for option in ["--collection", "--dry-run", "--json", "--uri", "--db", "--schemas"] {
             XCTAssertTrue(help.stdout.contains(option), "\(option) in --help")

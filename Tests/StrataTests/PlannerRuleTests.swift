@@ -79,6 +79,31 @@ final class PlannerRuleTests: XCTestCase {
         }
     }
 
+    func testSortKeptThrough() throws {
+        try check("sort-kept.json") { c in
+            let stages = try PipelineStages.parse(c["stages"]!.arrayValue!, at: Location(path: "pipeline"))
+            let pattern = try SortPattern.parse(c["sort"]!.documentValue!, at: Location())
+            return .bool(SortRule.keptThrough(stages, paths: pattern.components.map(\.path)))
+        }
+    }
+
+    /// The leading stages for a branch over `versions` of `collection`, with the
+    /// indexes `strata index` creates (or `indexes`, as listIndexes lists them).
+    func testIndexShapeRule() throws {
+        try check("index-shape.json") { c in
+            let lens = try self.lens(c["collection"]!.stringValue!)
+            let versions = c["versions"]!.arrayValue!.compactMap(\.exactInt).map { Int($0) }
+            let candidates = c["indexes"]?.arrayValue.map {
+                IndexShapeRule.candidates(fromIndexes: $0.compactMap(\.documentValue), versionField: lens.versionField)
+            } ?? IndexShapeRule.candidates(LensIndexPlan(lens: lens))
+            let pushdown = try Query.parse(c["pushdown"]!.documentValue!)
+            let strict = c["strict"]?.boolValue ?? false
+            return .array(IndexShapeRule.leadingStages(versions: versions, pushdown: [pushdown],
+                                                       versionFilter: lens.filter(forVersions: versions, strict: strict), lens: lens,
+                                                       candidates: candidates, strict: strict))
+        }
+    }
+
     func testDependencyRule() throws {
         try check("dependencies.json") { c in
             switch try Dependencies.of(c["stages"]!.arrayValue!, at: Location(path: "pipeline")) {

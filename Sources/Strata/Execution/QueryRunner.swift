@@ -9,9 +9,13 @@ public final class QueryRunner: @unchecked Sendable {
         public var ignoreUnknownVersions = false
         /// Where warnings go (stderr in the CLI).
         public var warn: @Sendable (String) -> Void = { _ in }
-        public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+        /// The server's cost profile for planning; nil: asked of the server (`ServerProfile.of`).
+        public var profile: ServerProfile?
+        public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
+                    profile: ServerProfile? = nil) {
             self.ignoreUnknownVersions = ignoreUnknownVersions
             self.warn = warn
+            self.profile = profile
         }
     }
 
@@ -50,9 +54,15 @@ public final class QueryRunner: @unchecked Sendable {
     /// presence refuses the query (or, when ignoring them, makes the version
     /// filters strict so that none of them is read).
     public func run(_ spec: QuerySpec, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws {
-        let unknown = try checkUnknownVersions()
-        let plan = try Planner(lens: lens, versionedCollections: versionedCollections, strictVersionFilters: unknown).plan(spec)
-        try execute(plan, output: output)
+        let indexes = try collection.listIndexes()
+        let unknown = try checkUnknownVersions(indexes: indexes)
+        try execute(try planner(versionedCollections: versionedCollections, strict: unknown, indexes: indexes).plan(spec), output: output)
+    }
+
+    /// The planner for this collection, its server and its indexes.
+    public func planner(versionedCollections: Set<String> = [], strict: Bool = false, indexes: [Document]? = nil) -> Planner {
+        Planner(lens: lens, versionedCollections: versionedCollections, strictVersionFilters: strict,
+                profile: options.profile ?? ServerProfile.of(database), indexes: indexes)
     }
 
     /// Runs a plan made beforehand (after checking for unknown versions).
@@ -80,8 +90,8 @@ public final class QueryRunner: @unchecked Sendable {
 
     /// True when documents at unknown versions exist and are being ignored; throws when
     /// they exist and are not.
-    func checkUnknownVersions() throws -> Bool {
-        let probe = try UnknownVersionProbe(collection: collection, lens: lens).anyUnknown()
+    func checkUnknownVersions(indexes: [Document]? = nil) throws -> Bool {
+        let probe = try UnknownVersionProbe(collection: collection, lens: lens).anyUnknown(indexes: indexes)
         statistics.unknownVersionProbe = probe.method.description
         guard probe.found else { return false }
         let filter = lens.filterForUnknownVersions
@@ -124,12 +134,12 @@ public final class QueryRunner: @unchecked Sendable {
 
     var lensContext: LensContext { lookups.context(functions: functions) }
 
-    /// Opens a find branch's cursor.
-    func openFind(filter: Document, sort: Document?, limit: Int64?) throws -> MongoCursor {
-        try collection.find(filter, options: FindOptions(sort: sort, limit: limit))
+    /// Opens a documents branch's cursor.
+    func openDocuments(_ pipeline: [BSON]) throws -> MongoCursor {
+        try collection.aggregate(pipeline, options: ["allowDiskUse": true])
     }
 
-    /// The next stored document of a find branch, upgraded to the newest version.
+    /// The next stored document of a documents branch, upgraded to the newest version.
     func nextUpgraded(_ cursor: MongoCursor) throws -> Document? {
         guard let doc = try cursor.nextDocument() else { return nil }
         statistics.documentsFetched += 1
@@ -156,9 +166,9 @@ public final class QueryRunner: @unchecked Sendable {
                     try merger.add(partial)
                 }
                 statistics.bytesReceived += cursor.bytesReceived
-            case .find(let filter, let sort, let limit):
+            case .documents(let pipeline):
                 statistics.branchesRun += 1
-                let cursor = try openFind(filter: filter, sort: sort, limit: limit)
+                let cursor = try openDocuments(pipeline)
                 var partials: [Document] = []
                 let stream = try swiftPipeline(branch.swiftStages, at: Location(path: "branch v\(branch.versions.map(String.init).joined(separator: ","))"))
                     .makeStream { partials.append($0); return true }
@@ -198,9 +208,9 @@ public final class QueryRunner: @unchecked Sendable {
     func runRecordOrder(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
         var cursors: [MongoCursor] = []
         for branch in plan.branches {
-            guard case .find(let filter, let sort, let limit) = branch.command else { continue }
+            guard case .documents(let pipeline) = branch.command else { continue }
             statistics.branchesRun += 1
-            cursors.append(try openFind(filter: filter, sort: sort, limit: limit))
+            cursors.append(try openDocuments(pipeline))
         }
         let merger = SortedStreamMerger(pattern: plan.mergeSort)
         try withoutActuallyEscaping(output) { output in

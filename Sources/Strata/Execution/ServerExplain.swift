@@ -15,10 +15,8 @@ struct ServerExplain {
         for (branch, explained) in zip(plan.branches, doc["shards"]?.arrayValue ?? []) {
             guard var b = explained.documentValue else { continue }
             switch branch.command {
-            case .aggregate(let pipeline):
+            case .aggregate(let pipeline), .documents(let pipeline):
                 b["serverPlan"] = .document(Self.summary(try collection.explainAggregate(pipeline)))
-            case .find(let filter, _, _):
-                b["serverPlan"] = .document(Self.summary(try collection.explainFind(filter)))
             case .none:
                 break
             }

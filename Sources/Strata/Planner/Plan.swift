@@ -53,15 +53,16 @@ public struct Branch: Sendable {
     public enum Command: Sendable {
         /// An aggregation whose results are partial groups.
         case aggregate([BSON])
-        /// A find whose stored documents strata upgrades in Swift.
-        case find(filter: Document, sort: Document?, limit: Int64?)
+        /// An aggregation whose results are stored documents, which strata upgrades in
+        /// Swift (filters, a sort, a limit and a projection of the fields needed).
+        case documents([BSON])
         case none
     }
 
     public let versions: [Int]
     public let strategy: Strategy
     public let command: Command
-    /// Stages run in Swift on the upgraded documents of a `.find` branch before they
+    /// Stages run in Swift on the upgraded documents of a `.documents` branch before they
     /// reach the merger (partial-group mode: the stages before the group).
     public let swiftStages: [BSON]
     /// Why this strategy, for explain (e.g. the path that needs Swift).
@@ -90,7 +91,7 @@ extension QueryPlan {
             ] + group.accumulators.map { ($0.name, $0.spec.bson) }))
         }
         if let mergeSort { merger["mergeSortedStreams"] = mergeSort.bson } else if mode == .recordOrder {
-            merger["stream"] = "one find over every version, in the server's order"
+            merger["stream"] = "one fetch over every version, in the server's order"
         }
         merger["pipeline"] = .array(mergerStages)
         d["merger"] = .document(merger)
@@ -115,11 +116,7 @@ extension Branch {
         d["strategy"] = .string(strategy.rawValue)
         switch command {
         case .aggregate(let p): d["aggregate"] = .array(p)
-        case .find(let filter, let sort, let limit):
-            var f: Document = ["filter": .document(filter)]
-            if let sort { f["sort"] = .document(sort) }
-            if let limit { f["limit"] = .int64(limit) }
-            d["find"] = .document(f)
+        case .documents(let p): d["fetch"] = .array(p)
         case .none: break
         }
         if !swiftStages.isEmpty { d["swiftStages"] = .array(swiftStages) }

@@ -25,14 +25,40 @@ public struct Planner: Sendable {
     /// Partial `$sum`s ship the widest type of their inputs (see `GroupSplit`). Off by
     /// default: a partial-group plan then carries a second plan with widths, which the
     /// runner uses only when the merged types are ambiguous.
-    public let trackSumWidth: Bool
+    public private(set) var trackSumWidth: Bool
+    /// The server's costs, where they change the best plan: whether pipelines that read
+    /// every document stream their needed fields to Swift instead of grouping per
+    /// version on the server, and whether sorts are better done per version.
+    public let profile: ServerProfile
+    /// The collection's indexes (`indexes`, as `listIndexes` lists them; without them,
+    /// those `strata index` creates for the lens), which shape the branches' filters.
+    let indexCandidates: [IndexShapeRule.Candidate]
 
     public init(lens: Lens, versionedCollections: Set<String> = [], strictVersionFilters: Bool = false,
-                trackSumWidth: Bool = false) {
+                trackSumWidth: Bool = false, profile: ServerProfile = .mongod, indexes: [Document]? = nil) {
         self.lens = lens
         self.versionedCollections = versionedCollections
         self.strictVersionFilters = strictVersionFilters
         self.trackSumWidth = trackSumWidth
+        self.profile = profile
+        self.indexCandidates = indexes.map { IndexShapeRule.candidates(fromIndexes: $0, versionField: lens.versionField) }
+            ?? IndexShapeRule.candidates(LensIndexPlan(lens: lens))
+    }
+
+    /// A branch's leading `$match` stages: the pushed-down conjuncts and the version
+    /// filter (nil: none needed), shaped for the index that serves them.
+    func leadingStages(_ versions: [Int], pushdown: [Query], versionFilter: Document?) -> [BSON] {
+        IndexShapeRule.leadingStages(versions: versions, pushdown: pushdown, versionFilter: versionFilter, lens: lens,
+                                     candidates: indexCandidates, strict: strictVersionFilters)
+    }
+
+    /// A full scan that streams well: nothing filters on the server, and nothing asks the
+    /// server once per document (`$lookup`, a lens `lookup`).
+    func streamsAsFullScan(_ stages: [PipelineStages.Stage]) -> Bool {
+        guard profile.streamsFullScans, stages.first?.name != "$match" else { return false }
+        let perDocument: Set<String> = ["$lookup", "$graphLookup", "$unionWith", "$facet"]
+        if stages.contains(where: { perDocument.contains($0.name) }) { return false }
+        return !lens.steps.flatMap(\.operations).contains { $0 is LookupOperation }
     }
 
     func versionFilter(_ version: Int) -> Document { lens.filter(forVersion: version, strict: strictVersionFilters) }
@@ -50,8 +76,12 @@ public struct Planner: Sendable {
             return try planFacets(stages, at: b, collection: collection)
         }
         if let b = blocking, let group = GroupPlan.make(stages[b]) {
-            if group.isOrderInsensitive {
+            if group.isOrderInsensitive, !streamsAsFullScan(stages) {
                 return try planPartialGroups(stages, at: b, group: group, collection: collection)
+            }
+            if group.isOrderInsensitive {
+                return try planRecordOrder(stages, collection: collection,
+                                           reason: "a full scan: this server (\(profile)) is faster at sending the needed fields than at grouping them per version")
             }
             return try planRecordOrder(stages, collection: collection,
                                        reason: "\(group.orderSensitiveOperators.joined(separator: ", ")) depend on the input order, which only record order gives exactly")
@@ -130,8 +160,8 @@ public struct Planner: Sendable {
         }
         var withSumWidths: [QueryPlan] = []
         if !split.untrackedSums.isEmpty {
-            let tracking = Planner(lens: lens, versionedCollections: versionedCollections,
-                                   strictVersionFilters: strictVersionFilters, trackSumWidth: true)
+            var tracking = self
+            tracking.trackSumWidth = true
             withSumWidths = [try tracking.planPartialGroups(stages, at: b, group: group, collection: collection)]
         }
         return QueryPlan(collection: collection, mode: .partialGroups, branches: branches, group: group, mergeSplit: split,
@@ -152,9 +182,8 @@ public struct Planner: Sendable {
             return Branch(versions: versions, strategy: .empty, command: .none, swiftStages: [],
                           note: "the filter is false for every document stored at this version")
         }
-        let firstMatch = MatchStages.firstMatch(version: versionFilter(versions), pushdown: mr.pushdown)
-        var server: [BSON] = MatchStages.leadingStages(version: versionFilter(versions), pushdown: mr.pushdown)
-            + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(forVersions: versions))
+        let fetch = leadingStages(versions, pushdown: mr.pushdown, versionFilter: versionFilter(versions))
+        var server: [BSON] = fetch + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(forVersions: versions))
 
         if !mr.needsUpgradedDocuments && rest.isEmpty {
             var lookups: [LookupPrerequisite] = []
@@ -185,7 +214,7 @@ public struct Planner: Sendable {
         }
         let obstacle = lens.serverUpgradeObstacle(from: scope.version)
         return Branch(versions: versions, strategy: .swiftUpgrade,
-                      command: .find(filter: firstMatch, sort: nil, limit: nil),
+                      command: .documents(fetch),
                       swiftStages: prefix.map(\.bson) + [untranslated],
                       note: obstacle.map { "\($0.name) at \($0.location) runs only in Swift" })
     }
@@ -208,17 +237,28 @@ public struct Planner: Sendable {
         let allExact = rewrites.allSatisfy { $0.pushdownIsExact || $0.alwaysFalse }
         let next = Array(stages.dropFirst(leading.count))
         let live = scopes.indices.filter { !rewrites[$0].alwaysFalse }
-        let filters = live.map { MatchStages.firstMatch(version: versionFilter(scopes[$0].version), pushdown: rewrites[$0].pushdown) }
 
-        if allExact, let first = next.first, first.name == "$sort", case .document(let s) = first.spec {
-            let p = try SortPattern.parse(s, at: first.location)
+        // Sorted per version when each version's filter needs its own index (an `$or` of
+        // them is a collection scan on SecantusDB), or for a top-k on a server that reads
+        // indexes in sort order; otherwise one fetch serves every version. The limit goes
+        // to the server only when every pushed-down filter is exact.
+        let samePushdown = live.allSatisfy { rewrites[$0].pushdown == rewrites[live[0]].pushdown }
+        // The sort may come after stages that keep its key as it was (`$project` of it...).
+        if (allExact && profile.sortsWithIndexes) || !samePushdown,
+           let j = next.firstIndex(where: { $0.name == "$sort" }), case .document(let s) = next[j].spec,
+           let p = try? SortPattern.parse(s, at: next[j].location),
+           SortRule.keptThrough(Array(next[..<j]), paths: p.components.map(\.path))
+        {
             let translated = live.map { SortRule.translate(p, in: scopes[$0]) }
             if SortRule.isTotal(p, uniquePaths: uniquePaths), translated.allSatisfy({ $0 != nil }) {
-                let limit = SortRule.limitAfter(Array(next.dropFirst()))
+                let limit = allExact ? SortRule.limitAfter(Array(next[(j + 1)...])) : nil
                 let branches = live.enumerated().map { j, i in
-                    Branch(versions: [scopes[i].version], strategy: scopes[i].isNewest ? .translated : .swiftUpgrade,
-                           command: .find(filter: filters[j], sort: translated[j]!.bson.documentValue, limit: limit), swiftStages: [],
-                           note: "sorted and limited on the server: the sort key is unique, so streams merge without ties")
+                    let v = scopes[i].version
+                    let fetch = leadingStages([v], pushdown: rewrites[i].pushdown, versionFilter: versionFilter(v))
+                        + [["$sort": translated[j]!.bson]] + (limit.map { [["$limit": .int64($0)]] } ?? [])
+                    return Branch(versions: [v], strategy: scopes[i].isNewest ? .translated : .swiftUpgrade,
+                                  command: .documents(fetch), swiftStages: [],
+                                  note: "sorted and limited on the server: the sort key is unique, so streams merge without ties")
                 }
                 return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, mergeSplit: nil,
                                  mergerStages: stages.map(\.bson), mergeSort: p, facets: [], reason: reason,
@@ -231,16 +271,43 @@ public struct Planner: Sendable {
         }
         var branches: [Branch] = []
         if !live.isEmpty {
-            let union: Document = filters.count == 1 ? filters[0] : ["$or": .array(filters.map { .document($0) })]
             let versions = live.map { scopes[$0].version }
+            // Every known version with the same pushdown: no version filter at all (the
+            // look for unknown versions found none; one written since is refused by the
+            // upgrade in Swift, loudly), so an index on the pushdown's fields serves it.
+            // Ignoring unknown versions keeps the filter.
+            var fetch: [BSON]
+            if samePushdown {
+                let everyVersion = !strictVersionFilters && versions.count == lens.knownVersions.count
+                fetch = leadingStages(versions, pushdown: rewrites[live[0]].pushdown,
+                                      versionFilter: everyVersion ? nil : versionFilter(versions))
+            } else {
+                let filters = live.map { MatchStages.firstMatch(version: versionFilter(scopes[$0].version), pushdown: rewrites[$0].pushdown) }
+                fetch = [["$match": ["$or": .array(filters.map { .document($0) })]]]
+            }
+            if let limit { fetch.append(["$limit": .int64(limit)]) }
+            if let projection = try fetchProjection(stages, versions: versions) { fetch.append(["$project": .document(projection)]) }
             let upgraded = versions.filter { $0 != lens.newest }
             branches.append(Branch(versions: versions, strategy: upgraded.isEmpty ? .translated : .swiftUpgrade,
-                                   command: .find(filter: union, sort: nil, limit: limit), swiftStages: [],
-                                   note: upgraded.isEmpty ? nil : "one find over every version, in the server's order; versions \(upgraded.map(String.init).joined(separator: ", ")) upgraded in Swift"))
+                                   command: .documents(fetch), swiftStages: [],
+                                   note: upgraded.isEmpty ? nil : "one fetch over every version, in the server's order; versions \(upgraded.map(String.init).joined(separator: ", ")) upgraded in Swift"))
         }
         return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, mergeSplit: nil,
                          mergerStages: stages.map(\.bson), mergeSort: nil, facets: [], reason: reason,
                          unknownVersionFilter: lens.filterForUnknownVersions)
+    }
+
+    /// The stored fields to fetch so that the upgraded documents are right wherever the
+    /// pipeline reads them (`Dependencies`, traced back through the lens by
+    /// `UpgradeInputs`); nil when the pipeline needs whole documents.
+    func fetchProjection(_ stages: [PipelineStages.Stage], versions: [Int]) throws -> Document? {
+        guard case .fields(let fields) = try Dependencies.of(stages.map(\.bson), at: Location(path: "pipeline")) else { return nil }
+        var stored: Set<[String]> = []
+        for v in versions {
+            guard let s = UpgradeInputs.storedPaths(lens, newest: Set(fields.map { [$0] } + [["_id"]]), version: v) else { return nil }
+            stored.formUnion(s)
+        }
+        return UpgradeInputs.inclusion(stored)
     }
 
     /// Paths whose values are unique per document: `_id` and single-key unique indexes of the lens.

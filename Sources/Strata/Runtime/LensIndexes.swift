@@ -7,6 +7,9 @@ import Foundation
 ///
 /// For each declared index and each version, every key path is traced back through the
 /// lens (`Lens.source(of:atVersion:)`): a plain path is indexed as it is; a path computed
+/// by a conversion of one stored field whose inverse is declared exact
+/// (`Lens.exactInverseSource`: equalities translate to the stored field) is indexed on
+/// that field, not unique; a path computed
 /// by a `monotone` conversion of one stored field (`Lens.monotoneSource`) is indexed on
 /// that field (reversed for a decreasing conversion: the planner turns ranges on the new
 /// value into ranges on the stored one); anything else (a lookup, an application-defined
@@ -20,10 +23,12 @@ import Foundation
 ///   field, `{v: k}` or `{v: {$gte: a, $lte: b}}` — mongod's planner uses it for a query
 ///   whose filter implies it (the per-version branches strata sends do);
 /// - versions including the absent one: mongod refuses `{v: {$exists: false}}` (and
-///   `$not`, `$or` of it) in a partial filter, so the filter is on the first stored key
-///   instead: `{<key>: {$exists: true}}` — the documents that store the field at all,
-///   which is the group's versions as long as no other version stores a field at that
-///   path. Any predicate on the key other than null or missing implies it.
+///   `$not`, `$or` of it) in a partial filter, so the index is `sparse` instead: it holds
+///   the documents that store one of its keys at all, which are the group's versions as
+///   long as no other version stores a field at those paths. Both servers use a sparse
+///   index for any predicate on the key that null or missing cannot satisfy (mongod
+///   would also take `{<key>: {$exists: true}}` as a partial filter; SecantusDB never
+///   uses an index with that filter).
 ///
 /// A declared `unique` stays unique within each index's versions; across versions it is
 /// not enforced (see the README). A key that is unique by a monotone conversion is
@@ -33,6 +38,9 @@ public struct LensIndexPlan: Sendable {
         public var name: String
         public var keys: Document
         public var unique: Bool
+        /// Holds only the documents that store one of the keys (the groups that include the
+        /// version an absent version field means).
+        public var sparse: Bool = false
         public var partialFilter: Document?
         /// The versions the index covers.
         public var versions: [Int]
@@ -44,6 +52,7 @@ public struct LensIndexPlan: Sendable {
         public var document: Document {
             var d: Document = ["key": .document(keys), "name": .string(name)]
             if unique { d["unique"] = true }
+            if sparse { d["sparse"] = true }
             if let partialFilter { d["partialFilterExpression"] = .document(partialFilter) }
             return d
         }
@@ -58,6 +67,8 @@ public struct LensIndexPlan: Sendable {
 
     public var collection: String
     public var versionField: String
+    /// `Lens.unknownVersionIndex`'s name.
+    public var unknownVersionIndexName: String
     public var specs: [Spec]
     public var skipped: [Skipped]
 
@@ -73,12 +84,16 @@ public struct LensIndexPlan: Sendable {
     public init(lens: Lens) {
         collection = lens.collection
         versionField = lens.versionField
+        unknownVersionIndexName = lens.unknownVersionIndex.name
         specs = [Spec(name: Self.defaultName([lens.versionField: 1]), keys: [lens.versionField: 1], unique: false,
                       partialFilter: nil, versions: Array(lens.knownVersions), declaredName: nil,
                       note: "the version field: per-version counts and filters"),
+                 Spec(name: lens.unknownVersionIndex.name, keys: lens.unknownVersionIndex.keys, unique: false,
+                      partialFilter: lens.unknownVersionIndex.partialFilter, versions: Array(lens.knownVersions), declaredName: nil,
+                      note: "documents at versions the lens does not know: empty when healthy, so the look for them before each query is one instant find (needs $or in partial filters: mongod 6.0+)"),
                  Spec(name: lens.unusualVersionIndex.name, keys: lens.unusualVersionIndex.keys, unique: false,
                       partialFilter: lens.unusualVersionIndex.partialFilter, versions: Array(lens.knownVersions), declaredName: nil,
-                      note: "documents whose version is an object, array, regex...: empty when healthy, so the look for unknown versions is instant")]
+                      note: "documents whose version is an object, array, regex...: empty when healthy; the look for unknown versions uses it where the server refuses the index above")]
         skipped = []
         let all = Array(lens.knownVersions)
         for declared in lens.indexes {
@@ -99,6 +114,10 @@ public struct LensIndexPlan: Sendable {
                         let d = direction.exactInt ?? 1
                         keys.append((m.storedPath.joined(separator: "."), .int32(Int32(m.increasing ? d : -d))))
                         monotone = true
+                    } else if let e = lens.exactInverseSource(of: p, atVersion: version) {
+                        // Serves equalities (`kind: "refund"` → `type: "Refund"`), not ranges.
+                        keys.append((e.storedPath.joined(separator: "."), direction))
+                        monotone = true
                     } else {
                         why = Self.reason(path, source)
                         break
@@ -116,9 +135,10 @@ public struct LensIndexPlan: Sendable {
             for g in groups {
                 let everywhere = g.versions == all
                 var filter: Document?
+                var sparse = false
                 if !everywhere {
                     if g.versions.contains(lens.absentMeans) {
-                        filter = [g.keys.keys[0]: ["$exists": true]]
+                        sparse = true
                     } else if g.versions.count == 1 {
                         filter = [lens.versionField: .int32(Int32(g.versions[0]))]
                     } else {
@@ -132,7 +152,7 @@ public struct LensIndexPlan: Sendable {
                     note = "unique within \(Self.versionText(g.versions)) only"
                 }
                 specs.append(Spec(name: everywhere ? base : base + "__" + Self.versionText(g.versions), keys: g.keys,
-                                  unique: declared.unique && !g.monotone, partialFilter: filter, versions: g.versions,
+                                  unique: declared.unique && !g.monotone, sparse: sparse, partialFilter: filter, versions: g.versions,
                                   declaredName: base, note: note))
             }
             var i = 0
@@ -162,6 +182,9 @@ public struct LensIndexPlan: Sendable {
         case created
         /// The same index exists already (possibly under another name).
         case exists(name: String)
+        /// The server refused it (only the unknown-version index, whose partial filter
+        /// older servers cannot take); the others are created.
+        case refused(reason: String)
     }
 
     /// Creates the indexes that do not exist yet. An index of the same name with
@@ -181,7 +204,17 @@ public struct LensIndexPlan: Sendable {
             toCreate.append(spec)
             out.append((spec, .created))
         }
-        try collection.createIndexes(toCreate.map(\.document))
+        // The unknown-version index on its own: a server that refuses `$or` in a partial
+        // filter (mongod before 6.0) still gets every other index.
+        let optional = toCreate.filter { $0.name == unknownVersionIndexName }
+        try collection.createIndexes(toCreate.filter { $0.name != unknownVersionIndexName }.map(\.document))
+        for spec in optional {
+            do {
+                try collection.createIndexes([spec.document])
+            } catch let e as MongoError where e.kind == .server {
+                if let i = out.firstIndex(where: { $0.0.name == spec.name }) { out[i].1 = .refused(reason: e.message) }
+            }
+        }
         return out
     }
 
@@ -190,7 +223,7 @@ public struct LensIndexPlan: Sendable {
         guard let keys = index["key"]?.documentValue, keys.count == spec.keys.count else { return false }
         for (a, b) in zip(keys, spec.keys) where a.key != b.key || a.value.exactInt != b.value.exactInt { return false }
         if (index["unique"]?.boolValue ?? false) != spec.unique { return false }
-        if index["sparse"]?.boolValue == true { return false }
+        if (index["sparse"]?.boolValue ?? false) != spec.sparse { return false }
         let filter = index["partialFilterExpression"]?.documentValue
         if (filter == nil) != (spec.partialFilter == nil) { return false }
         if let filter, let want = spec.partialFilter, ExtendedJSON.string(filter, mode: .canonical) != ExtendedJSON.string(want, mode: .canonical) {

@@ -90,7 +90,7 @@ public struct VersionedRepository: Sendable {
         var results: [Read] = []
         let wanted = limit.map { skip + $0 }
         outer: for f in fetches {
-            let cursor = try collection.find(f.filter, options: FindOptions(projection: fetchProjection, sort: f.sort, limit: f.limit))
+            let cursor = try collection.aggregate(f + (fetchProjection.map { [["$project": .document($0)]] } ?? []))
             while let stored = try cursor.nextDocument() {
                 guard let r = try read(stored, partial: fetchProjection != nil, context: ctx) else { continue }
                 guard try query.matches(r.upgraded) else { continue }
@@ -188,20 +188,22 @@ public struct VersionedRepository: Sendable {
         KeyMove(collection: collection, useTransaction: try capabilities.transactions(options.transactions, database))
     }
 
-    /// The stored-document fetches for a filter: the planner's per-version finds (each
+    /// The stored-document fetches for a filter: the planner's per-version pipelines (each
     /// filter a superset of the matches at its versions; the exact filter runs in Swift).
-    func plannedFetches(_ filter: Document, sort: Document?, skip: Int, limit: Int?) throws -> [(filter: Document, sort: Document?, limit: Int64?)] {
+    func plannedFetches(_ filter: Document, sort: Document?, skip: Int, limit: Int?) throws -> [[BSON]] {
         var pipeline: [BSON] = [["$match": .document(filter)]]
         if let sort { pipeline.append(["$sort": .document(sort)]) }
         if let limit { pipeline.append(["$limit": .int64(Int64(skip + limit))]) }
         let planner = Planner(lens: lens)
         for candidate in [pipeline, [pipeline[0]]] {
             let plan = try planner.plan(QuerySpec(collection: lens.collection, pipeline: candidate))
-            var finds: [(filter: Document, sort: Document?, limit: Int64?)] = []
+            var finds: [[BSON]] = []
             var usable = plan.mode == .recordOrder
             for b in plan.branches {
                 switch b.command {
-                case .find(let f, let s, let l): finds.append((f, s, l))
+                case .documents(let p):
+                    // The fetch's own projection is the pipeline's; this read projects its own.
+                    finds.append(p.filter { $0.documentValue?["$project"] == nil })
                 case .none: continue
                 case .aggregate: usable = false
                 }
@@ -209,7 +211,7 @@ public struct VersionedRepository: Sendable {
             if usable { return finds }
         }
         // Not expected: every known version, whole, filtered in Swift.
-        return lens.knownVersions.map { (lens.filter(forVersion: $0), nil, nil) }
+        return lens.knownVersions.map { [["$match": .document(lens.filter(forVersion: $0))]] }
     }
 
     // MARK: writes

@@ -1,0 +1,31 @@
+import Foundation
+import StrataMongo
+
+extension ServerProfile {
+    nonisolated(unsafe) private static var cache: [String: ServerProfile] = [:]
+    private static let lock = NSLock()
+
+    /// The profile of `database`'s server, asked once per process and URI (`buildInfo`:
+    /// SecantusDB reports `secantusVersion`). `STRATA_SERVER_PROFILE=mongod|secantus`
+    /// overrides it (to compare plans, or to plan for a production mongod from a test
+    /// machine).
+    public static func of(_ database: MongoDatabase) -> ServerProfile {
+        switch ProcessInfo.processInfo.environment["STRATA_SERVER_PROFILE"]?.lowercased() {
+        case "mongod": return .mongod
+        case "secantus", "secantusdb": return .secantus
+        default: break
+        }
+        let key = database.pool.uri
+        lock.lock()
+        if let p = cache[key] { lock.unlock(); return p }
+        lock.unlock()
+        var profile = ServerProfile.mongod
+        if let info = try? MongoDatabase(pool: database.pool, name: "admin").runCommand(["buildInfo": 1]),
+           info["secantusVersion"] != nil
+        {
+            profile = .secantus
+        }
+        lock.lock(); cache[key] = profile; lock.unlock()
+        return profile
+    }
+}

@@ -1,0 +1,31 @@
+/// What the planner knows of the server's costs, where that changes the best exact plan
+/// (the answers never depend on it). `ServerProfile.of(_:)` tells the server apart.
+///
+/// SecantusDB (the embedded default) evaluates aggregation expressions and sorts in
+/// Python, one document at a time, and plans indexes for filters only (measured on
+/// 200,000 events): a full-scan `$group` per version, with the lens's conversions as
+/// expressions, took 1.5–2× the same `$group` on the migrated copy, while fetching
+/// the needed fields of every document and grouping in Swift took less than that
+/// `$group` itself; `$sort` + `$limit` never reads an index in order (a sorted fetch
+/// of 10 documents on an indexed field took as long as sorting them all). mongod runs
+/// expressions in C++, on several cores, and walks an index in sort order.
+public struct ServerProfile: Sendable, Equatable, CustomStringConvertible {
+    public var name: String
+    /// A pipeline that reads every document is cheaper fetched (only the needed
+    /// fields) and evaluated in Swift than grouped per version on the server.
+    public var streamsFullScans: Bool
+    /// `$sort` (+ `$limit`) can be served in index order, so per-version sorted
+    /// fetches beat one fetch sorted in Swift.
+    public var sortsWithIndexes: Bool
+
+    public init(name: String, streamsFullScans: Bool, sortsWithIndexes: Bool) {
+        self.name = name
+        self.streamsFullScans = streamsFullScans
+        self.sortsWithIndexes = sortsWithIndexes
+    }
+
+    public static let mongod = ServerProfile(name: "mongod", streamsFullScans: false, sortsWithIndexes: true)
+    public static let secantus = ServerProfile(name: "SecantusDB", streamsFullScans: true, sortsWithIndexes: false)
+
+    public var description: String { name }
+}
