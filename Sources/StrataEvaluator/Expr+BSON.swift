@@ -24,8 +24,6 @@ extension Expr {
                     case (_, "as", .literal(let s)), (_, "sortBy", .literal(let s)),
                          (_, "useLongestLength", .literal(let s)), ("$percentile", "p", .literal(let s)):
                         d.append(k, s)  // raw literal arguments are written as given
-                    case ("$getField", "input", .variable("CURRENT", [])):
-                        continue  // the implicit input
                     default:
                         d.append(k, v.bson)
                     }

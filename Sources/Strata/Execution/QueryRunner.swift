@@ -125,6 +125,10 @@ public final class QueryRunner: @unchecked Sendable {
             }
             return try db.collection(from).aggregateAll(request.pipeline,
                                                         options: request.variables.isEmpty ? [:] : ["let": .document(request.variables)])
+        }, unionWith: { from, pipeline in
+            // The planner refuses a $unionWith into a versioned collection: this one is plain.
+            guard let from else { return try db.aggregate(pipeline).all() }
+            return try db.collection(from).aggregateAll(pipeline)
         })
     }
 

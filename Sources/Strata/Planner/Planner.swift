@@ -109,6 +109,10 @@ public struct Planner: Sendable {
                     if case .array(let sub) = v { try checkLookups(try PipelineStages.parse(sub, at: s.location.appending(k))) }
                 }
             }
+            // Sub-pipelines of $lookup and $unionWith may name versioned collections too.
+            if s.name == "$lookup" || s.name == "$unionWith", case .array(let sub)? = s.spec.documentValue?["pipeline"] {
+                try checkLookups(try PipelineStages.parse(sub, at: s.location.appending("pipeline")))
+            }
         }
     }
 

@@ -20,6 +20,13 @@ enum Dependencies: Equatable {
             need(e.fieldPaths)
             return true
         }
+        // An accumulator reads its argument, its `n` and its `sortBy` paths.
+        func needAccumulator(_ a: AccumulatorSpec) -> Bool {
+            guard need(a.argument) else { return false }
+            if let n = a.n, !need(n) { return false }
+            if let s = a.sortBy { need(s.components.map(\.path)) }
+            return true
+        }
         for (i, stage) in stages.enumerated() {
             let l = loc.appending(index: i)
             guard case .document(let d) = stage, d.count == 1, let (name, spec) = d.fields.first.map({ ($0.key, $0.value) }) else {
@@ -38,7 +45,12 @@ enum Dependencies: Equatable {
             case "$addFields", "$set":
                 guard case .document(let s) = spec else { return .all }
                 for (k, v) in s {
-                    guard need(try Expr.parse(v, at: l.appending(k))) else { return .all }
+                    let e = try Expr.parse(v, at: l.appending(k))
+                    guard need(e) else { return .all }
+                    // An object value is merged into an existing sub-document (mongod),
+                    // and a dotted key sets a field inside one: both read the field.
+                    if case .object = e { need([Query.components(k)]) }
+                    if k.contains(".") { need([Query.components(k)]) }
                 }
                 for k in s.keys { if let f = Query.components(k).first, !k.contains(".") { produced.insert(f) } }
             case "$unset":
@@ -50,15 +62,23 @@ enum Dependencies: Equatable {
             case "$project":
                 guard case .document(let s) = spec else { return .all }
                 var inclusion = false
-                for (k, v) in s where k != "_id" {
+                for (k, v) in s {
                     switch v {
                     case .int32(0), .int64(0), .double(0), .bool(false): continue
                     case .int32, .int64, .double, .bool:
-                        inclusion = true
+                        if k != "_id" { inclusion = true }
                         need([Query.components(k)])
+                    case .document(let sub) where !sub.isEmpty && !(sub.keys.first?.hasPrefix("$") ?? false):
+                        // A nested projection ({reading: {tempC: 1}}): an exclusion inside
+                        // keeps everything else; otherwise it reads the field (and what its
+                        // expressions read).
+                        if Self.nestedIsExclusion(sub) { continue }
+                        if k != "_id" { inclusion = true }
+                        need([Query.components(k)])
+                        if !projectionValueDeps(v, at: l.appending(k), need) { return .all }
                     default:
                         // A computed field reads what its expression reads, not the field itself.
-                        inclusion = true
+                        if k != "_id" { inclusion = true }
                         if !projectionValueDeps(v, at: l.appending(k), need) { return .all }
                     }
                 }
@@ -73,10 +93,7 @@ enum Dependencies: Equatable {
                     if k == "_id" {
                         guard need(try Expr.parse(v, at: l.appending(k))) else { return .all }
                     } else {
-                        let a = try AccumulatorSpec.parse(v, at: l.appending(k))
-                        guard need(a.argument) else { return .all }
-                        if let n = a.n, !need(n) { return .all }
-                        if let s = a.sortBy { need(s.components.map(\.path)) }
+                        guard needAccumulator(try AccumulatorSpec.parse(v, at: l.appending(k))) else { return .all }
                     }
                 }
                 return .fields(needed)
@@ -89,8 +106,7 @@ enum Dependencies: Equatable {
                 guard case .document(let b) = spec, let g = b["groupBy"] else { return .all }
                 guard need(try Expr.parse(g, at: l.appending("groupBy"))) else { return .all }
                 for (k, v) in b["output"]?.documentValue ?? [:] {
-                    let a = try AccumulatorSpec.parse(v, at: l.appending("output").appending(k))
-                    guard need(a.argument) else { return .all }
+                    guard needAccumulator(try AccumulatorSpec.parse(v, at: l.appending("output").appending(k))) else { return .all }
                 }
                 return .fields(needed)
             case "$lookup":
@@ -116,6 +132,17 @@ enum Dependencies: Equatable {
         }
         // The documents themselves flow out.
         return .all
+    }
+
+    /// A nested projection object whose every leaf excludes (`{patch: 0}`, `{a: {b: false}}`).
+    static func nestedIsExclusion(_ d: Document) -> Bool {
+        d.values.allSatisfy { v in
+            switch v {
+            case .int32(0), .int64(0), .double(0), .bool(false): return true
+            case .document(let sub) where !sub.isEmpty && !(sub.keys.first?.hasPrefix("$") ?? false): return nestedIsExclusion(sub)
+            default: return false
+            }
+        }
     }
 
     /// Computed `$project` values: expressions, or nested projection objects.
