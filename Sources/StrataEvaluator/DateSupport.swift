@@ -3,8 +3,8 @@ import Foundation
 /// A time zone of the date operators: UTC, a fixed offset (`"+05:30"`, `"-0800"`, `"+03"`),
 /// or an Olson name resolved with Foundation's `TimeZone` (the system tzdata; mongod uses
 /// its built-in timelib copy, so rules can differ for recently changed zones). Local times
-/// that do not exist or exist twice around DST transitions are resolved by Foundation's
-/// offsets (one guess and one correction), which may differ from timelib in those hours.
+/// that do not exist or exist twice around DST transitions are resolved as timelib does
+/// (`utc(fromLocal:)`).
 public enum DateZone: Sendable, Equatable {
     case utc
     case fixed(seconds: Int)
@@ -74,13 +74,18 @@ public enum DateZone: Sendable, Equatable {
         case .utc: return local
         case .fixed(let s): return local - Int64(s) * 1000
         case .named:
-            let o1 = Int64(offset(atUTC: local)) * 1000
-            let guess = local - o1
-            let o2 = Int64(offset(atUTC: guess)) * 1000
-            if o2 == o1 { return guess }
-            let second = local - o2
-            if Int64(offset(atUTC: second)) * 1000 == o2 { return second }
-            return guess
+            // As timelib resolves wall-clock times around a transition: the offset in force
+            // before it, unless that gives an instant past the transition while the offset
+            // after it gives a valid one. So a time that occurs twice (fall back) is its
+            // first occurrence, and a time in a gap (spring forward: 02:30 in Paris on the
+            // last Sunday of March) is read with the offset before the gap (03:30 CEST).
+            let day: Int64 = 43_200_000
+            let before = Int64(offset(atUTC: local - day)) * 1000
+            let after = Int64(offset(atUTC: local + day)) * 1000
+            let first = local - before
+            if Int64(offset(atUTC: first)) * 1000 == before || before == after { return first }
+            let second = local - after
+            return Int64(offset(atUTC: second)) * 1000 == after ? second : first
         }
     }
 

@@ -169,6 +169,20 @@ final class ExprEvalTests: XCTestCase {
         fails(#"{"$dateFromString": {"dateString": "March 3, 2020"}}"#, "ISO 8601", kind: .unsupported)
     }
 
+    /// Wall-clock times around DST transitions resolve as mongod's timelib does: a time in
+    /// the spring-forward gap is read with the offset before it, a time that occurs twice
+    /// is its first occurrence.
+    func testLocalTimesAroundTransitions() {
+        XCTAssertEqual(e(#"{"$dateFromParts": {"year": 2025, "month": 3, "day": 30, "hour": 2, "minute": 30, "timezone": "Europe/Paris"}}"#),
+                       .date(1_743_298_200_000))  // 01:30Z, 03:30 CEST
+        XCTAssertEqual(e(#"{"$dateFromParts": {"year": 2024, "month": 10, "day": 27, "hour": 2, "minute": 30, "timezone": "Europe/Paris"}}"#),
+                       .date(1_729_989_000_000))  // 00:30Z, the CEST occurrence
+        XCTAssertEqual(e(#"{"$dateFromParts": {"year": 2024, "month": 10, "day": 27, "hour": 3, "minute": 30, "timezone": "Europe/Paris"}}"#),
+                       .date(1_729_996_200_000))  // 02:30Z, after the overlap
+        XCTAssertEqual(e(#"{"$hour": {"date": {"$dateFromParts": {"year": 2025, "month": 3, "day": 30, "hour": 2, "minute": 30, "timezone": "Europe/Paris"}}, "timezone": "Europe/Paris"}}"#),
+                       .int32(3))
+    }
+
     func testVariables() throws {
         let expr = try Expr.parse(J(#"{"$add": ["$$x", 1]}"#))
         XCTAssertEqual(try Evaluator().evaluate(expr, [:], Variables(["x": 41])), .int32(42))
