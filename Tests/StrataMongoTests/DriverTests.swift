@@ -19,6 +19,30 @@ final class DriverTests: XCTestCase {
         XCTAssertEqual(found.last?["_id"], .int32(249))
     }
 
+    /// A cursor read ahead on its own thread gives every document once, in order, with
+    /// small chunks and a small look-ahead (so the reader waits for the caller); closing
+    /// it early stops the reader and gives the client back; a server error arrives.
+    func testPrefetchingCursorStreamsInOrderStopsEarlyAndReportsErrors() throws {
+        let db = try TestServer.freshDatabase("driver_prefetch")
+        let coll = db.collection("c")
+        _ = try coll.insertMany((0..<1000).map { ["_id": .int32(Int32($0)), "pad": .string(String(repeating: "x", count: 100))] })
+        let all = PrefetchingCursor(chunkSize: 7, ahead: 2) { try coll.find([:], options: FindOptions(sort: ["_id": 1], batchSize: 50)) }
+        var ids: [Int64] = []
+        while let d = try all.nextDocument() { ids.append(d["_id"]!.exactInt!) }
+        XCTAssertEqual(ids, (0..<1000).map(Int64.init))
+        XCTAssertEqual(try all.nextDocument(), nil)
+        XCTAssertGreaterThan(all.bytesReceived, 100_000)
+        // Early close, many times over: each gives its client back to the pool (which
+        // would run dry and hang otherwise).
+        for _ in 0..<100 {
+            let c = PrefetchingCursor(chunkSize: 10, ahead: 1) { try coll.find([:], options: FindOptions(batchSize: 20)) }
+            XCTAssertNotNil(try c.nextDocument())
+            c.close()
+        }
+        let failing = PrefetchingCursor { try coll.aggregate([["$nosuchstage": 1]]) }
+        XCTAssertThrowsError(try failing.nextDocument()) { XCTAssertEqual(($0 as? MongoError)?.kind, .server) }
+    }
+
     func testServerErrorCarriesCodeAndMessage() throws {
         let db = try TestServer.freshDatabase("driver_errors")
         XCTAssertThrowsError(try db.collection("c").aggregateAll([["$nosuchstage": 1]])) { error in

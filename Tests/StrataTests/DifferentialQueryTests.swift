@@ -30,9 +30,14 @@ final class DifferentialQueryTests: XCTestCase {
         return db
     }
 
-    func check(_ dataset: String, dist: String?) throws {
-        let db = try Self.load(dataset, dist: dist, database: "diff_\(dataset)_\((dist ?? "default").replacingOccurrences(of: ",", with: "_"))")
-        let client = StrataClient(database: db, schemasDirectory: Self.root.appendingPathComponent("schemas"))
+    /// `profile` nil: the server's own (SecantusDB's streams unindexed filters into Swift);
+    /// `.mongod` makes the same queries run their translated filters and partial groups
+    /// on the server, as they do on a real mongod.
+    func check(_ dataset: String, dist: String?, profile: ServerProfile? = nil) throws {
+        let suffix = profile.map { "_" + $0.name.lowercased() } ?? ""
+        let db = try Self.load(dataset, dist: dist, database: "diff_\(dataset)_\((dist ?? "default").replacingOccurrences(of: ",", with: "_"))\(suffix)")
+        let client = StrataClient(database: db, schemasDirectory: Self.root.appendingPathComponent("schemas"),
+                                  options: QueryRunner.Options(profile: profile))
         let collection = try client.collection(dataset)
         let queries = try Self.queries(for: dataset)
         XCTAssertGreaterThan(queries.count, 10)
@@ -65,4 +70,9 @@ final class DifferentialQueryTests: XCTestCase {
     func testEventsAllOldest() throws { try check("events", dist: "100,0,0,0") }
     func testEventsAllNewest() throws { try check("events", dist: "0,0,0,100") }
     func testEventsMiddleVersionAbsent() throws { try check("events", dist: "30,30,0,40") }
+
+    // The plans mongod gets: every version's rewrite on the server.
+    func testUsersAsOnMongod() throws { try check("users", dist: nil, profile: .mongod) }
+    func testDevicesAsOnMongod() throws { try check("devices", dist: nil, profile: .mongod) }
+    func testEventsAsOnMongod() throws { try check("events", dist: "30,30,0,40", profile: .mongod) }
 }

@@ -87,6 +87,28 @@ final class PlannerRuleTests: XCTestCase {
         }
     }
 
+    /// Whole plans as each server profile gets them (the branches' commands and notes):
+    /// SecantusDB streams a filter no index serves into Swift, without a projection and
+    /// without pushing a limit past it; mongod runs every version's rewrite on the server,
+    /// one `$or` arm per distinct rewrite.
+    func testServerProfilePlans() throws {
+        try check("server-profile.json") { c in
+            let lens = try self.lens(c["collection"]!.stringValue!)
+            let profile: ServerProfile = c["profile"]?.stringValue == "secantus" ? .secantus : .mongod
+            let plan = try Planner(lens: lens, profile: profile)
+                .plan(QuerySpec(collection: lens.collection, pipeline: c["pipeline"]!.arrayValue!))
+            return ["mode": .string("\(plan.mode)"), "shards": .array(plan.branches.map { .document($0.explainDocument) })]
+        }
+    }
+
+    /// Fetches sent as `find` exactly when `find` does the same (null: an aggregate).
+    func testFetchAsFind() throws {
+        try check("fetch-as-find.json") { c in
+            guard let (filter, options) = FetchAsFind.find(c["pipeline"]!.arrayValue!) else { return .null }
+            return ["filter": .document(filter), "options": .document(options.document)]
+        }
+    }
+
     /// The leading stages for a branch over `versions` of `collection`, with the
     /// indexes `strata index` creates (or `indexes`, as listIndexes lists them).
     func testIndexShapeRule() throws {

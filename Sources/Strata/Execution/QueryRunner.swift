@@ -1,4 +1,3 @@
-import Foundation
 
 /// Runs a `QueryPlan`: the branches on the server (or fetched and upgraded in
 /// Swift), the merge and the merger's stages in Swift. Results stream to
@@ -139,12 +138,18 @@ public final class QueryRunner: @unchecked Sendable {
     var lensContext: LensContext { lookups.context(functions: functions) }
 
     /// Opens a documents branch's cursor.
-    func openDocuments(_ pipeline: [BSON]) throws -> MongoCursor {
-        try collection.aggregate(pipeline, options: ["allowDiskUse": true])
+    /// A documents branch's fetch, read ahead on a thread of its own so the server works
+    /// on the next batch while Swift upgrades and evaluates this one.
+    func openDocuments(_ pipeline: [BSON]) throws -> PrefetchingCursor {
+        let collection = collection
+        if let (filter, options) = FetchAsFind.find(pipeline) {
+            return PrefetchingCursor { try collection.find(filter, options: options) }
+        }
+        return PrefetchingCursor { try collection.aggregate(pipeline, options: ["allowDiskUse": true]) }
     }
 
     /// The next stored document of a documents branch, upgraded to the newest version.
-    func nextUpgraded(_ cursor: MongoCursor) throws -> Document? {
+    func nextUpgraded(_ cursor: PrefetchingCursor) throws -> Document? {
         guard let doc = try cursor.nextDocument() else { return nil }
         statistics.documentsFetched += 1
         if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return doc }
@@ -210,7 +215,7 @@ public final class QueryRunner: @unchecked Sendable {
     // MARK: record order
 
     func runRecordOrder(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
-        var cursors: [MongoCursor] = []
+        var cursors: [PrefetchingCursor] = []
         for branch in plan.branches {
             guard case .documents(let pipeline) = branch.command else { continue }
             statistics.branchesRun += 1

@@ -9,13 +9,16 @@ public struct FindOptions: Sendable {
     public var hint: BSON?
     public var batchSize: Int32?
     public var showRecordId = false
+    /// Lets a blocking sort spill to disk on mongod (4.4+) instead of failing past 100 MB.
+    public var allowDiskUse: Bool?
     public init(projection: Document? = nil, sort: Document? = nil, skip: Int64? = nil, limit: Int64? = nil,
                 hint: BSON? = nil, batchSize: Int32? = nil, showRecordId: Bool = false) {
         self.projection = projection; self.sort = sort; self.skip = skip; self.limit = limit
         self.hint = hint; self.batchSize = batchSize; self.showRecordId = showRecordId
     }
 
-    var document: Document {
+    /// The options as `find` takes them.
+    public var document: Document {
         var d = Document()
         if let projection { d["projection"] = .document(projection) }
         if let sort { d["sort"] = .document(sort) }
@@ -24,6 +27,7 @@ public struct FindOptions: Sendable {
         if let hint { d["hint"] = hint }
         if let batchSize { d["batchSize"] = .int32(batchSize) }
         if showRecordId { d["showRecordId"] = true }
+        if let allowDiskUse { d["allowDiskUse"] = .bool(allowDiskUse) }
         return d
     }
 }
