@@ -12,7 +12,7 @@ public final class PrefetchingCursor {
     private var index = 0
 
     /// `open` runs on the reading thread.
-    public init(chunkSize: Int = 1000, ahead: Int = 16, _ open: @escaping @Sendable () throws -> MongoCursor) {
+    public init(chunkSize: Int = 500, ahead: Int = 4, _ open: @escaping @Sendable () throws -> MongoCursor) {
         let state = State(ahead: max(1, ahead))
         self.state = state
         let size = max(1, chunkSize)
