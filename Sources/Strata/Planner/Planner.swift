@@ -298,11 +298,10 @@ public struct Planner: Sendable {
             // upgrade in Swift, loudly), so an index on the pushdown's fields serves it.
             // Ignoring unknown versions keeps the filter.
             var fetch: [BSON]
+            let everyVersion = !strictVersionFilters && versions.count == lens.knownVersions.count
             if filterInSwift {
-                let everyVersion = !strictVersionFilters && versions.count == lens.knownVersions.count
                 fetch = everyVersion ? [] : [["$match": .document(versionFilter(versions))]]
             } else if samePushdown {
-                let everyVersion = !strictVersionFilters && versions.count == lens.knownVersions.count
                 fetch = leadingStages(versions, pushdown: rewrites[live[0]].pushdown,
                                       versionFilter: everyVersion ? nil : versionFilter(versions))
             } else {
