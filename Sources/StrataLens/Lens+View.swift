@@ -51,7 +51,7 @@ extension Lens {
             ["$cond": [condition, value, .string("$" + path)]]
         }
         for stage in stages {
-            guard case .document(let d) = stage, d.count == 1, let (name, spec) = d.fields.first.map({ ($0.key, $0.value) }) else {
+            guard let (name, spec) = stage.singleField else {
                 return nil
             }
             switch name {

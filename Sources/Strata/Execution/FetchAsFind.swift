@@ -16,7 +16,7 @@ enum FetchAsFind {
         // The position of each stage kind in the order find applies them.
         var reached = 0
         for stage in pipeline {
-            guard case .document(let d) = stage, d.count == 1, let (name, spec) = d.fields.first.map({ ($0.key, $0.value) }) else { return nil }
+            guard let (name, spec) = stage.singleField else { return nil }
             let rank: Int
             switch name {
             case "$match":

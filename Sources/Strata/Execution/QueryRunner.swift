@@ -1,4 +1,3 @@
-
 /// Runs a `QueryPlan`: the branches on the server (or fetched and upgraded in
 /// Swift), the merge and the merger's stages in Swift. Results stream to
 /// `output`, which returns false to stop early.
@@ -137,7 +136,6 @@ public final class QueryRunner: @unchecked Sendable {
 
     var lensContext: LensContext { lookups.context(functions: functions) }
 
-    /// Opens a documents branch's cursor.
     /// A documents branch's fetch, read ahead on a thread of its own so the server works
     /// on the next batch while Swift upgrades and evaluates this one.
     func openDocuments(_ pipeline: [BSON]) throws -> PrefetchingCursor {

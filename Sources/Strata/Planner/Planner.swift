@@ -56,23 +56,27 @@ public struct Planner: Sendable {
     /// at any version (so the server would read every document anyway), and nothing asks
     /// the server once per document (`$lookup`, a lens `lookup`).
     func streamsAsFullScan(_ stages: [PipelineStages.Stage]) -> Bool {
-        guard profile.streamsFullScans else { return false }
-        let perDocument: Set<String> = ["$lookup", "$graphLookup", "$unionWith", "$facet"]
-        if stages.contains(where: { perDocument.contains($0.name) }) { return false }
-        if lens.steps.flatMap(\.operations).contains(where: { $0 is LookupOperation }) { return false }
+        guard mayStream(stages) else { return false }
         let leading = stages.prefix { $0.name == "$match" }
         guard !leading.isEmpty else { return true }
         guard let filter = try? MatchStages.query(leading) else { return false }
-        return !lens.knownVersions.contains { v in
-            let r = MatchRule.rewrite(filter, in: VersionScope(lens: lens, version: v))
-            return !r.alwaysFalse && indexServes(r.pushdown, versions: [v])
-        }
+        return !anIndexServes(lens.knownVersions.map { MatchRule.rewrite(filter, in: VersionScope(lens: lens, version: $0)) })
     }
 
-    /// Whether an index (of the server's, else of the lens's plan) serves some of the
-    /// pushed-down conjuncts at these versions.
-    func indexServes(_ pushdown: [Query], versions: [Int]) -> Bool {
-        IndexShapeRule.best(indexCandidates, for: pushdown.flatMap(IndexShapeRule.flatten), versions: versions) != nil
+    /// This server streams full scans, and nothing asks the server once per document.
+    func mayStream(_ stages: [PipelineStages.Stage]) -> Bool {
+        guard profile.streamsFullScans else { return false }
+        let perDocument: Set<String> = ["$lookup", "$graphLookup", "$unionWith", "$facet"]
+        if stages.contains(where: { perDocument.contains($0.name) }) { return false }
+        return !lens.steps.flatMap(\.operations).contains(where: { $0 is LookupOperation })
+    }
+
+    /// Whether an index (of the server's, else of the lens's plan) serves some pushed-down
+    /// conjunct at some version; `rewrites` are the leading filter's, one per known version.
+    func anIndexServes(_ rewrites: [MatchRewrite]) -> Bool {
+        zip(lens.knownVersions, rewrites).contains { v, r in
+            !r.alwaysFalse && IndexShapeRule.best(indexCandidates, for: r.pushdown.flatMap(IndexShapeRule.flatten), versions: [v]) != nil
+        }
     }
 
     func versionFilter(_ version: Int) -> Document { lens.filter(forVersion: version, strict: strictVersionFilters) }
@@ -257,7 +261,7 @@ public struct Planner: Sendable {
         let live = scopes.indices.filter { !rewrites[$0].alwaysFalse }
         // On a server that streams full scans, a filter no index serves is cheaper in
         // Swift (after the upgrade, in the merger's pipeline) than on the server.
-        let filterInSwift = !leading.isEmpty && streamsAsFullScan(stages)
+        let filterInSwift = !leading.isEmpty && mayStream(stages) && !anIndexServes(rewrites)
 
         // Sorted per version when each version's filter needs its own index (an `$or` of
         // them is a collection scan on SecantusDB), or for a top-k on a server that reads

@@ -64,7 +64,7 @@ public struct AccumulatorSpec: Sendable, Equatable {
                                       "$stdDevPop", "$stdDevSamp", "$mergeObjects", "$concatArrays", "$setUnion"]
 
     public static func parse(_ v: BSON, at loc: Location) throws -> AccumulatorSpec {
-        guard case .document(let d) = v, d.count == 1, let (op, arg) = d.fields.first.map({ ($0.key, $0.value) }) else {
+        guard let (op, arg) = v.singleField else {
             throw StrataError.badInput("an accumulator must be an object with exactly one field, the accumulator's name", at: loc)
         }
         let l = loc.appending(op)

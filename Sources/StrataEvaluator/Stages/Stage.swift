@@ -126,7 +126,7 @@ public struct Pipeline: Sendable, Equatable {
         var out: [Stage] = []
         for (i, s) in stages.enumerated() {
             let sl = loc.appending(index: i)
-            guard case .document(let d) = s, d.count == 1, let (name, arg) = d.fields.first.map({ ($0.key, $0.value) }) else {
+            guard let (name, arg) = s.singleField else {
                 throw StrataError.badInput("A pipeline stage specification object must contain exactly one field.", at: sl)
             }
             let l = sl.appending(name)

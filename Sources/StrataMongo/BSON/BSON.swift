@@ -86,6 +86,12 @@ extension BSON {
 
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var documentValue: Document? { if case .document(let d) = self { return d }; return nil }
+    /// The one field of a one-field document (a pipeline stage, an accumulator, an
+    /// operator object): its name and its value; nil for anything else.
+    public var singleField: (key: String, value: BSON)? {
+        guard case .document(let d) = self, d.count == 1, let f = d.fields.first else { return nil }
+        return (f.key, f.value)
+    }
     public var arrayValue: [BSON]? { if case .array(let a) = self { return a }; return nil }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
 

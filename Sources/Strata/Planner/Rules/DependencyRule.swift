@@ -29,7 +29,7 @@ enum Dependencies: Equatable {
         }
         for (i, stage) in stages.enumerated() {
             let l = loc.appending(index: i)
-            guard case .document(let d) = stage, d.count == 1, let (name, spec) = d.fields.first.map({ ($0.key, $0.value) }) else {
+            guard let (name, spec) = stage.singleField else {
                 return .all
             }
             switch name {
