@@ -34,7 +34,7 @@ public struct Location: Sendable, Hashable, CustomStringConvertible {
 public struct StrataError: Error, Sendable, CustomStringConvertible {
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable {
-            case badInput, unsupported, unknownVersion, upgradeFailed, evaluation, conflict
+            case badInput, unsupported, unknownVersion, upgradeFailed, evaluation, conflict, interrupted
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -50,6 +50,9 @@ public struct StrataError: Error, Sendable, CustomStringConvertible {
         public static let evaluation = Kind(.evaluation)
         /// A concurrent change got in the way (a migrator's write lost a race).
         public static let conflict = Kind(.conflict)
+        /// The server stopped answering, or lost the query's snapshot, mid-query: the answer
+        /// is incomplete, and whatever was written of it is not the whole answer (CLI exit 7).
+        public static let interrupted = Kind(.interrupted)
         public var description: String { base.rawValue }
 
         /// The CLI's exit status for this kind.
@@ -60,6 +63,7 @@ public struct StrataError: Error, Sendable, CustomStringConvertible {
             case .unknownVersion: return 4
             case .upgradeFailed: return 5
             case .evaluation, .conflict: return 1
+            case .interrupted: return 7
             }
         }
     }

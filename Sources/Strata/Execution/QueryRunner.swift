@@ -9,11 +9,19 @@ public final class QueryRunner: @unchecked Sendable {
         public var warn: @Sendable (String) -> Void = { _ in }
         /// The server's cost profile for planning; nil: asked of the server (`ServerProfile.of`).
         public var profile: ServerProfile?
+        /// What the answer promises while documents move (`.snapshot` by default).
+        public var consistency: Consistency
+        /// How reads are pinned; nil: what the server offers (`ReadMechanism.detect`).
+        /// Forcing one the server does not honour (cluster times on SecantusDB) gives
+        /// answers that are not pinned: for tests and for servers detection gets wrong.
+        public var readMechanism: ReadMechanism?
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
-                    profile: ServerProfile? = nil) {
+                    profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil) {
             self.ignoreUnknownVersions = ignoreUnknownVersions
             self.warn = warn
             self.profile = profile
+            self.consistency = consistency
+            self.readMechanism = readMechanism
         }
     }
 
@@ -28,6 +36,10 @@ public final class QueryRunner: @unchecked Sendable {
         public var unknownVersionProbe: String?
         /// Partial-group runs repeated with `$sum` input types (see `QueryPlan.withSumWidths`).
         public var rerunsForSumTypes = 0
+        /// How the reads were pinned.
+        public var readMechanism: ReadMechanism?
+        /// Times the query started again at a fresh snapshot (the server lost the last).
+        public var snapshotRestarts = 0
     }
 
     public let database: MongoDatabase
@@ -35,26 +47,77 @@ public final class QueryRunner: @unchecked Sendable {
     public let functions: LensFunctions
     public let options: Options
     public private(set) var statistics = Statistics()
-    private let lookups: DatabaseLookup
+    /// The database the current attempt reads from: `database`, pinned to one snapshot.
+    private var reading: MongoDatabase
+    private var lookups: DatabaseLookup
 
     public init(database: MongoDatabase, lens: Lens, functions: LensFunctions = .builtIn, options: Options = Options()) {
         self.database = database
         self.lens = lens
         self.functions = functions
         self.options = options
+        self.reading = database
         self.lookups = DatabaseLookup(database: database)
     }
 
-    var collection: MongoCollection { database.collection(lens.collection) }
+    var collection: MongoCollection { reading.collection(lens.collection) }
 
     /// Plans and runs a query; every result goes to `output` (return false to stop).
     /// Documents at versions the lens does not know are looked for first: their
     /// presence refuses the query (or, when ignoring them, makes the version
-    /// filters strict so that none of them is read).
+    /// filters strict so that none of them is read). Every read — the look, each
+    /// branch, lookups, facets, a rerun for `$sum` types — sees one state of the
+    /// database (`ReadMechanism`); on a server without a consistent read the plan reads
+    /// the collection with one cursor.
     public func run(_ spec: QuerySpec, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws {
-        let indexes = try collection.listIndexes()
-        let unknown = try checkUnknownVersions(indexes: indexes)
-        try execute(try planner(versionedCollections: versionedCollections, strict: unknown, indexes: indexes).plan(spec), output: output)
+        let mechanism = try readMechanism()
+        try consistently(mechanism, output: output) { output in
+            let indexes = try collection.listIndexes()
+            let unknown = try checkUnknownVersions(indexes: indexes)
+            try execute(try plan(spec, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
+                                 indexes: indexes), output: output)
+        }
+    }
+
+    /// The plan for `spec` under `mechanism`: one cursor over the collection where the
+    /// server offers no consistent read, else the planner's best.
+    public func plan(_ spec: QuerySpec, mechanism: ReadMechanism, versionedCollections: Set<String> = [], strict: Bool = false,
+                     indexes: [Document]? = nil) throws -> QueryPlan {
+        let planner = planner(versionedCollections: versionedCollections, strict: strict, indexes: indexes)
+        return mechanism == .singleCursor ? try planner.planSingleCursor(spec) : try planner.plan(spec)
+    }
+
+    /// How this runner pins its reads: `.unpinned` for best-effort, else the forced or
+    /// detected mechanism.
+    public func readMechanism() throws -> ReadMechanism {
+        if options.consistency == .bestEffort { return .unpinned }
+        if let forced = options.readMechanism { return forced }
+        return try ReadMechanism.detect(database, collection: lens.collection)
+    }
+
+    /// Runs `body` with reads pinned by `mechanism`, again from a fresh snapshot when the
+    /// server lost it before any output; the runner's reads go to the pinned database.
+    func consistently(_ mechanism: ReadMechanism, output: (Document) throws -> Bool,
+                      _ body: ((Document) throws -> Bool) throws -> Void) throws {
+        statistics.readMechanism = mechanism
+        if mechanism == .unpinned {
+            options.warn("warning: --consistency best-effort: \(mechanism.guarantee)")
+        }
+        defer { reading = database; lookups = DatabaseLookup(database: database) }
+        try withoutActuallyEscaping(output) { output in
+            try withoutActuallyEscaping(body) { body in
+                try ConsistentReads(database: database, collection: lens.collection, mechanism: mechanism)
+                    .run(retried: { [self] _ in statistics.snapshotRestarts += 1 }) { pinned, emitted in
+                        reading = pinned
+                        lookups = DatabaseLookup(database: pinned)
+                        statistics.rerunsForSumTypes = 0
+                        try body { doc in
+                            emitted.count += 1
+                            return try output(doc)
+                        }
+                    }
+            }
+        }
     }
 
     /// The planner for this collection, its server and its indexes.
@@ -63,10 +126,18 @@ public final class QueryRunner: @unchecked Sendable {
                 profile: options.profile ?? ServerProfile.of(database), indexes: indexes)
     }
 
-    /// Runs a plan made beforehand (after checking for unknown versions).
+    /// Runs a plan made beforehand (after checking for unknown versions), its reads
+    /// pinned as `run(_:)` pins them. On a server without a consistent read only a plan
+    /// that reads the collection once runs (`QueryPlan.readsOnce`).
     public func run(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
-        _ = try checkUnknownVersions()
-        try execute(plan, output: output)
+        let mechanism = try readMechanism()
+        if mechanism == .singleCursor, !plan.readsOnce {
+            throw StrataError.unsupported("this plan reads '\(lens.collection)' more than once, and the server offers no consistent read across commands (a standalone server): documents moving between versions could be counted twice or missed; plan it with the runner (QueryRunner.plan(_:mechanism:)), or use --consistency best-effort")
+        }
+        try consistently(mechanism, output: output) { output in
+            _ = try checkUnknownVersions()
+            try execute(plan, output: output)
+        }
     }
 
     /// Runs the plan and returns every result.
@@ -116,7 +187,7 @@ public final class QueryRunner: @unchecked Sendable {
     // MARK: execution context for Swift stages
 
     var executionContext: ExecutionContext {
-        let db = database
+        let db = reading
         return ExecutionContext(lookup: { request in
             guard let from = request.from else {
                 return try db.aggregate(request.pipeline, options: request.variables.isEmpty ? [:] : ["let": .document(request.variables)]).all()
@@ -148,11 +219,23 @@ public final class QueryRunner: @unchecked Sendable {
 
     /// The next stored document of a documents branch, upgraded to the newest version.
     func nextUpgraded(_ cursor: PrefetchingCursor) throws -> Document? {
-        guard let doc = try cursor.nextDocument() else { return nil }
+        guard var doc = try cursor.nextDocument() else { return nil }
         statistics.documentsFetched += 1
+        // A single-cursor plan reads every stored document; ignored unknown versions are
+        // left out here (other plans' version filters never fetch them).
+        while options.ignoreUnknownVersions, !isKnown(doc) {
+            guard let next = try cursor.nextDocument() else { return nil }
+            statistics.documentsFetched += 1
+            doc = next
+        }
         if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return doc }
         statistics.documentsUpgradedInSwift += 1
         return try lens.upgrade(doc, context: lensContext)
+    }
+
+    func isKnown(_ doc: Document) -> Bool {
+        if case .known = lens.storedVersion(of: doc) { return true }
+        return false
     }
 
     // MARK: partial groups

@@ -3,31 +3,40 @@ import CMongoc
 /// A server cursor. It owns the client it was opened on (popped from the pool)
 /// and gives both back in `deinit`, so it may outlive the call that opened it
 /// but must stay on one thread. Documents are copied into Swift values.
+///
+/// A cursor opened inside a transaction pin shares the pin's client: every call on it
+/// holds the pin's lock, and the client stays the pin's (which outlives the cursor).
 public final class MongoCursor: IteratorProtocol, Sequence {
     private let cursor: OpaquePointer
     private let collection: OpaquePointer?
     private let client: MongoClient
+    private let pin: ReadPin?
     private var failure: MongoError?
     private var exhausted = false
     /// Bytes of BSON received so far (document sizes as the server sent them).
     public private(set) var bytesReceived = 0
 
-    init(cursor: OpaquePointer, collection: OpaquePointer?, client: MongoClient) {
+    init(cursor: OpaquePointer, collection: OpaquePointer?, client: MongoClient, pin: ReadPin? = nil) {
         self.cursor = cursor
         self.collection = collection
         self.client = client
+        self.pin = pin
     }
 
     deinit {
+        pin?.lock.lock()
         mongoc_cursor_destroy(cursor)
         if let collection { mongoc_collection_destroy(collection) }
-        client.giveBack()
+        pin?.lock.unlock()
+        if pin == nil { client.giveBack() }
     }
 
     /// The next document, `nil` at the end; throws the server's error.
     public func nextDocument() throws -> Document? {
         if let failure { throw failure }
         if exhausted { return nil }
+        pin?.lock.lock()
+        defer { pin?.lock.unlock() }
         var doc: OpaquePointer?
         if mongoc_cursor_next(cursor, &doc), let doc {
             bytesReceived += Int(readLength(doc))

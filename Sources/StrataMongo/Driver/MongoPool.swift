@@ -21,10 +21,14 @@ public final class MongoPool: @unchecked Sendable {
     let handle: OpaquePointer
     /// The URI as given (credentials included; do not print it, see `redactedURI`).
     public let uri: String
+    /// Records every command the pool's clients send, when one was given.
+    public let monitor: CommandMonitor?
 
     /// - Parameter serverSelectionTimeoutMS: used when the URI sets none, so an
     ///   unreachable server fails in seconds rather than libmongoc's 30.
-    public init(uri: String, appName: String = "strata", serverSelectionTimeoutMS: Int32 = 3000) throws {
+    /// - Parameter monitor: records every command sent (command monitoring).
+    public init(uri: String, appName: String = "strata", serverSelectionTimeoutMS: Int32 = 3000,
+                monitor: CommandMonitor? = nil) throws {
         _ = initializeMongoc
         var error = bson_error_t()
         guard let cURI = mongoc_uri_new_with_error(uri, &error) else {
@@ -44,8 +48,10 @@ public final class MongoPool: @unchecked Sendable {
         }
         mongoc_client_pool_set_error_api(pool, Int32(MONGOC_ERROR_API_VERSION_2))
         mongoc_client_pool_max_size(pool, 64)
+        monitor?.install(on: pool)
         self.handle = pool
         self.uri = uri
+        self.monitor = monitor
     }
 
     deinit { mongoc_client_pool_destroy(handle) }

@@ -34,6 +34,9 @@ public struct FindOptions: Sendable {
 
 extension MongoCollection {
     public func find(_ filter: Document = [:], options: FindOptions = FindOptions()) throws -> MongoCursor {
+        if let pin = database.pin {
+            return try pin.find(database: database.name, collection: name, filter: filter, options: options)
+        }
         let client = MongoClient(borrowing: pool.pop(), from: pool)
         let coll = mongoc_client_get_collection(client.handle, database.name, name)!
         let f = BSONBuffer(filter)
