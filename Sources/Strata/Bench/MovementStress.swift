@@ -1,0 +1,189 @@
+import Foundation
+import StrataMongo
+
+/// Queries answered while documents move between versions: a writer thread replaces
+/// documents with their newest form or their original stored form, continuously, so the
+/// logical content never changes and every answer must stay the truth; meanwhile each
+/// configuration (a server profile, a consistency, a read mechanism) runs the queries
+/// over and over. Used by the tests (about a minute) and by `strata bench movement`.
+public struct MovementStress: Sendable {
+    /// A collection whose documents the writer moves: each document's stored form and its
+    /// newest form, by position.
+    public struct Target: Sendable {
+        public let collection: MongoCollection
+        public let stored: [Document]
+        public let newest: [Document]
+        public init(collection: MongoCollection, stored: [Document], newest: [Document]) {
+            precondition(stored.count == newest.count, "one newest form per stored document")
+            self.collection = collection
+            self.stored = stored
+            self.newest = newest
+        }
+    }
+
+    /// One way of running the queries.
+    public struct Configuration: Sendable {
+        public let name: String
+        public let options: QueryRunner.Options
+        /// Query files this configuration does not run (each with its reason, for the report).
+        public let skipping: [String: String]
+        public init(name: String, options: QueryRunner.Options, skipping: [String: String] = [:]) {
+            self.name = name
+            self.options = options
+            self.skipping = skipping
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var configuration: String
+        public var right = 0
+        public var wrong = 0
+        public var refused = 0
+        /// Every wrong or refused answer: the query, and what differed or the error.
+        public var failures: [String] = []
+        public var total: Int { right + wrong + refused }
+    }
+
+    public struct Report: Sendable {
+        public var outcomes: [Outcome]
+        public var moves: Int
+        public var seconds: Double
+        public var movesPerSecond: Double { seconds > 0 ? Double(moves) / seconds : 0 }
+    }
+
+    public let targets: [Target]
+    public let schemasDirectory: URL
+    public let queries: [(file: String, spec: QuerySpec)]
+    /// Documents replaced per write command.
+    public var batch = 100
+    /// Writer threads (each moving its own share of every target's documents): the
+    /// server serves requests in turn, so more writers win the writes a larger share.
+    public var writers = 4
+
+    public init(targets: [Target], schemasDirectory: URL, queries: [(file: String, spec: QuerySpec)]) {
+        self.targets = targets
+        self.schemasDirectory = schemasDirectory
+        self.queries = queries
+    }
+
+    /// Runs each configuration for `secondsEach` (at least one pass over the queries)
+    /// while the writer moves documents. `truth` answers a query as the fully migrated
+    /// collection would (asked before the writer starts).
+    public func run(_ configurations: [Configuration], secondsEach: Double, database: MongoDatabase,
+                    truth: (QuerySpec) throws -> [Document], log: (String) -> Void = { _ in }) throws -> Report {
+        let expected = try queries.map { try truth($0.spec) }
+        let writer = Writer(targets: targets, batch: batch, threads: writers)
+        let clock = ContinuousClock()
+        let start = clock.now
+        writer.start()
+        defer { writer.stop() }
+        var outcomes: [Outcome] = []
+        for configuration in configurations {
+            var outcome = Outcome(configuration: configuration.name)
+            let client = StrataClient(database: database, schemasDirectory: schemasDirectory, options: configuration.options)
+            let began = clock.now
+            repeat {
+                for (i, (file, spec)) in queries.enumerated() where configuration.skipping[file] == nil {
+                    do {
+                        let got = try client.collection(spec.collection).aggregate(spec.pipeline)
+                        if let d = ResultComparison.difference(got, expected[i], pipeline: spec.pipeline) {
+                            outcome.wrong += 1
+                            outcome.failures.append("\(file): \(d)")
+                        } else {
+                            outcome.right += 1
+                        }
+                    } catch {
+                        outcome.refused += 1
+                        outcome.failures.append("\(file): \(error)")
+                    }
+                    if let e = writer.failure { throw e }
+                }
+            } while clock.now - began < .milliseconds(Int64(secondsEach * 1000))
+            log("\(configuration.name): \(outcome.right) right, \(outcome.wrong) wrong, \(outcome.refused) refused; \(writer.moves) moves so far")
+            outcomes.append(outcome)
+        }
+        writer.stop()
+        if let e = writer.failure { throw e }
+        let elapsed = clock.now - start
+        return Report(outcomes: outcomes, moves: writer.moves,
+                      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// The writer: on threads of their own, each replaces `batch` random documents of its
+    /// share per command, each with the form it is not in now (so every replacement moves
+    /// a document).
+    final class Writer: @unchecked Sendable {
+        let targets: [Target]
+        let batch: Int
+        private let lock = NSCondition()
+        private var stopped = false
+        private var running = 0
+        private var movesDone = 0
+        private var error: Error?
+
+        let threads: Int
+
+        init(targets: [Target], batch: Int, threads: Int) {
+            self.targets = targets
+            self.batch = batch
+            self.threads = max(1, threads)
+        }
+
+        var moves: Int { lock.lock(); defer { lock.unlock() }; return movesDone }
+        var failure: Error? { lock.lock(); defer { lock.unlock() }; return error }
+
+        func start() {
+            running = threads
+            for share in 0..<threads {
+                let thread = Thread { [self] in loop(share: share) }
+                thread.stackSize = 4 << 20
+                thread.start()
+            }
+        }
+
+        func stop() {
+            lock.lock(); defer { lock.unlock() }
+            stopped = true
+            while running > 0 { lock.wait() }
+        }
+
+        /// Moves the documents at positions `share`, `share + threads`, ... of each target.
+        private func loop(share: Int) {
+            var rng = SystemRandomNumberGenerator()
+            // Every document starts in its stored form.
+            var newestNow = targets.map { Array(repeating: false, count: $0.stored.count) }
+            var t = 0
+            while true {
+                lock.lock()
+                let halt = stopped
+                lock.unlock()
+                if halt { break }
+                t = (t + 1) % targets.count
+                let target = targets[t]
+                guard !target.stored.isEmpty else { continue }
+                var statements: [Document] = []
+                var picked = Set<Int>()
+                let mine = (target.stored.count - share + threads - 1) / threads
+                guard mine > 0 else { continue }
+                for _ in 0..<batch {
+                    let i = share + threads * Int.random(in: 0..<mine, using: &rng)
+                    guard picked.insert(i).inserted, let id = target.stored[i]["_id"] else { continue }
+                    newestNow[t][i].toggle()
+                    let form = newestNow[t][i] ? target.newest[i] : target.stored[i]
+                    statements.append(["q": ["_id": id], "u": .document(form)])
+                }
+                do {
+                    _ = try target.collection.update(statements)
+                    lock.lock(); movesDone += statements.count; lock.unlock()
+                } catch {
+                    lock.lock(); self.error = error; lock.unlock()
+                    break
+                }
+            }
+            lock.lock()
+            running -= 1
+            lock.broadcast()
+            lock.unlock()
+        }
+    }
+}
