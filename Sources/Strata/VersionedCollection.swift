@@ -56,13 +56,18 @@ public struct VersionedCollection: Sendable {
 
     var runner: QueryRunner { QueryRunner(database: database, lens: lens, functions: functions, options: options) }
 
-    /// The plan strata would run now: shaped for the collection's indexes and the kind of
-    /// server (both asked of it). `file` names the query in messages.
+    /// The plan strata would run now: shaped for the collection's indexes, the kind of
+    /// server and how it pins reads (all asked of it). `file` names the query in messages.
     public func plan(_ pipeline: [BSON], file: String? = nil) throws -> QueryPlan {
         let indexes = try database.collection(name).listIndexes()
-        return try runner.planner(versionedCollections: versionedCollections, indexes: indexes)
-            .plan(QuerySpec(collection: name, pipeline: pipeline, file: file))
+        let runner = runner
+        return try runner.plan(QuerySpec(collection: name, pipeline: pipeline, file: file), mechanism: try runner.readMechanism(),
+                               versionedCollections: versionedCollections, indexes: indexes)
     }
+
+    /// How a query's reads are pinned on this server, and what that guarantees while
+    /// documents move between versions.
+    public func readMechanism() throws -> ReadMechanism { try runner.readMechanism() }
 
     /// Runs an aggregation pipeline written for the newest schema; results stream to `each`
     /// (return false to stop).
@@ -77,6 +82,9 @@ public struct VersionedCollection: Sendable {
         var doc = try ServerExplain(collection: database.collection(name)).annotate(plan)
         let look = try UnknownVersionProbe(collection: database.collection(name), lens: lens).anyUnknown()
         doc["unknownVersionLook"] = .string(look.method.description + (look.found ? "; documents at unknown versions exist" : ""))
+        let mechanism = try readMechanism()
+        doc["consistency"] = ["level": .string(options.consistency.rawValue), "mechanism": .string(mechanism.rawValue),
+                              "guarantee": .string(mechanism.guarantee)]
         return doc
     }
 

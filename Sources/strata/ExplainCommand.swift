@@ -12,13 +12,16 @@ struct ExplainCommand: ParsableCommand {
             (translated, materialized, serverUpgrade, swiftUpgrade, empty) and the \
             command sent to the server; "merger" is what runs in Swift. With a server \
             (the default), each branch also carries the server's own explain \
-            ("serverPlan": the winning plan's stages and the indexes it uses).
+            ("serverPlan": the winning plan's stages and the indexes it uses), and \
+            "consistency" names how the reads are pinned and what that guarantees \
+            while documents move between versions.
             """
     )
 
     @OptionGroup var query: QueryInput
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var schemas: SchemaOptions
+    @OptionGroup var consistency: ConsistencyOptions
 
     @Flag(help: "Only the plan; do not connect to ask the server for its plans.")
     var offline = false
@@ -31,7 +34,8 @@ struct ExplainCommand: ParsableCommand {
             explained = try Planner(lens: lens).plan(spec).explainDocument
         } else {
             explained = try connection.resolve().run { db in
-                let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: true)
+                let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: true,
+                                                         consistency: consistency)
                 return try collection.explain(spec.pipeline, file: spec.file)
             }
         }

@@ -34,12 +34,48 @@ struct QueryInput: ParsableArguments {
     }
 }
 
+extension Consistency: ExpressibleByArgument {}
+
+/// `--consistency` and `--read-mechanism`: what an answer promises while documents move
+/// between versions, and how reads are pinned.
+struct ConsistencyOptions: ParsableArguments {
+    enum Mechanism: String, CaseIterable, ExpressibleByArgument {
+        case auto, clusterTime = "cluster-time", transaction, singleCursor = "single-cursor"
+        var forced: ReadMechanism? {
+            switch self {
+            case .auto: return nil
+            case .clusterTime: return .clusterTime
+            case .transaction: return .transaction
+            case .singleCursor: return .singleCursor
+            }
+        }
+    }
+
+    @Option(help: ArgumentHelp(
+        "snapshot: every read of the query sees one state of the database, or one cursor reads the collection where the server offers no consistent read; best-effort: the fastest plan with reads not pinned (a document moving between versions meanwhile may be counted twice or not at all; a warning says so).",
+        valueName: Consistency.allCases.map(\.rawValue).joined(separator: "|")))
+    var consistency: Consistency = .snapshot
+
+    @Option(name: .customLong("read-mechanism"), help: ArgumentHelp(
+        "How reads are pinned with --consistency snapshot. auto: what the server offers (atClusterTime snapshot reads on mongod 5.0+ replica sets and sharded clusters; a read-only transaction on SecantusDB and older replica sets; one cursor on a standalone). Forcing one the server does not honour gives unpinned reads.",
+        valueName: Mechanism.allCases.map(\.rawValue).joined(separator: "|")))
+    var readMechanism: Mechanism = .auto
+
+    func validate() throws {
+        if consistency == .bestEffort && readMechanism != .auto {
+            throw ValidationError("--read-mechanism goes with --consistency snapshot; best-effort reads are not pinned")
+        }
+    }
+}
+
 extension SchemaOptions {
     /// The versioned collection a query reads, checked before anything connects.
-    func versioned(_ collection: String, database: MongoDatabase, ignoreUnknownVersions: Bool) throws -> VersionedCollection {
+    func versioned(_ collection: String, database: MongoDatabase, ignoreUnknownVersions: Bool,
+                   consistency: ConsistencyOptions) throws -> VersionedCollection {
         var client = StrataClient(database: database, schemasDirectory: URL(fileURLWithPath: directory, isDirectory: true))
         client.options = QueryRunner.Options(ignoreUnknownVersions: ignoreUnknownVersions,
-                                             warn: { ErrorReporter.printError("strata: \($0)") })
+                                             warn: { ErrorReporter.printError("strata: \($0)") },
+                                             consistency: consistency.consistency, readMechanism: consistency.readMechanism.forced)
         return try client.collection(collection)
     }
 }

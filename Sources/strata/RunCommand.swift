@@ -17,15 +17,25 @@ struct RunCommand: ParsableCommand {
             Output: one relaxed Extended JSON document per line (jsonl, the default), a \
             JSON array (json), or csv/table for reading.
 
+            While documents move between versions (a migration, write-back, old \
+            writers), every read of the query sees one state of the database \
+            (--consistency snapshot, the default): at one cluster time on mongod 5.0+ \
+            replica sets, in one read-only transaction on SecantusDB, with one cursor \
+            over the collection on a standalone server. 'strata explain' names the \
+            mechanism.
+
             Exit status: 0 success; 1 server error; 2 a malformed query or lens; 3 a \
             stage or operator strata does not support; 4 documents at a version the \
-            lens does not know; 5 a document the lens cannot upgrade.
+            lens does not know; 5 a document the lens cannot upgrade; 7 the answer is \
+            incomplete (the server stopped answering, or lost the query's snapshot, \
+            mid-query: what was written is not the whole answer).
             """
     )
 
     @OptionGroup var query: QueryInput
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var schemas: SchemaOptions
+    @OptionGroup var consistency: ConsistencyOptions
 
     @Option(help: ArgumentHelp("Output format.", valueName: OutputFormat.allCases.map(\.rawValue).joined(separator: "|")))
     var format: OutputFormat = .jsonl
@@ -40,7 +50,8 @@ struct RunCommand: ParsableCommand {
         _ = try Planner(lens: lens).plan(spec)
         let writer = OutputFormat.Writer(format)
         try connection.resolve().run { db in
-            let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions)
+            let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
+                                                     consistency: consistency)
             try collection.aggregate(spec.pipeline, file: spec.file) { doc in
                 writer.write(doc)
                 return true

@@ -42,6 +42,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var schemas: SchemaOptions
+    @OptionGroup var consistency: ConsistencyOptions
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one query file") }
@@ -71,7 +72,8 @@ struct VerifyCommand: ParsableCommand {
                 let t0 = Date()
                 let got = Result { () throws -> [Document] in
                     var out: [Document] = []
-                    let c = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions)
+                    let c = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
+                                                  consistency: consistency)
                     try c.aggregate(spec.pipeline, file: spec.file) { out.append($0); return true }
                     return out
                 }

@@ -34,10 +34,18 @@ public struct VersionedRepository: Sendable {
         public var transactions: TransactionUse
         /// `false` turns write-back on read off, whatever the lens says.
         public var writeBack: Bool
+        /// What `find` promises while documents move (`.snapshot`: its fetches read one
+        /// state of the database; see `QueryRunner.Options.consistency`).
+        public var consistency: Consistency
+        /// How `find` pins its reads; nil: what the server offers.
+        public var readMechanism: ReadMechanism?
 
-        public init(transactions: TransactionUse = .automatic, writeBack: Bool = true) {
+        public init(transactions: TransactionUse = .automatic, writeBack: Bool = true, consistency: Consistency = .snapshot,
+                    readMechanism: ReadMechanism? = nil) {
             self.transactions = transactions
             self.writeBack = writeBack
+            self.consistency = consistency
+            self.readMechanism = readMechanism
         }
     }
 
@@ -74,6 +82,13 @@ public struct VersionedRepository: Sendable {
 
     func context() -> LensContext { DatabaseLookup(database: database).context(functions: functions) }
 
+    /// How `find` pins its reads: the forced mechanism, else what the server offers;
+    /// `.unpinned` for best-effort.
+    func readMechanism() throws -> ReadMechanism {
+        if options.consistency == .bestEffort { return .unpinned }
+        return try options.readMechanism ?? ReadMechanism.detect(database, collection: lens.collection)
+    }
+
     /// The documents matching `filter` (over the newest schema), upgraded to the newest
     /// version, sorted, skipped, limited and projected (find-command projection) as asked.
     public func find(_ filter: Document = [:], sort: Document? = nil, skip: Int = 0, limit: Int? = nil,
@@ -83,20 +98,29 @@ public struct VersionedRepository: Sendable {
         let proj = try projection.map { try Projection.parseFind($0, at: Location(path: "projection")) }
         if skip < 0 { throw StrataError.badInput("skip must not be negative", at: Location(path: "skip")) }
         if let limit, limit < 0 { throw StrataError.badInput("limit must not be negative", at: Location(path: "limit")) }
-        let fetches = try plannedFetches(filter, sort: sort, skip: skip, limit: limit)
+        // Every fetch of one find reads one state of the database (`ReadMechanism`); on a
+        // server without a consistent read, one scan of the collection, filtered in Swift.
+        let mechanism = try readMechanism()
+        let fetches = mechanism == .singleCursor ? [[]] : try plannedFetches(filter, sort: sort, skip: skip, limit: limit)
         let fetchProjection = UpgradeInputs.fetchProjection(lens, projection: proj, query: query, sort: sortPattern,
                                                             versions: lens.knownVersions)
         let ctx = context()
-        var results: [Read] = []
         let wanted = limit.map { skip + $0 }
-        outer: for f in fetches {
-            let cursor = try collection.aggregate(f + (fetchProjection.map { [["$project": .document($0)]] } ?? []))
-            while let stored = try cursor.nextDocument() {
-                guard let r = try read(stored, partial: fetchProjection != nil, context: ctx) else { continue }
-                guard try query.matches(r.upgraded) else { continue }
-                results.append(r)
-                if sortPattern == nil, let wanted, results.count >= wanted { break outer }
+        var results = try ConsistentReads(database: database, collection: lens.collection, mechanism: mechanism).run { db, _ in
+            let pinnedContext = DatabaseLookup(database: db).context(functions: functions)
+            var results: [Read] = []
+            outer: for f in fetches {
+                let cursor = try db.collection(lens.collection).aggregate(f + (fetchProjection.map { [["$project": .document($0)]] } ?? []))
+                while let stored = try cursor.nextDocument() {
+                    // The scan meets documents at unknown versions too: `find` leaves them out.
+                    if mechanism == .singleCursor, (try? lens.knownVersion(of: stored)) == nil { continue }
+                    guard let r = try read(stored, partial: fetchProjection != nil, context: pinnedContext) else { continue }
+                    guard try query.matches(r.upgraded) else { continue }
+                    results.append(r)
+                    if sortPattern == nil, let wanted, results.count >= wanted { break outer }
+                }
             }
+            return results
         }
         if let sortPattern {
             let keyed = try results.enumerated().map { (i, r) in (i, try sortPattern.key(.document(r.upgraded)), r) }
