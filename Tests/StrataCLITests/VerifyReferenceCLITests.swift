@@ -10,6 +10,37 @@ import XCTest
 final class VerifyReferenceCLITests: XCTestCase {
     static let root = TestServer.repositoryRoot
 
+    func testAMissingOrEmptyReferenceIsRefused() throws {
+        let db = try RunCLITests.loadEvents("cli_verify_reference")
+        _ = try MongoDatabase(pool: try TestServer.pool(), name: db).runCommand(["create": "empty_ref"])
+        let base = ["--uri", try TestServer.uri(), "--db", db, "--schemas", Self.root.appendingPathComponent("schemas").path]
+        let query = Self.root.appendingPathComponent("queries/events-by-kind.json").path
+
+        let missing = try StrataRunner.run(["verify", query, "--against", "events_migrated"] + base)
+        XCTAssertEqual(missing.status, 2, missing.stdout + missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("the reference collection 'events_migrated' does not exist in database '\(db)'"), missing.stderr)
+        XCTAssertFalse(missing.stdout.contains("DIFFER"), missing.stdout)
+
+        // '{collection}' is replaced before the check.
+        let pattern = try StrataRunner.run(["verify", query, "--against", "{collection}_nope"] + base)
+        XCTAssertEqual(pattern.status, 2, pattern.stdout + pattern.stderr)
+        XCTAssertTrue(pattern.stderr.contains("'events_nope' does not exist"), pattern.stderr)
+
+        let empty = try StrataRunner.run(["verify", query, "--against", "empty_ref"] + base)
+        XCTAssertEqual(empty.status, 2, empty.stdout + empty.stderr)
+        XCTAssertTrue(empty.stderr.contains("the reference collection 'empty_ref' in database '\(db)' is empty"), empty.stderr)
+        XCTAssertTrue(empty.stderr.contains("--allow-empty-reference"), empty.stderr)
+
+        // Told that empty is fine: the queries run (and differ: the mixed collection is not empty).
+        let allowed = try StrataRunner.run(["verify", query, "--against", "empty_ref", "--allow-empty-reference"] + base)
+        XCTAssertEqual(allowed.status, 6, allowed.stdout + allowed.stderr)
+        XCTAssertTrue(allowed.stdout.hasPrefix("DIFFER"), allowed.stdout)
+
+        // A reference that exists and holds documents: as before.
+        let ok = try StrataRunner.run(["verify", query, "--against", "{collection}_truth"] + base)
+        XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
+    }
+
     /// A lens whose `lookup` reads a collection that has a lens of its own: exit 2 naming
     /// the lens file and the place, from any command, before connecting.
     func testALensLookupIntoAVersionedCollectionIsRefused() throws {
