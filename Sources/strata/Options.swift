@@ -101,13 +101,17 @@ struct SchemaOptions: ParsableArguments {
             help: ArgumentHelp("The folder of lens files, one <collection>.json each.", valueName: "dir"))
     var directory: String = "./schemas"
 
-    /// Loads `<directory>/<collection>.json` (bad JSON or a bad lens: `.badInput` naming file and place).
+    /// Loads `<directory>/<collection>.json` (bad JSON or a bad lens: `.badInput` naming file and place),
+    /// refusing a lens `lookup` into a collection that has a lens file of its own.
     func lens(for collection: String) throws -> Lens {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw StrataError.badInput("the schemas folder does not exist (pass --schemas DIR)", at: Location(file: directory))
         }
-        return try Lens.load(collection: collection, schemasDirectory: URL(fileURLWithPath: directory, isDirectory: true))
+        let url = URL(fileURLWithPath: directory, isDirectory: true)
+        let lens = try Lens.load(collection: collection, schemasDirectory: url)
+        try lens.checkLookups(versionedCollections: Lens.versionedCollections(in: url))
+        return lens
     }
 }
 

@@ -23,7 +23,8 @@ struct VerifyCommand: ParsableCommand {
 
             Exit status: 0 every answer agrees; 6 some answer differs (or strata answered \
             where the server failed, or failed where it answered); 3 none differs but strata \
-            refused some; 1 server error; 2 a malformed query or lens.
+            refused some; 1 server error; 2 a malformed query or lens, or a reference \
+            collection that does not exist or is empty (see --allow-empty-reference).
             """
     )
 
@@ -39,6 +40,9 @@ struct VerifyCommand: ParsableCommand {
 
     @Flag(help: "Leave out documents at versions the lens does not know (with a warning) instead of refusing.")
     var ignoreUnknownVersions = false
+
+    @Flag(help: "Accept a reference collection without documents (by default an empty reference is refused: it agrees with any query that finds nothing).")
+    var allowEmptyReference = false
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var schemas: SchemaOptions
@@ -67,6 +71,7 @@ struct VerifyCommand: ParsableCommand {
         }
         var tally: [Verdict: Int] = [:]
         try connection.resolve().run { db in
+            try checkReferences(specs.map { against.replacingOccurrences(of: "{collection}", with: $0.collection) }, in: db)
             for (file, spec) in zip(files, specs) {
                 let reference = against.replacingOccurrences(of: "{collection}", with: spec.collection)
                 let t0 = Date()
@@ -90,6 +95,26 @@ struct VerifyCommand: ParsableCommand {
         if !json { print("\(files.count) \(files.count == 1 ? "query" : "queries"): \(summary.joined(separator: ", "))") }
         if tally[.differ, default: 0] > 0 { throw ExitCode(6) }
         if tally[.refused, default: 0] > 0 { throw ExitCode(3) }
+    }
+
+    /// Every reference collection exists and (unless `--allow-empty-reference`) holds a
+    /// document: a missing one would make every query DIFFER (or, worse, agree where the
+    /// answer is empty) for a reason that has nothing to do with the lens.
+    func checkReferences(_ references: [String], in db: MongoDatabase) throws {
+        let existing = Set(try db.listCollectionNames())
+        var seen = Set<String>()
+        for reference in references where seen.insert(reference).inserted {
+            guard existing.contains(reference) else {
+                throw StrataError.badInput(
+                    "the reference collection '\(reference)' does not exist in database '\(db.name)': "
+                        + "--against names a fully migrated copy of the queried collection ('{collection}' stands for its name)")
+            }
+            if !allowEmptyReference, try db.collection(reference).aggregateAll([["$limit": 1]]).isEmpty {
+                throw StrataError.badInput(
+                    "the reference collection '\(reference)' in database '\(db.name)' is empty: "
+                        + "there is nothing to check the answers against (pass --allow-empty-reference if that is intended)")
+            }
+        }
     }
 
     /// The verdict on one query. Server errors other than the pipeline's own (a

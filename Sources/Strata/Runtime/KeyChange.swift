@@ -160,12 +160,13 @@ extension Lens {
     func keyCandidates(_ key: BSON, atVersion version: Int) -> Document {
         let conversions = keyConversions(from: version)
         if !conversions.isEmpty, conversions.allSatisfy({ $0.inverse != nil && $0.inverseExact }) {
+            // Through the inverses, each checked to round-trip (a claimed-exact inverse
+            // that rounds would look up the wrong stored key and miss the document).
             var value: BSON? = key
             for c in conversions.reversed() {
-                guard let v = value,
-                      let back = try? Evaluator.evaluate(c.inverse!, ["v": v], Variables(["value": v]))
-                else { value = nil; break }
-                value = back
+                func apply(_ e: Expr, _ v: BSON) -> BSON? { (try? Evaluator.evaluate(e, ["_id": v], Variables(["value": v]))) ?? nil }
+                guard let v = value else { break }
+                value = InverseEquality.storedValue(for: v, forward: { apply(c.expr, $0) }, inverse: { apply(c.inverse!, $0) })
             }
             if let value { return ["_id": ["$eq": value]] }
         }

@@ -12,6 +12,8 @@ import StrataEvaluator
 ///   `inverseExact: true` when it gives back the stored value exactly;
 /// - `monotone`: "increasing" / "decreasing" when `expr` preserves / reverses
 ///   order over numbers, which lets range predicates use an index on the old field;
+///   refused when `expr` may change the value's type class (`$toDouble` of a string:
+///   strings are not ordered like their numbers), see `ConversionTypeClass`;
 /// - `ifMissing`: "skip" (default: a missing field stays missing) or "evaluate".
 public struct ConvertOperation: LensOperation {
     public enum Monotonicity: String, Sendable { case increasing, decreasing }
@@ -52,6 +54,19 @@ public struct ConvertOperation: LensOperation {
         }
         if monotone != nil && inverse == nil {
             throw StrataError.badInput("monotone needs an inverse (to find the old bounds of a range)", at: r.location.appending("monotone"))
+        }
+        if monotone != nil {
+            // A claim the planner bounds stored values with: refused where the stored
+            // values may not be ordered like the converted ones (another type class).
+            for (path, leaf) in ConversionTypeClass.leaves(expr) where leaf.freeVariables.contains("value") {
+                if let reason = ConversionTypeClass.changeReason(leaf) {
+                    let part = path.isEmpty ? "'expr'" : "'expr.\(path.joined(separator: "."))'"
+                    throw StrataError.badInput(
+                        "monotone cannot be trusted: \(part) may change the value's type: \(reason). "
+                            + "Remove \"monotone\" (range predicates are then answered exactly, without an index on the old field)",
+                        at: r.location.appending("monotone"))
+                }
+            }
         }
         let ifMissing = try r.optionalString("ifMissing") ?? "skip"
         guard ifMissing == "skip" || ifMissing == "evaluate" else {
