@@ -18,6 +18,8 @@ public struct StrataClient: Sendable {
     /// A collection read through its lens (`<schemas>/<name>.json`).
     public func collection(_ name: String) throws -> VersionedCollection {
         let lens = try Lens.load(collection: name, schemasDirectory: schemasDirectory)
+        // A lens lookup into a collection with a lens of its own would read its documents as stored.
+        try lens.checkLookups(versionedCollections: versionedCollections())
         if let unbound = lens.unboundFunctions(functions).first {
             throw StrataError.badInput("the lens uses the function '\(unbound.function)', which is not bound (LensFunctions.register)",
                                        at: unbound.location)

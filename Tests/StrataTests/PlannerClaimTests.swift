@@ -155,3 +155,23 @@ final class PlannerClaimTests: XCTestCase {
         XCTAssertNil(try repo.findOne(byId: .double(1.0005)))
     }
 }
+
+/// The library refuses the same lens as the CLI: `StrataClient.collection` checks a lens
+/// `lookup` against the collections that have lenses of their own.
+final class ClientLookupClaimTests: XCTestCase {
+    func testTheClientRefusesALookupIntoAVersionedCollection() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-client-lookup-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: RuntimeFixture.schemas.appendingPathComponent("devices.json"),
+                                         to: dir.appendingPathComponent("devices.json"))
+        let client = StrataClient(database: try TestServer.freshDatabase("client_lookup"), schemasDirectory: dir)
+        XCTAssertNoThrow(try client.collection("devices"))
+        try #"{"collection": "products", "versionField": "v", "steps": []}"#
+            .write(to: dir.appendingPathComponent("products.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try client.collection("devices")) { e in
+            XCTAssertEqual((e as? StrataError)?.kind, .badInput)
+            XCTAssert("\(e)".contains("which has a lens of its own"), "\(e)")
+        }
+    }
+}
