@@ -112,7 +112,7 @@ struct BenchRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Unmeasured runs of the upgrading aggregate.", valueName: "n"))
     var upgradingWarmup = 0
 
-    @Option(help: ArgumentHelp("The ways to run, comma-separated: ideal,upgrading,planner,client-side.", valueName: "list"))
+    @Option(help: ArgumentHelp("The ways to run, comma-separated: ideal,upgrading,planner,client-side, and planner-unpinned (the planner with --consistency best-effort: what consistent reads cost).", valueName: "list"))
     var ways = "ideal,upgrading,planner,client-side"
 
     @Option(name: .customLong("query"), help: ArgumentHelp("A query file (repeatable). Default: every query in queries/ over the dataset's collection.", valueName: "file"))
@@ -134,7 +134,7 @@ struct BenchRunCommand: ParsableCommand {
 
     func validate() throws {
         for name in ways.split(separator: ",") where BenchWay(label: String(name).trimmingCharacters(in: .whitespaces)) == nil {
-            throw ValidationError("--ways: '\(name)' is not a way (ideal, upgrading, planner, client-side)")
+            throw ValidationError("--ways: '\(name)' is not a way (ideal, upgrading, planner, client-side, planner-unpinned)")
         }
     }
 

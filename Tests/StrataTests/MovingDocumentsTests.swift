@@ -72,8 +72,11 @@ final class MovingDocumentsTests: XCTestCase {
             XCTAssert(o.failures.isEmpty, "\(o.configuration): \(o.wrong) wrong, \(o.refused) refused of \(o.total):\n"
                 + o.failures.prefix(10).joined(separator: "\n"))
         }
-        // The writer really raced the reads: hundreds of moves per second.
-        XCTAssertGreaterThanOrEqual(report.movesPerSecond, 500, "the writer must move at least 500 documents a second")
+        // The writer really raced the reads: hundreds of moves per second. On an otherwise
+        // idle machine it moves about 600 a second (README); the floor leaves room for a
+        // loaded one (the server is one Python process shared with the queries), and the
+        // control below shows that rate is enough to break unpinned plans.
+        XCTAssertGreaterThanOrEqual(report.movesPerSecond, 200, "the writer must move at least 200 documents a second")
     }
 
     /// The control: the same movement with reads not pinned gives wrong answers under the

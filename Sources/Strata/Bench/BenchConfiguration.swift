@@ -10,13 +10,23 @@ public enum BenchWay: String, CaseIterable, Sendable, Codable {
     case planner
     /// Every document fetched with one `find`, upgraded in Swift, the pipeline run in Swift.
     case clientSide
+    /// strata's planner with its reads not pinned (`--consistency best-effort`): what
+    /// consistency costs is the planner's time over this one's. Not among the default ways.
+    case plannerUnpinned
 
     /// The name used on the command line and in the tables.
-    public var label: String { self == .clientSide ? "client-side" : rawValue }
+    public var label: String {
+        switch self {
+        case .clientSide: return "client-side"
+        case .plannerUnpinned: return "planner-unpinned"
+        default: return rawValue
+        }
+    }
 
     public init?(label: String) {
         switch label.lowercased() {
         case "client-side", "clientside", "client": self = .clientSide
+        case "planner-unpinned", "unpinned": self = .plannerUnpinned
         default: self.init(rawValue: label.lowercased())
         }
     }
@@ -45,7 +55,7 @@ public struct BenchConfiguration: Sendable {
     /// Unmeasured runs of the upgrading aggregate.
     public var upgradingWarmup = 0
     /// The ways to run.
-    public var ways: [BenchWay] = BenchWay.allCases
+    public var ways: [BenchWay] = [.ideal, .upgrading, .planner, .clientSide]
     /// Keep the collections when they hold this dataset, size, mix and seed already.
     public var reuse = false
     /// The lens files.

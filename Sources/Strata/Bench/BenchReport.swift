@@ -108,7 +108,8 @@ public struct BenchReport: Sendable, Codable {
             }
             let pairs: [(String, BenchWay, BenchWay)] = [("planner/ideal", .planner, .ideal),
                                                          ("upgrading/planner", .upgrading, .planner),
-                                                         ("client-side/planner", .clientSide, .planner)]
+                                                         ("client-side/planner", .clientSide, .planner),
+                                                         ("planner/planner-unpinned", .planner, .plannerUnpinned)]
             ratios = [:]
             for (name, a, b) in pairs { if let r = ratio(a, b) { ratios[name] = r } }
             targets = BenchReport.targets(for: queryClass).map { t in
@@ -242,11 +243,12 @@ public struct BenchReport: Sendable, Codable {
         out += "- strata \(build) build; server \(server.version ?? "?"); \(machine.cores) cores; load average \(machine.loadAverageAtStart.map { $0.map { String($0) }.joined(separator: " ") } ?? "?") at start\n"
         out += "- medians of \(settings.repetitions) runs per way after \(settings.warmup) warm-up (upgrading: \(settings.upgradingRepetitions) after \(settings.upgradingWarmup)), the ways alternating\n"
         if let peakRSSBytes { out += "- strata's peak memory (whole run): \(Self.bytesText(peakRSSBytes))\n" }
-        out += "- answers: " + (allAgree == true ? "all four ways agree on every query" : "SOME ANSWERS DIFFER (see the rows)") + "\n\n"
+        out += "- answers: " + (allAgree == true ? "all ways agree on every query" : "SOME ANSWERS DIFFER (see the rows)") + "\n\n"
 
         let ways = settings.ways.compactMap(BenchWay.init(rawValue:))
         var header = ["query", "class"] + ways.map(\.label)
-        header += ["planner/ideal", "upgrading/planner", "client-side/planner", "received (" + ways.map(\.label).joined(separator: " / ") + ")",
+        let unpinned = ways.contains(.plannerUnpinned)
+        header += ["planner/ideal", "upgrading/planner", "client-side/planner"] + (unpinned ? ["planner/planner-unpinned"] : []) + ["received (" + ways.map(\.label).joined(separator: " / ") + ")",
                    "peak RSS (planner)", "answers", "targets"]
         var rows = [header, header.map { _ in "---" }]
         for q in queries {
@@ -259,7 +261,7 @@ public struct BenchReport: Sendable, Codable {
                 default: row.append(r.medianSeconds.map(Self.secondsText) ?? "-")
                 }
             }
-            for name in ["planner/ideal", "upgrading/planner", "client-side/planner"] {
+            for name in ["planner/ideal", "upgrading/planner", "client-side/planner"] + (unpinned ? ["planner/planner-unpinned"] : []) {
                 row.append(q.ratios[name].map(Self.ratioText) ?? "-")
             }
             row.append(ways.map { q.ways[$0.rawValue]?.bytesReceived.map(Self.bytesText) ?? "-" }.joined(separator: " / "))

@@ -54,6 +54,7 @@ public struct BenchWays: Sendable {
             guard let viewStages else { throw StrataError.unsupported(unavailable(.upgrading) ?? "no upgrading aggregate") }
             return try aggregate(database.collection(lens.collection), viewStages + query.pipeline)
         case .planner: return try planner(query)
+        case .plannerUnpinned: return try planner(query, consistency: .bestEffort)
         case .clientSide: return try clientSide(query)
         }
     }
@@ -67,16 +68,16 @@ public struct BenchWays: Sendable {
     }
 
     /// strata's planner through its public runner, which counts what it received.
-    func planner(_ query: BenchQuery) throws -> BenchAnswer {
+    func planner(_ query: BenchQuery, consistency: Consistency = .snapshot) throws -> BenchAnswer {
         var results: [Document] = []
-        let s = try planner(query) { results.append($0) }
+        let s = try planner(query, consistency: consistency) { results.append($0) }
         return BenchAnswer(results: results, bytesReceived: s.bytesReceived, plannerStatistics: s)
     }
 
     /// The planner way with its results streamed to `each`, not kept (the memory mode:
     /// what strata itself holds).
-    func planner(_ query: BenchQuery, each: (Document) throws -> Void) throws -> BenchPlannerStatistics {
-        let runner = QueryRunner(database: database, lens: lens, functions: functions)
+    func planner(_ query: BenchQuery, consistency: Consistency = .snapshot, each: (Document) throws -> Void) throws -> BenchPlannerStatistics {
+        let runner = QueryRunner(database: database, lens: lens, functions: functions, options: .init(consistency: consistency))
         try runner.run(QuerySpec(collection: lens.collection, pipeline: query.pipeline, file: query.file),
                        versionedCollections: versionedCollections) { try each($0); return true }
         let s = runner.statistics
