@@ -6,8 +6,8 @@ import Strata
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time queries four ways (ideal, upgrading aggregate, planner, client-side) over a generated mixed-version collection; or measure strata's memory for a large $group.",
-        subcommands: [BenchRunCommand.self, BenchMemoryCommand.self],
+        abstract: "Time queries four ways (ideal, upgrading aggregate, planner, client-side) over a generated mixed-version collection; measure strata's memory for a large $group; or count right answers while documents move.",
+        subcommands: [BenchRunCommand.self, BenchMemoryCommand.self, BenchMovementCommand.self],
         defaultSubcommand: BenchRunCommand.self
     )
 }

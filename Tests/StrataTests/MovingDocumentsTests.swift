@@ -47,12 +47,6 @@ final class MovingDocumentsTests: XCTestCase {
         return Loaded(database: db, stress: MovementStress(targets: targets, schemasDirectory: RuntimeFixture.schemas, queries: queries))
     }
 
-    /// The single-cursor plan runs `$lookup` + `$project` of `"$p.name"` in Swift, which
-    /// follows mongod (the names of the joined products); SecantusDB, the oracle here,
-    /// answers a path through an array of documents with nothing (README: known
-    /// differences), so its truth for this one query is not mongod's.
-    static let productNamesDivergence = "SecantusDB resolves \"$p.name\" through an array of documents to nothing; mongod and strata's evaluator to the names"
-
     func truth(_ db: MongoDatabase) -> (QuerySpec) throws -> [Document] {
         { spec in try db.collection(spec.collection + "_truth").aggregateAll(spec.pipeline) }
     }
@@ -64,7 +58,7 @@ final class MovingDocumentsTests: XCTestCase {
             .init(name: "SecantusDB plans", options: .init()),
             .init(name: "mongod plans", options: .init(profile: .mongod)),
             .init(name: "single cursor", options: .init(profile: .mongod, readMechanism: .singleCursor),
-                  skipping: ["devices-product-names.json": Self.productNamesDivergence]),
+                  skipping: MovementStress.swiftEvaluationDivergences),
         ], secondsEach: 15, database: loaded.database, truth: truth(loaded.database)) { print("moving documents: \($0)") }
         print("moving documents: \(report.moves) moves in \(String(format: "%.1f", report.seconds)) s (\(Int(report.movesPerSecond))/s)")
         for o in report.outcomes {

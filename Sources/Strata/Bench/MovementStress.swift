@@ -34,7 +34,7 @@ public struct MovementStress: Sendable {
         }
     }
 
-    public struct Outcome: Sendable {
+    public struct Outcome: Sendable, Codable {
         public var configuration: String
         public var right = 0
         public var wrong = 0
@@ -44,12 +44,20 @@ public struct MovementStress: Sendable {
         public var total: Int { right + wrong + refused }
     }
 
-    public struct Report: Sendable {
+    public struct Report: Sendable, Codable {
         public var outcomes: [Outcome]
         public var moves: Int
         public var seconds: Double
         public var movesPerSecond: Double { seconds > 0 ? Double(moves) / seconds : 0 }
     }
+
+    /// Queries whose truth, computed by SecantusDB, is not mongod's answer in a way that
+    /// shows only when strata evaluates the stage in Swift (the single-cursor plan runs
+    /// the whole pipeline there): file → why. `$lookup` + `"$p.name"` through the joined
+    /// array: SecantusDB resolves the path to nothing, mongod (and strata) to the names.
+    public static let swiftEvaluationDivergences = [
+        "devices-product-names.json": "SecantusDB resolves \"$p.name\" through an array of documents to nothing; mongod and strata's evaluator to the names",
+    ]
 
     public let targets: [Target]
     public let schemasDirectory: URL
@@ -185,5 +193,69 @@ public struct MovementStress: Sendable {
             lock.broadcast()
             lock.unlock()
         }
+    }
+}
+
+extension MovementStress {
+    /// Generates `datasets` (name → documents) with gen.py into `workDirectory`, loads each
+    /// mixed collection, its migrated truth (`<name>_truth`) and `products` into `database`
+    /// (dropped first), creates `indexes` (per dataset, from the lens's plan), and returns
+    /// the stress over the catalog queries of those collections in `queriesDirectory`.
+    public static func prepare(database: MongoDatabase, datasets: [(name: String, count: Int)], generator: URL,
+                               workDirectory: URL, schemasDirectory: URL, queriesDirectory: URL,
+                               indexes: (String, LensIndexPlan) -> LensIndexPlan = { $1 },
+                               log: (String) -> Void = { _ in }) throws -> MovementStress {
+        var targets: [Target] = []
+        var queries: [(file: String, spec: QuerySpec)] = []
+        let files = try FileManager.default.contentsOfDirectory(atPath: queriesDirectory.path).sorted().filter { $0.hasSuffix(".json") }
+        for (name, count) in datasets {
+            let dir = workDirectory.appendingPathComponent("movement-\(name)-\(count)")
+            try DatasetGenerator.generate(generator, dataset: name, count: count, seed: 1, dist: nil, into: dir)
+            let mixed = try Self.documents(dir.appendingPathComponent("\(name).mixed.jsonl"))
+            let truth = try Self.documents(dir.appendingPathComponent("\(name).truth.jsonl"))
+            for (collection, docs) in [(name, mixed), (name + "_truth", truth)] {
+                try database.collection(collection).drop()
+                _ = try database.collection(collection).insertMany(docs)
+            }
+            let products = dir.appendingPathComponent("products.jsonl")
+            if FileManager.default.fileExists(atPath: products.path) {
+                try database.collection("products").drop()
+                _ = try database.collection("products").insertMany(try Self.documents(products))
+            }
+            let lens = try Lens.load(collection: name, schemasDirectory: schemasDirectory)
+            _ = try indexes(name, LensIndexPlan(lens: lens)).create(on: database.collection(name))
+            let newest = Dictionary(truth.map { (GroupKey($0["_id"] ?? .null), $0) }, uniquingKeysWith: { a, _ in a })
+            let paired = mixed.compactMap { d in newest[GroupKey(d["_id"] ?? .null)].map { (d, $0) } }
+            targets.append(Target(collection: database.collection(name), stored: paired.map(\.0), newest: paired.map(\.1)))
+            for file in files where file.hasPrefix(name + "-") {
+                let spec = try QuerySpec.load(contentsOf: queriesDirectory.appendingPathComponent(file))
+                if spec.collection == name { queries.append((file, spec)) }
+            }
+            log("loaded \(name): \(mixed.count) documents and their truth")
+        }
+        return MovementStress(targets: targets, schemasDirectory: schemasDirectory, queries: queries)
+    }
+}
+
+extension MovementStress {
+    static func documents(_ url: URL) throws -> [Document] {
+        var out: [Document] = []
+        try JSONLines(contentsOf: url).forEachDocument { _, d in out.append(d) }
+        return out
+    }
+}
+
+extension MovementStress.Report {
+    /// The report as a Markdown table: per configuration, the answers right, wrong and
+    /// refused, then the moves.
+    public func markdown(command: String?) -> String {
+        var out = "# Queries while documents move\n\n"
+        if let command { out += "- command: `\(command)`\n" }
+        out += "- \(moves) moves in \(String(format: "%.1f", seconds)) s: \(Int(movesPerSecond.rounded())) moves/s\n\n"
+        out += "| configuration | answers | right | wrong | refused |\n| --- | --- | --- | --- | --- |\n"
+        for o in outcomes { out += "| \(o.configuration) | \(o.total) | \(o.right) | \(o.wrong) | \(o.refused) |\n" }
+        let failures = outcomes.flatMap { o in o.failures.prefix(5).map { "- \(o.configuration): \($0.split(separator: "\n").first ?? "")" } }
+        if !failures.isEmpty { out += "\nFirst wrong or refused answers:\n" + failures.joined(separator: "\n") + "\n" }
+        return out
     }
 }
