@@ -398,3 +398,50 @@ final class HistogramWatchCLITests: XCTestCase {
         }
     }
 }
+
+/// `strata migrate`, killed twice and restarted, while reports run against the collection
+/// through the library with the mongod plans (version by version): every answer equals
+/// the truth, before, during and after.
+extension MigrateCLITests {
+    func testAnswersStayRightWhileTheMigratorIsKilledAndRestarted() throws {
+        let helper = self
+        let (db, truth) = try helper.load("events", count: 1500, database: "cli_migrate_while_queries")
+        _ = try db.collection("events_truth").insertMany(truth)
+        let dir = TestServer.repositoryRoot.appendingPathComponent("queries")
+        let specs = try ["events-by-kind.json", "events-users-per-region.json", "events-revenue-by-region.json", "events-currency.json",
+                         "events-biggest.json", "events-one-user.json"].map { try QuerySpec.load(contentsOf: dir.appendingPathComponent($0)) }
+        let expected = try specs.map { try db.collection("events_truth").aggregateAll($0.pipeline) }
+        let client = StrataClient(database: db, schemasDirectory: URL(fileURLWithPath: MigrateCLITests.schemas),
+                                  options: QueryRunner.Options(profile: .mongod))
+        let stop = Locked(false)
+        let outcome = Locked((right: 0, wrong: [String]()))
+        let done = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            defer { done.signal() }
+            while !stop.value {
+                for (spec, want) in zip(specs, expected) {
+                    let result = Result { try client.collection("events").aggregate(spec.pipeline) }
+                    outcome.mutate { o in
+                        switch result {
+                        case .success(let got):
+                            if let d = ResultComparison.difference(got, want, pipeline: spec.pipeline) { o.wrong.append("\(spec.file ?? "?"): \(d)") } else { o.right += 1 }
+                        case .failure(let e): o.wrong.append("\(spec.file ?? "?"): \(e)")
+                        }
+                    }
+                }
+            }
+        }
+        reader.start()
+        for _ in 1...2 {
+            let p = try MigrateProcess.start(try helper.migrateArgs("events", db, ["--rate", "150", "--batch", "15"]))
+            _ = try p.killAfter(batchLines: 12)
+        }
+        let r = try StrataRunner.run(try helper.migrateArgs("events", db, ["--rate", "200", "--batch", "20"]), timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        stop.mutate { $0 = true }
+        done.wait()
+        XCTAssertGreaterThan(outcome.value.right, specs.count * 3, "queries ran while the migrator did")
+        XCTAssert(outcome.value.wrong.isEmpty, outcome.value.wrong.prefix(5).joined(separator: "\n"))
+        if let diff = try MigrateCLITests.difference(db.collection("events"), truth) { XCTFail(diff) }
+    }
+}
