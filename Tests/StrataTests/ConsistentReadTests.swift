@@ -148,4 +148,24 @@ final class ConsistentReadTests: XCTestCase {
         XCTAssertEqual(value, 42)
         XCTAssertEqual(calls, 2)
     }
+
+    // MARK: the repository
+
+    /// `VersionedRepository.find` pins its per-version fetches the same way, and reads the
+    /// collection once on a server without consistent reads: the same documents each way.
+    func testRepositoryFindReadsTheSameDocumentsUnderEveryMechanism() throws {
+        let db = try TestServer.freshDatabase("repository_consistency")
+        try load("events", count: 500, into: db)
+        let lens = try RuntimeFixture.lens("events")
+        let truth = try db.collection("events_truth").find(["kind": "purchase", "amount.value": ["$gt": 20]]).all()
+        XCTAssertGreaterThan(truth.count, 5)
+        for mechanism in [ReadMechanism.transaction, .clusterTime, .singleCursor, nil] {
+            let options = VersionedRepository.Options(writeBack: false, consistency: mechanism == nil ? .bestEffort : .snapshot,
+                                                      readMechanism: mechanism)
+            let repo = try VersionedRepository(database: db, lens: lens, options: options)
+            let got = try repo.find(["kind": "purchase", "amount.value": ["$gt": 20]], sort: ["_id": 1]).map(\.document)
+            XCTAssertNil(ResultComparison.difference(got, truth.sorted { BSONOrder.compare($0["_id"]!, $1["_id"]!) < 0 },
+                                                     pipeline: [["$sort": ["_id": 1]]]), "\(String(describing: mechanism))")
+        }
+    }
 }
