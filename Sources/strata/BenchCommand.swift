@@ -52,9 +52,11 @@ struct BenchOutputOptions: ParsableArguments {
     }
 }
 
-/// The command line as typed, for the report.
-private var commandLineText: String {
-    (["strata"] + CommandLine.arguments.dropFirst()).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+/// The command line as typed, for the reports people keep and commit: the password of a
+/// connection string in it is replaced by `***`.
+var commandLineText: String {
+    MongoPool.redactingCredentials(in: (["strata"] + CommandLine.arguments.dropFirst())
+        .map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))
 }
 
 struct BenchRunCommand: ParsableCommand {

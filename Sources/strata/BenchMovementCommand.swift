@@ -82,7 +82,7 @@ struct BenchMovementCommand: ParsableCommand {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try output.write(json: try encoder.encode(report), markdown: report.markdown(command: (["strata"] + CommandLine.arguments.dropFirst()).joined(separator: " ")))
+        try output.write(json: try encoder.encode(report), markdown: report.markdown(command: commandLineText))
         if report.outcomes.contains(where: { !$0.configuration.contains("control") && $0.wrong > 0 }) {
             throw ExitCode(6)
         }

@@ -12,7 +12,9 @@ public final class PrivateServer: @unchecked Sendable {
 
     /// Starts `secantusd-py` from `.venv` with `arguments` added (e.g.
     /// `["--enable-test-commands"]`, `["--standalone"]`) and waits until it answers.
-    public init(arguments: [String] = []) throws {
+    /// `storage`: a folder that outlives the server (to restart it with `--auth` after
+    /// creating users); nil: in memory.
+    public init(arguments: [String] = [], storage: URL? = nil) throws {
         let venv = TestServer.repositoryRoot.appendingPathComponent(".venv/bin/secantusd-py")
         guard FileManager.default.isExecutableFile(atPath: venv.path) else {
             throw TestSupportError("no embedded server at \(venv.path): run `make venv` first")
@@ -21,7 +23,7 @@ public final class PrivateServer: @unchecked Sendable {
         uri = "mongodb://127.0.0.1:\(port)/?directConnection=true"
         process = Process()
         process.executableURL = venv
-        process.arguments = ["--host", "127.0.0.1", "--port", String(port), "--storage-path", ":memory:",
+        process.arguments = ["--host", "127.0.0.1", "--port", String(port), "--storage-path", storage?.path ?? ":memory:",
                              "--log-level", "ERROR"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -29,8 +31,7 @@ public final class PrivateServer: @unchecked Sendable {
         try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if let pool = try? MongoPool(uri: uri, serverSelectionTimeoutMS: 500),
-               (try? MongoDatabase(pool: pool, name: "admin").ping()) != nil { return }
+            if Self.answers(port: port) { return }
             guard process.isRunning else { throw TestSupportError("the private server exited at start (port \(port))") }
             Thread.sleep(forTimeInterval: 0.2)
         }
@@ -39,6 +40,28 @@ public final class PrivateServer: @unchecked Sendable {
     }
 
     deinit { kill() }
+
+    /// Stops the server as an operator would (SIGTERM), waiting for it to exit.
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Whether something accepts connections on the port (a server with `--auth` answers
+    /// only the handshake before authentication).
+    static func answers(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
 
     /// Ends the server at once (SIGKILL): connections drop mid-command.
     public func kill() {

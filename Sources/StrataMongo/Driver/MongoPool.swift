@@ -85,11 +85,31 @@ public final class MongoPool: @unchecked Sendable {
     }
 }
 
-func redactURI(_ uri: String) -> String {
-    guard let scheme = uri.range(of: "://"), let at = uri[scheme.upperBound...].firstIndex(of: "@") else { return uri }
-    let creds = uri[scheme.upperBound..<at]
-    guard let colon = creds.firstIndex(of: ":") else { return uri }
-    return String(uri[..<scheme.upperBound]) + creds[..<colon] + ":***" + uri[at...]
+func redactURI(_ uri: String) -> String { MongoPool.redactingCredentials(in: uri) }
+
+extension MongoPool {
+    /// `text` with the password of every MongoDB connection string in it replaced by
+    /// `***` (`mongodb://user:***@host`, `mongodb+srv://...` too); a user name stays.
+    /// For anything strata prints or writes that may hold a URI (a command line, say).
+    public static func redactingCredentials(in text: String) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let sep = rest.range(of: "://") {
+            out += rest[..<sep.upperBound]
+            let before = out.lowercased()
+            rest = rest[sep.upperBound...]
+            guard before.hasSuffix("mongodb://") || before.hasSuffix("mongodb+srv://") else { continue }
+            // The authority ends at the first '/', '?', '#', quote or white space; the
+            // credentials end at its last '@'.
+            let authorityEnd = rest.firstIndex(where: { "/?#'\" \t\n".contains($0) }) ?? rest.endIndex
+            guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { continue }
+            let credentials = rest[..<at]
+            out += credentials.firstIndex(of: ":").map { credentials[..<$0] + ":***" } ?? String(credentials)
+            rest = rest[at...]
+        }
+        return out + rest
+    }
+
 }
 
 /// A `mongoc_client_t` lent by the pool for one operation. Not thread-safe and
