@@ -84,9 +84,16 @@ public struct VersionedCollection: Sendable {
         var doc = try ServerExplain(collection: database.collection(name)).annotate(plan)
         let look = try UnknownVersionProbe(collection: database.collection(name), lens: lens).anyUnknown()
         doc["unknownVersionLook"] = .string(look.method.description + (look.found ? "; documents at unknown versions exist" : ""))
-        let mechanism = try readMechanism()
-        doc["consistency"] = ["level": .string(options.consistency.rawValue), "mechanism": .string(mechanism.rawValue),
-                              "guarantee": .string(mechanism.guarantee)]
+        var mechanism = try readMechanism()
+        var note: String?
+        if plan.readsOnce, mechanism == .transaction || mechanism == .clusterTime {
+            note = "the plan reads the collection once, with one collection scan: no \(mechanism.rawValue) pin is needed"
+            mechanism = .singleCursor
+        }
+        var consistency: Document = ["level": .string(options.consistency.rawValue), "mechanism": .string(mechanism.rawValue),
+                                     "guarantee": .string(mechanism.guarantee)]
+        if let note { consistency["note"] = .string(note) }
+        doc["consistency"] = .document(consistency)
         return doc
     }
 

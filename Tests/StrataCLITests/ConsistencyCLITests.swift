@@ -18,12 +18,20 @@ final class ConsistencyCLITests: XCTestCase {
         let query = Self.root.appendingPathComponent("queries/events-by-kind.json").path
         let uri = try TestServer.uri()
 
-        let snapshot = try strata(["explain", query], uri: uri, db: db)
+        // The mongod plans read version by version: one read-only transaction pins them.
+        let snapshot = try strata(["explain", query], uri: uri, db: db, environment: ["STRATA_SERVER_PROFILE": "mongod"])
         XCTAssertEqual(snapshot.status, 0, snapshot.stderr)
         let doc = try ExtendedJSON.parseQueryDocument(snapshot.stdout)
         XCTAssertEqual(doc["consistency"]?.documentValue?["level"], "snapshot")
         XCTAssertEqual(doc["consistency"]?.documentValue?["mechanism"], "transaction")
         XCTAssert(doc["consistency"]?.documentValue?["guarantee"]?.stringValue?.contains("counted once") == true, snapshot.stdout)
+
+        // SecantusDB's own plan for it is one collection scan: no pin needed.
+        let own = try strata(["explain", query], uri: uri, db: db)
+        XCTAssertEqual(own.status, 0, own.stderr)
+        let ownDoc = try ExtendedJSON.parseQueryDocument(own.stdout)
+        XCTAssertEqual(ownDoc["consistency"]?.documentValue?["mechanism"], "single-cursor")
+        XCTAssert(ownDoc["consistency"]?.documentValue?["note"]?.stringValue?.contains("no transaction pin is needed") == true, own.stdout)
 
         let single = try strata(["explain", query, "--read-mechanism", "single-cursor"], uri: uri, db: db)
         XCTAssertEqual(single.status, 0, single.stderr)

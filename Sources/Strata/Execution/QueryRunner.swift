@@ -74,9 +74,22 @@ public final class QueryRunner: @unchecked Sendable {
         try consistently(mechanism, output: output) { output in
             let indexes = try collection.listIndexes()
             let unknown = try checkUnknownVersions(indexes: indexes)
-            try execute(try plan(spec, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
-                                 indexes: indexes), output: output)
+            let plan = try plan(spec, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
+                                indexes: indexes)
+            if plan.readsOnce, mechanism != .unpinned {
+                // One collection scan meets each stored document once: exact without a pin,
+                // and a pin would only slow it (a transaction's reads cost SecantusDB more).
+                unpinForSingleScan()
+            }
+            try execute(plan, output: output)
         }
+    }
+
+    /// The rest of this attempt reads without the pin (`readsOnce` plans).
+    func unpinForSingleScan() {
+        reading = database
+        lookups = DatabaseLookup(database: database)
+        statistics.readMechanism = .singleCursor
     }
 
     /// The plan for `spec` under `mechanism`: one cursor over the collection where the
@@ -136,6 +149,7 @@ public final class QueryRunner: @unchecked Sendable {
         }
         try consistently(mechanism, output: output) { output in
             _ = try checkUnknownVersions()
+            if plan.readsOnce, mechanism != .unpinned { unpinForSingleScan() }
             try execute(plan, output: output)
         }
     }
