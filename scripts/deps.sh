@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages strata needs that are missing (Debian/Ubuntu,
-# apt): libmongoc/libbson headers, pkg-config, python3 and its venv module.
+# apt): libmongoc/libbson headers, pkg-config, python3 and its venv module,
+# openssl (the TLS tests make their certificates with it).
 # Does nothing when all are there. As root it runs apt-get directly, otherwise
 # through sudo.
 set -euo pipefail
@@ -10,6 +11,8 @@ pkg-config --exists libmongoc-1.0 2>/dev/null || missing+=(libmongoc-dev libbson
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # Debian's python3 ships venv without ensurepip: creating a venv with pip needs python3-venv.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+# The TLS tests make a CA and certificates at test time.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]} (apt-get)"

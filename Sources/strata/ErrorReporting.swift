@@ -35,7 +35,7 @@ enum ErrorReporter {
         case let e as ConnectionFailure:
             printError("strata: \(e.error.message)\n"
                 + "  uri: \(e.uri) (\(e.source))\n"
-                + "  hint: is the server running? Start the embedded one with 'make server', or pass --uri URI / set STRATA_URI.")
+                + "  hint: \(connectionHint(e.error.message, uri: e.uri))")
             return 1
         case let e as NoServer:
             printError("strata: \(e.message)")
@@ -78,6 +78,25 @@ enum ErrorReporter {
         }
         printError("strata: \(message.isEmpty ? String(describing: error) : message)")
         return 1
+    }
+
+    /// What to check, from what libmongoc said (the cause, never a secret).
+    static func connectionHint(_ message: String, uri: String) -> String {
+        let m = message.lowercased()
+        let tls = uri.lowercased().contains("tls=true") || uri.lowercased().contains("ssl=true") || uri.hasPrefix("mongodb+srv://")
+        if m.contains("certificate verify failed") || m.contains("self-signed certificate") || m.contains("unable to get local issuer") {
+            return "the server's TLS certificate is not signed by an authority strata trusts: pass the CA that signed it with --tls-ca-file (or tlsCAFile in the URI)"
+        }
+        if m.contains("authentication failed") || m.contains("auth") && m.contains("fail") {
+            return "the server refused the credentials: check the user name, the password and authSource (the database the user was created in, often 'admin')"
+        }
+        if tls && (m.contains("reset by peer") || m.contains("failed to read") || m.contains("handshake") || m.contains("tls")) {
+            return "the TLS handshake did not complete: if the server requires a client certificate, pass it with --tls-certificate-key-file (certificate and key in one PEM file)"
+        }
+        if !tls && (m.contains("failed to read") || m.contains("reset by peer")) {
+            return "the server closed the connection: if it requires TLS, pass --tls-ca-file (or tls=true in the URI)"
+        }
+        return "is the server running? Start the embedded one with 'make server', or pass --uri URI / set STRATA_URI."
     }
 
     static func printError(_ text: String) {

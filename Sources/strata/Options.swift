@@ -25,11 +25,42 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The database. Default: $STRATA_DB, else 'strata'.", valueName: "name"))
     var db: String?
 
+    @Option(name: .customLong("tls-ca-file"), help: ArgumentHelp(
+        "Turns TLS on and trusts the server certificates this PEM file's authorities sign (libmongoc's tlsCAFile; also in the URI).",
+        valueName: "ca.pem"))
+    var tlsCAFile: String?
+
+    @Option(name: .customLong("tls-certificate-key-file"), help: ArgumentHelp(
+        "Turns TLS on and presents this client certificate: a PEM file with the certificate and its private key (libmongoc's tlsCertificateKeyFile).",
+        valueName: "client.pem"))
+    var tlsCertificateKeyFile: String?
+
     func validate() throws {
         if let uri, uri.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--uri must not be empty")
         }
         if let db { try Names.checkDatabase(db, what: "--db") }
+        for (flag, path) in [("--tls-ca-file", tlsCAFile), ("--tls-certificate-key-file", tlsCertificateKeyFile)] {
+            if let path, !FileManager.default.isReadableFile(atPath: path) {
+                throw ValidationError("\(flag) \(path): no such readable file")
+            }
+        }
+    }
+
+    /// `uri` with the TLS flags added as URI options (`tls=true&tlsCAFile=...`).
+    func withTLSOptions(_ uri: String) -> String {
+        var options: [String] = []
+        if tlsCAFile != nil || tlsCertificateKeyFile != nil { options.append("tls=true") }
+        let allowed = CharacterSet.urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))
+        if let tlsCAFile { options.append("tlsCAFile=" + (tlsCAFile.addingPercentEncoding(withAllowedCharacters: allowed) ?? tlsCAFile)) }
+        if let tlsCertificateKeyFile {
+            options.append("tlsCertificateKeyFile=" + (tlsCertificateKeyFile.addingPercentEncoding(withAllowedCharacters: allowed) ?? tlsCertificateKeyFile))
+        }
+        guard !options.isEmpty else { return uri }
+        if uri.contains("?") { return uri + (uri.hasSuffix("?") || uri.hasSuffix("&") ? "" : "&") + options.joined(separator: "&") }
+        // mongodb://host[:port][,host...] needs a '/' before the options.
+        let afterScheme = uri.range(of: "://").map { uri[$0.upperBound...] } ?? Substring(uri)
+        return uri + (afterScheme.contains("/") ? "?" : "/?") + options.joined(separator: "&")
     }
 
     /// Where to connect: `--uri` > `$STRATA_URI` > the running embedded server of
@@ -45,9 +76,9 @@ struct ConnectionOptions: ParsableArguments {
         } else {
             database = "strata"
         }
-        if let uri { return Connection(uri: uri, source: .option, databaseName: database) }
+        if let uri { return Connection(uri: withTLSOptions(uri), source: .option, databaseName: database) }
         if let env = environment["STRATA_URI"], !env.trimmingCharacters(in: .whitespaces).isEmpty {
-            return Connection(uri: env, source: .environment, databaseName: database)
+            return Connection(uri: withTLSOptions(env), source: .environment, databaseName: database)
         }
         let state = URL(fileURLWithPath: directory).appendingPathComponent(".server/default")
         let uriFile = state.appendingPathComponent("uri").path
@@ -60,7 +91,7 @@ struct ConnectionOptions: ParsableArguments {
         guard let pidText, let pid = Int32(pidText), pid > 0, kill(pid, 0) == 0 || errno == EPERM else {
             throw NoServer(message: "the embedded server recorded in \(state.path) is not running: start it with 'make server', or pass --uri URI / set STRATA_URI")
         }
-        return Connection(uri: text.trimmingCharacters(in: .whitespacesAndNewlines),
+        return Connection(uri: withTLSOptions(text.trimmingCharacters(in: .whitespacesAndNewlines)),
                           source: .embedded(pid: pid), databaseName: database)
     }
 }
