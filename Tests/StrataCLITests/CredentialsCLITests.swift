@@ -16,9 +16,10 @@ final class CredentialsCLITests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: storage) }
         // Users first, on an open server; then the same data with --auth.
         let open = try PrivateServer(storage: storage)
-        _ = try MongoDatabase(pool: try MongoPool(uri: open.uri), name: "admin").runCommand([
-            "createUser": "reporter", "pwd": .string(Self.password), "roles": [["role": "root", "db": "admin"]],
-        ])
+        let admin = MongoDatabase(pool: try MongoPool(uri: open.uri), name: "admin")
+        _ = try admin.runCommand(["createUser": "reporter", "pwd": .string(Self.password), "roles": [["role": "root", "db": "admin"]]])
+        // Least privilege: a reporting user with `read` on the database only.
+        _ = try admin.runCommand(["createUser": "analyst", "pwd": "read-0nly", "roles": [["role": "read", "db": "secured"]]])
         open.stop()
         let server = try PrivateServer(arguments: ["--auth"], storage: storage)
         let uri = "mongodb://reporter:\(Self.password)@127.0.0.1:\(server.port)/?directConnection=true&authSource=admin"
@@ -63,6 +64,21 @@ final class CredentialsCLITests: XCTestCase {
         }
         XCTAssertEqual(written, 4)
         XCTAssert(try String(contentsOfFile: out + "/bench.md", encoding: .utf8).contains("reporter:***@"), "the command line is kept, redacted")
+
+        // Queries need only `read`: run, explain, verify and histogram work as the
+        // read-only user; writes (an import) are refused by the server (exit 1).
+        let reader = ["--uri", "mongodb://analyst:read-0nly@127.0.0.1:\(server.port)/?directConnection=true&authSource=admin", "--db", "secured"]
+        for args in [["run", query, "--schemas", schemas], ["explain", query, "--schemas", schemas],
+                     ["verify", query, "--against", "{collection}_truth", "--schemas", schemas],
+                     ["histogram", "-c", "events", "--schemas", schemas]] {
+            let r = try StrataRunner.run(args + reader, in: work.url)
+            XCTAssertEqual(r.status, 0, "read-only \(args[0]): \(r.stderr)")
+        }
+        for args in [["import", "-c", "events_copy", mixed]] {
+            let r = try StrataRunner.run(args + reader, in: work.url)
+            XCTAssertEqual(r.status, 1, "read-only \(args[0]): \(r.stderr)")
+            XCTAssert(r.stderr.contains("not authorized"), "read-only \(args[0]): \(r.stderr)")
+        }
 
         // A wrong password: a clear message, exit 1, and neither password in it.
         let wrong = "Wr0ng-\(Self.password)"
