@@ -62,6 +62,22 @@ enum DocumentPaths {
 
     static func parent(_ path: [String]) -> [String] { Array(path.dropLast()) }
 
+    /// Removes the sub-documents on the way to `path` that are left empty (an undo
+    /// takes away the parents the upgrade created for a nested target).
+    static func pruneEmptyParents(_ doc: inout Document, _ path: [String]) {
+        guard path.count > 1 else { return }
+        for n in stride(from: path.count - 1, through: 1, by: -1) {
+            let p = Array(path.prefix(n))
+            guard case .document(let d)? = doc.value(atPath: p), d.isEmpty else { return }
+            put(&doc, p, nil)
+        }
+    }
+
+    /// "an empty sub-document on the way to 'a.b' ..." for a nested target, else nil.
+    static func emptyParentLoss(_ path: [String]) -> String? {
+        path.count > 1 ? "an empty sub-document on the way to '\(join(path))' held before is not told from none" : nil
+    }
+
     static func split(_ dotted: String) -> [String] {
         dotted.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
     }

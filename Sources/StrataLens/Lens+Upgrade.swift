@@ -13,7 +13,10 @@ extension Lens {
         }
         var out = doc
         for op in operations(from: version, to: target) {
-            do { try op.upgrade(&out, context: context) } catch let e as StrataError {
+            do {
+                try op.checkGuards(out)
+                try op.upgrade(&out, context: context)
+            } catch let e as StrataError {
                 throw StrataError(.upgradeFailed, "cannot upgrade document \(idText(doc)) from version \(version): \(e.message)",
                                   at: e.location ?? op.location)
             }

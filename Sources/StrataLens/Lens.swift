@@ -17,6 +17,8 @@ public struct Lens: Sendable {
     public let indexes: [IndexDeclaration]
     /// The file it came from, for messages.
     public let source: String?
+    /// What the lint at load found that may be a mistake (see `LensLint`), worded for a user.
+    public internal(set) var warnings: [StrataError] = []
 
     public init(collection: String, versionField: String, absentMeans: Int, steps: [LensStep],
                 indexes: [IndexDeclaration] = [], source: String? = nil) {

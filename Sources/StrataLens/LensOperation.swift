@@ -28,6 +28,12 @@ public protocol LensOperation: Sendable {
 
     /// Paths of the older document the operation reads.
     var reads: [[String]] { get }
+    /// Paths of the older document the operation removes (moves away or drops).
+    var removes: [[String]] { get }
+    /// Paths of the newer document the operation writes.
+    var writes: [[String]] { get }
+    /// When the operation refuses a document (checked in Swift and by `serverStages`).
+    var guards: [LensGuard] { get }
     /// A lookup or an application-defined function: costly to redo on every read.
     var isExpensive: Bool { get }
     /// True when the operation changes `_id`.
@@ -37,6 +43,9 @@ public protocol LensOperation: Sendable {
 extension LensOperation {
     public var isExpensive: Bool { false }
     public var changesPrimaryKey: Bool { false }
+    public var removes: [[String]] { [] }
+    public var writes: [[String]] { [] }
+    public var guards: [LensGuard] { LensGuard.standard(reads: reads, removes: removes, writes: writes) }
 
     func failure(_ message: String) -> StrataError {
         StrataError(.upgradeFailed, "\(name): \(message)", at: location)

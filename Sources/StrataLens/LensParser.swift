@@ -50,8 +50,10 @@ struct LensParser {
         let indexes = try (reader.optionalArray("indexes") ?? []).enumerated().map { i, v in
             try index(v, at: root.appending("indexes").appending(index: i))
         }
-        return Lens(collection: collection, versionField: versionField, absentMeans: absentMeans, steps: steps,
-                    indexes: indexes, source: file)
+        var lens = Lens(collection: collection, versionField: versionField, absentMeans: absentMeans, steps: steps,
+                        indexes: indexes, source: file)
+        lens.warnings = try lens.lint()
+        return lens
     }
 
     func step(_ doc: Document, at loc: Location) throws -> LensStep {

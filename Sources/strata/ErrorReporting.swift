@@ -41,6 +41,11 @@ enum ErrorReporter {
             printError("strata: \(e.message)")
             return 1
         case let e as MongoError:
+            if let refused = Lens.upgradeFailure(serverMessage: e.message) {
+                // A lens guard refused a document in server stages: the same error the Swift upgrade gives.
+                printError("strata: \(refused.description)")
+                return refused.kind.exitCode
+            }
             if e.kind == .invalidArgument {
                 printError("strata: \(e.description)")
                 return 2

@@ -142,6 +142,7 @@ struct SchemaOptions: ParsableArguments {
         let url = URL(fileURLWithPath: directory, isDirectory: true)
         let lens = try Lens.load(collection: collection, schemasDirectory: url)
         try lens.checkLookups(versionedCollections: Lens.versionedCollections(in: url))
+        for w in lens.warnings { ErrorReporter.printError("strata: \(w.description)") }
         return lens
     }
 }

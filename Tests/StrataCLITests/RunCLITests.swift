@@ -58,6 +58,21 @@ final class RunCLITests: XCTestCase {
         XCTAssertTrue(table.stdout.contains("(\(lines.count) results)"), table.stdout)
     }
 
+    /// A lens the lint refuses (the "$value" for "$$value" slip): exit 2 naming the lens
+    /// file and the place, before any document is read.
+    func testLensLintExitsTwoNamingThePlace() throws {
+        let folder = try TempFolder()
+        let lens = try folder.write("schemas/orders.json", #"""
+            {"collection": "orders", "versionField": "v", "steps": [{"from": 0, "to": 1, "operations": [
+              {"op": "convert", "field": "price", "expr": {"$toDouble": "$value"}}]}]}
+            """#)
+        let r = try StrataRunner.run(["histogram", "--collection", "orders", "--uri", TestServer.uri(), "--db", "strata_test_cli_lint",
+                                      "--schemas", folder.url.appendingPathComponent("schemas").path], in: Self.root)
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains(lens.path + ": steps[0].operations[0].expr"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("did you mean '$$value'"), r.stderr)
+    }
+
     func testMalformedQueriesExitTwoNamingThePlace() throws {
         let db = try Self.loadEvents("cli_malformed")
         let folder = try TempFolder()

@@ -125,7 +125,10 @@ final class LensDatasetTests: XCTestCase {
                 }
             }
         }
-        XCTAssertGreaterThan(checkedExact, 1000)
+        // events' nest into `geo` merges into an existing sub-document, so its undo is declared
+        // lossy (an empty `geo` held before is not told from none): its chains are checked as lossy
+        // ones, which compare to 1e-12 — no dataset document has such a `geo`.
+        XCTAssertGreaterThan(checkedExact + checkedLossy, 1100)
         XCTAssertGreaterThan(checkedLossy, 100)
     }
 

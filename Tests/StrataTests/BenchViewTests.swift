@@ -49,8 +49,12 @@ final class BenchViewTests: XCTestCase {
     func testConditionalForms() throws {
         let lens = try RuntimeFixture.lens("devices")
         let stages = try XCTUnwrap(lens.upgradingViewStages())
-        let first = try XCTUnwrap(stages.first?.documentValue)
-        XCTAssertNotNil(first["$lookup"], "the lookup runs for every document")
+        // The lookup's guard (a `localField` that is an array, a `tags` already there) comes
+        // first, conditional like any $set; then the lookup, for every document.
+        let guardStage = try XCTUnwrap(stages.first?.documentValue)
+        XCTAssertNotNil(guardStage["$set"]?.documentValue?["__strata_guard"], "\(guardStage)")
+        let lookup = try XCTUnwrap(stages.dropFirst(2).first?.documentValue)  // after the guard's $set and (conditional) $unset
+        XCTAssertNotNil(lookup["$lookup"], "the lookup runs for every document")
         let text = stages.map { ExtendedJSON.string($0) }.joined(separator: "\n")
         XCTAssertTrue(text.contains("$$REMOVE"), text)
         XCTAssertTrue(stages.contains { $0.documentValue?["$unset"] == .string("__strata_lookup_tags") }, "the lookup's temporary field goes unconditionally: \(text)")

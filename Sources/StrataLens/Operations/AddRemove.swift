@@ -29,7 +29,8 @@ public struct AddFieldOperation: LensOperation {
         ]))
     }
 
-    public var serverStages: [BSON]? { [["$set": .document(Document([(DocumentPaths.join(field), expression.bson)]))]] }
+    public var serverStages: [BSON]? { guardStages + [["$set": .document(Document([(DocumentPaths.join(field), expression.bson)]))]] }
+    public var writes: [[String]] { [field] }
 
     public func source(of path: [String]) -> PathSource {
         if path == field { return .computed(expression) }
@@ -68,7 +69,8 @@ public struct RemoveFieldOperation: LensOperation {
         DocumentPaths.put(&doc, field, nil)
     }
 
-    public var serverStages: [BSON]? { [["$unset": .string(DocumentPaths.join(field))]] }
+    public var serverStages: [BSON]? { guardStages + [["$unset": .string(DocumentPaths.join(field))]] }
+    public var removes: [[String]] { [field] }
 
     public func source(of path: [String]) -> PathSource {
         if DocumentPaths.isWithin(path, field) { return .missing }

@@ -26,11 +26,13 @@ public struct ConvertOperation: LensOperation {
     public let inverseExact: Bool
     public let monotone: Monotonicity?
     public let skipWhenMissing: Bool
+    /// Whether a value `to` (another field than `field`) held before may be discarded.
+    public var overwrite: Bool = false
     public let location: Location
     public var name: String { "convert" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
-        try r.allowOnly(["op", "field", "to", "expr", "inverse", "inverseExact", "monotone", "ifMissing", "description"])
+        try r.allowOnly(["op", "field", "to", "expr", "inverse", "inverseExact", "monotone", "ifMissing", "overwrite", "description"])
         let field = DocumentPaths.split(try r.requiredPath("field"))
         let to = try r.optionalPath("to").map(DocumentPaths.split) ?? field
         if to != field && (DocumentPaths.isWithin(to, field) || DocumentPaths.isWithin(field, to)) {
@@ -73,7 +75,8 @@ public struct ConvertOperation: LensOperation {
             throw StrataError.badInput("ifMissing must be \"skip\" or \"evaluate\"", at: r.location.appending("ifMissing"))
         }
         return ConvertOperation(field: field, to: to, expr: expr, inverse: inverse, inverseExact: inverseExact,
-                                monotone: monotone, skipWhenMissing: ifMissing == "skip", location: r.location)
+                                monotone: monotone, skipWhenMissing: ifMissing == "skip",
+                                overwrite: try r.optionalBool("overwrite") ?? false, location: r.location)
     }
 
     /// `expr` over the older document: `$$value` replaced by the old field.
@@ -112,7 +115,7 @@ public struct ConvertOperation: LensOperation {
     }
 
     public var serverStages: [BSON]? {
-        var stages: [BSON] = [["$set": .document(Document([(DocumentPaths.join(to), guarded(oldExpression).bson)]))]]
+        var stages: [BSON] = guardStages + [["$set": .document(Document([(DocumentPaths.join(to), guarded(oldExpression).bson)]))]]
         if to != field { stages.append(["$unset": .string(DocumentPaths.join(field))]) }
         return stages
     }
@@ -158,6 +161,13 @@ public struct ConvertOperation: LensOperation {
             let sameParent = DocumentPaths.parent(field) == DocumentPaths.parent(to)
             DocumentPaths.put(&doc, field, old, at: sameParent ? t?.index : nil)
         }
+    }
+
+    public var removes: [[String]] { to == field ? [] : [field] }
+    public var writes: [[String]] { [to] }
+    public var guards: [LensGuard] {
+        LensGuard.standard(reads: reads, removes: removes, writes: writes,
+                           extra: overwrite || to == field ? [] : [LensGuard.overwrite(to)])
     }
 
     public var reads: [[String]] {

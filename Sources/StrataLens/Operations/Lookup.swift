@@ -12,12 +12,14 @@ public struct LookupOperation: LensOperation {
     public let foreignField: String
     public let select: [String]
     public let defaultValue: BSON
+    /// Whether a value `field` held before may be discarded.
+    public var overwrite: Bool = false
     public let location: Location
     public var name: String { "lookup" }
     public var isExpensive: Bool { true }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
-        try r.allowOnly(["op", "field", "from", "localField", "foreignField", "select", "default", "description"])
+        try r.allowOnly(["op", "field", "from", "localField", "foreignField", "select", "default", "overwrite", "description"])
         let field = DocumentPaths.split(try r.requiredPath("field"))
         let from = try r.requiredString("from")
         if from.isEmpty { throw StrataError.badInput("'from' names a collection", at: r.location.appending("from")) }
@@ -26,7 +28,8 @@ public struct LookupOperation: LensOperation {
         let select = DocumentPaths.split(try r.requiredPath("select"))
         if field.first == "_id" { throw StrataError.badInput("lookup cannot set _id", at: r.location.appending("field")) }
         return LookupOperation(field: field, from: from, localField: localField, foreignField: foreignField, select: select,
-                               defaultValue: r.value("default") ?? .null, location: r.location)
+                               defaultValue: r.value("default") ?? .null, overwrite: try r.optionalBool("overwrite") ?? false,
+                               location: r.location)
     }
 
     public func upgrade(_ doc: inout Document, context: LensContext) throws {
@@ -64,7 +67,7 @@ public struct LookupOperation: LensOperation {
     }
 
     public var serverStages: [BSON]? {
-        [prerequisite.stage,
+        guardStages + [prerequisite.stage,
          ["$set": .document(Document([(DocumentPaths.join(field), valueExpression.bson)]))],
          ["$unset": .string(prerequisite.temporaryField)]]
     }
@@ -79,11 +82,21 @@ public struct LookupOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility { .exact }
+    public var invertibility: Invertibility {
+        if overwrite { return .lossy("a value '\(DocumentPaths.join(field))' held before is discarded (overwrite)") }
+        return DocumentPaths.emptyParentLoss(field).map { .lossy($0) } ?? .exact
+    }
 
     public func downgrade(_ doc: inout Document, context: LensContext) throws {
         DocumentPaths.put(&doc, field, nil)
+        DocumentPaths.pruneEmptyParents(&doc, field)
     }
 
     public var reads: [[String]] { [localField] }
+    public var writes: [[String]] { [field] }
+    public var guards: [LensGuard] {
+        // $lookup matches an array's elements (and an empty array like null): not what the Swift lookup does.
+        let array = LensGuard(.isArray(localField), "'\(DocumentPaths.join(localField))' is an array: a lookup matches one value")
+        return LensGuard.standard(reads: reads, removes: [], writes: writes, extra: [array] + (overwrite ? [] : [LensGuard.overwrite(field)]))
+    }
 }

@@ -3,15 +3,19 @@ import StrataEvaluator
 /// `{"op": "rename", "from": "ts", "to": "at"}` — the value moves from one path
 /// to another (also between levels: "reading.tempF" → "tempF" hoists it).
 /// Functional meaning: the newer `to` is exactly the older `from` (missing if
-/// it was missing), and `from` is gone.
+/// it was missing), and `from` is gone. A document whose `to` already holds a
+/// value is refused unless the lens says `"overwrite": true` (the old `to` is then
+/// discarded; undo is lossy). A document where either path crosses an array or a
+/// scalar is refused (see `LensGuard`).
 public struct RenameOperation: LensOperation {
     public let from: [String]
     public let to: [String]
+    public var overwrite: Bool = false
     public let location: Location
     public var name: String { "rename" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
-        try r.allowOnly(["op", "from", "to", "description"])
+        try r.allowOnly(["op", "from", "to", "overwrite", "description"])
         let from = DocumentPaths.split(try r.requiredPath("from"))
         let to = DocumentPaths.split(try r.requiredPath("to"))
         if DocumentPaths.isWithin(from, to) || DocumentPaths.isWithin(to, from) {
@@ -20,7 +24,7 @@ public struct RenameOperation: LensOperation {
         if from.first == "_id" || to.first == "_id" {
             throw StrataError.badInput("rename cannot move _id (use convert on _id to derive a new key)", at: r.location)
         }
-        return RenameOperation(from: from, to: to, location: r.location)
+        return RenameOperation(from: from, to: to, overwrite: try r.optionalBool("overwrite") ?? false, location: r.location)
     }
 
     public func upgrade(_ doc: inout Document, context: LensContext) throws {
@@ -40,8 +44,16 @@ public struct RenameOperation: LensOperation {
     }
 
     public var serverStages: [BSON]? {
-        [["$set": .document(Document([(DocumentPaths.join(to), DocumentPaths.ref(from))]))],
-         ["$unset": .string(DocumentPaths.join(from))]]
+        // With overwrite, a missing `from` removes `to` (explicitly: "$from" alone may leave it).
+        let value: BSON = overwrite ? Expr.missingOr(from, .fieldPath(from)).bson : DocumentPaths.ref(from)
+        return guardStages + [["$set": .document(Document([(DocumentPaths.join(to), value)]))],
+                              ["$unset": .string(DocumentPaths.join(from))]]
+    }
+
+    public var removes: [[String]] { [from] }
+    public var writes: [[String]] { [to] }
+    public var guards: [LensGuard] {
+        LensGuard.standard(reads: reads, removes: removes, writes: writes, extra: overwrite ? [] : [LensGuard.overwrite(to)])
     }
 
     public func source(of path: [String]) -> PathSource {
@@ -53,10 +65,14 @@ public struct RenameOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility { .exact }
+    public var invertibility: Invertibility {
+        if overwrite { return .lossy("a value '\(DocumentPaths.join(to))' held before is discarded (overwrite)") }
+        return DocumentPaths.emptyParentLoss(to).map { .lossy($0) } ?? .exact
+    }
 
     public func downgrade(_ doc: inout Document, context: LensContext) throws {
         Self.move(&doc, from: to, to: from)
+        DocumentPaths.pruneEmptyParents(&doc, to)
     }
 
     public var reads: [[String]] { [from] }

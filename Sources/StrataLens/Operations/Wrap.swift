@@ -10,11 +10,13 @@ public struct WrapOperation: LensOperation {
     public let into: [String]
     /// The element template: each key with either a constant or the old value.
     public let element: [(key: String, value: BSON?)]
+    /// Whether a value `into` held before may be discarded.
+    public var overwrite: Bool = false
     public let location: Location
     public var name: String { "wrap" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
-        try r.allowOnly(["op", "from", "into", "element", "description"])
+        try r.allowOnly(["op", "from", "into", "element", "overwrite", "description"])
         let from = DocumentPaths.split(try r.requiredPath("from"))
         let into = DocumentPaths.split(try r.requiredPath("into"))
         if from != into && (DocumentPaths.isWithin(from, into) || DocumentPaths.isWithin(into, from)) {
@@ -37,7 +39,8 @@ public struct WrapOperation: LensOperation {
         guard element.contains(where: { $0.value == nil }) else {
             throw StrataError.badInput("the element must hold the old value somewhere (\"$$value\")", at: r.location.appending("element"))
         }
-        return WrapOperation(from: from, into: into, element: element, location: r.location)
+        return WrapOperation(from: from, into: into, element: element, overwrite: try r.optionalBool("overwrite") ?? false,
+                             location: r.location)
     }
 
     var valueKey: String { element.first { $0.value == nil }!.key }
@@ -66,7 +69,7 @@ public struct WrapOperation: LensOperation {
     }
 
     public var serverStages: [BSON]? {
-        var stages: [BSON] = [["$set": .document(Document([(DocumentPaths.join(into), arrayExpression.bson)]))]]
+        var stages: [BSON] = guardStages + [["$set": .document(Document([(DocumentPaths.join(into), arrayExpression.bson)]))]]
         if from != into { stages.append(["$unset": .string(DocumentPaths.join(from))]) }
         return stages
     }
@@ -101,4 +104,10 @@ public struct WrapOperation: LensOperation {
     }
 
     public var reads: [[String]] { [from] }
+    public var removes: [[String]] { from == into ? [] : [from] }
+    public var writes: [[String]] { [into] }
+    public var guards: [LensGuard] {
+        LensGuard.standard(reads: reads, removes: removes, writes: writes,
+                           extra: overwrite || from == into ? [] : [LensGuard.overwrite(into)])
+    }
 }
