@@ -102,9 +102,9 @@ public enum ReadMechanism: String, Sendable, CaseIterable, CustomStringConvertib
 }
 
 /// Runs the reads of one query consistently: pins them (`ReadPin`) by the mechanism,
-/// starts again at a fresh snapshot when the server lost it before anything was
-/// emitted, and otherwise reports an interrupted answer as incomplete — never an
-/// answer mixed from two states.
+/// starts again at a fresh snapshot when the server lost it (or, once, the connection)
+/// before anything was emitted, and otherwise reports an interrupted answer as
+/// incomplete — never an answer mixed from two states.
 struct ConsistentReads {
     let database: MongoDatabase
     let collection: String
@@ -140,6 +140,12 @@ struct ConsistentReads {
                 }
                 throw lost(e, emitted: emitted.count, attempts: attempt)
             } catch let e as MongoError where ReadMechanism.serverLost(e) {
+                // A dropped connection before any output: once more, from a fresh snapshot
+                // (libmongoc has already retried the read itself where it could).
+                if emitted.count == 0 && attempt == 1 {
+                    retried(attempt)
+                    continue
+                }
                 throw incomplete(e, emitted: emitted.count)
             }
         }

@@ -19,7 +19,8 @@ import Foundation
 /// The change stream is opened before the first count, so no change is missed; a change
 /// that lands *while* the first count runs may be counted twice (the server's reads are
 /// not pinned to the stream's start). `recountInterval` recounts periodically to heal
-/// that; a collection drop, rename or an invalidated stream recounts at once.
+/// that; a collection drop, rename or an invalidated stream recounts at once, and so does
+/// a stream that failed and was opened again (`reconnectAttempts`).
 public struct LiveHistogram: AsyncSequence, Sendable {
     public typealias Element = VersionHistogram
 
@@ -39,14 +40,18 @@ public struct LiveHistogram: AsyncSequence, Sendable {
         public var coalesce: Double
         /// How the counts are read (first, and at every recount).
         public var strategy: VersionHistogram.StrategyChoice
+        /// Consecutive failed reads of the change stream (a dropped connection, a server
+        /// error) survived by reconnecting and recounting before the watch gives up.
+        public var reconnectAttempts: Int
 
         public init(source: Source = .automatic, pollInterval: Double = 2, recountInterval: Double? = nil,
-                    coalesce: Double = 0.2, strategy: VersionHistogram.StrategyChoice = .automatic) {
+                    coalesce: Double = 0.2, strategy: VersionHistogram.StrategyChoice = .automatic, reconnectAttempts: Int = 5) {
             self.source = source
             self.pollInterval = pollInterval
             self.recountInterval = recountInterval
             self.coalesce = coalesce
             self.strategy = strategy
+            self.reconnectAttempts = reconnectAttempts
         }
     }
 
@@ -145,8 +150,28 @@ public struct LiveHistogram: AsyncSequence, Sendable {
         var events = 0
         var pending = false
         var firstPending = clock.now
+        var failures = 0
         while !stop() {
-            if let event = try changes.next() {
+            let event: Document?
+            do {
+                event = try changes.next()
+                failures = 0
+            } catch let e as MongoError where e.kind == .connection || e.kind == .server || e.kind == .cursor {
+                // libmongoc resumes a stream once by itself; past that, reconnect: a new
+                // stream and a recount (events may have been missed meanwhile).
+                failures += 1
+                if failures > options.reconnectAttempts { throw e }
+                Thread.sleep(forTimeInterval: Swift.min(2, 0.1 * Double(1 << Swift.min(failures, 5))))
+                do {
+                    changes = try collection.watch([], options: watchOptions)
+                } catch let again as MongoError where again.kind == .connection || again.kind == .server {
+                    continue
+                }
+                state.needsRecount = true
+                state.recountReason = "reconnected after: \(e.description)"
+                event = nil
+            }
+            if let event {
                 events += 1
                 if try state.apply(event) {
                     if !pending { firstPending = clock.now }
