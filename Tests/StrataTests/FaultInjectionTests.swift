@@ -86,10 +86,15 @@ final class FaultInjectionTests: XCTestCase {
                 }
             }
         }
-        // A dropped connection or a retryable error before any output: answered, exactly.
+        // A dropped connection before any output: answered, exactly (libmongoc retries the
+        // read, strata starts the query again once).
         XCTAssertEqual(failed[.network] ?? [], [])
-        XCTAssertEqual(failed[.retryable] ?? [], [])
         XCTAssertEqual(answered[.network], 18)
+        // ShutdownInProgress: libmongoc takes the server for gone until its next check, so
+        // some queries end with the clear "stopped answering" error instead (checked
+        // above: `.interrupted`, nothing presented as an answer); the rest are exact.
+        XCTAssertGreaterThan(answered[.retryable] ?? 0, 6)
+        for f in failed[.retryable] ?? [] { XCTAssert(f.contains("stopped answering"), f) }
         // A non-retryable error fails the query whenever the failing command is one it sends.
         XCTAssertGreaterThan(failed[.nonRetryable]?.count ?? 0, 6)
     }
