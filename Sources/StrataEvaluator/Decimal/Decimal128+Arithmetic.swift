@@ -4,8 +4,8 @@
 /// sum; quotient: the difference, or the closest to it an exact quotient allows; square root:
 /// floor(exponent / 2); remainder: the smaller exponent.
 extension Decimal128 {
-    static func + (a: Decimal128, b: Decimal128) -> Decimal128 { add(a, b, negateB: false) }
-    static func - (a: Decimal128, b: Decimal128) -> Decimal128 { add(a, b, negateB: true) }
+    public static func + (a: Decimal128, b: Decimal128) -> Decimal128 { add(a, b, negateB: false) }
+    public static func - (a: Decimal128, b: Decimal128) -> Decimal128 { add(a, b, negateB: true) }
 
     static func add(_ x: Decimal128, _ y: Decimal128, negateB: Bool) -> Decimal128 {
         let a = x.parts
@@ -52,7 +52,7 @@ extension Decimal128 {
         return round(negative: hi.negative, A - U256(1), exponent: hi.exponent - k, sticky: true)
     }
 
-    static func * (x: Decimal128, y: Decimal128) -> Decimal128 {
+    public static func * (x: Decimal128, y: Decimal128) -> Decimal128 {
         let a = x.parts, b = y.parts
         let neg = a.negative != b.negative
         if a.kind == .nan || b.kind == .nan { return .nan }
@@ -64,7 +64,7 @@ extension Decimal128 {
     }
 
     /// x / y; y == 0 gives ±Infinity (NaN for 0/0) — mongod refuses a zero divisor before.
-    static func / (x: Decimal128, y: Decimal128) -> Decimal128 {
+    public static func / (x: Decimal128, y: Decimal128) -> Decimal128 {
         let a = x.parts, b = y.parts
         let neg = a.negative != b.negative
         if a.kind == .nan || b.kind == .nan { return .nan }
@@ -91,7 +91,7 @@ extension Decimal128 {
     }
 
     /// mongod's `modulo` (bid128_fmod): x − y × trunc(x / y), exact, with the sign of x.
-    static func fmod(_ x: Decimal128, _ y: Decimal128) -> Decimal128 {
+    public static func fmod(_ x: Decimal128, _ y: Decimal128) -> Decimal128 {
         let a = x.parts, b = y.parts
         if a.kind == .nan || b.kind == .nan { return .nan }
         if a.kind == .infinity || b.isZero { return .nan }
@@ -123,7 +123,7 @@ extension Decimal128 {
     }
 
     /// Correctly rounded square root; negative operands give NaN (mongod refuses them before).
-    func squareRoot() -> Decimal128 {
+    public func squareRoot() -> Decimal128 {
         let p = parts
         if p.kind == .nan { return .nan }
         if p.coefficient == 0 && p.kind == .finite {
@@ -164,8 +164,8 @@ extension Decimal128 {
         return Decimal128.round(negative: false, n, exponent: e, sticky: true)
     }
 
-    var magnitude: Decimal128 { Decimal128(low: low, high: high & ~(UInt64(1) << 63)) }
-    var negated: Decimal128 { Decimal128(low: low, high: high ^ (UInt64(1) << 63)) }
+    public var magnitude: Decimal128 { Decimal128(low: low, high: high & ~(UInt64(1) << 63)) }
+    public var negated: Decimal128 { Decimal128(low: low, high: high ^ (UInt64(1) << 63)) }
 
     /// IEEE quantize: the value with exponent `target`, rounded with `rule`; NaN when the
     /// coefficient would need more than 34 digits or for infinities.
@@ -211,7 +211,7 @@ extension Decimal128 {
     /// use it: when the 34-digit form's exponent is more than 33 above `target` it returns that
     /// form unchanged; otherwise IEEE quantize (NaN when the result needs more than 34 digits).
     /// Infinities and NaN come back as they are.
-    func mongoQuantize(to target: Int, _ rule: FloatingPointRoundingRule) -> Decimal128 {
+    public func mongoQuantize(to target: Int, _ rule: FloatingPointRoundingRule) -> Decimal128 {
         let p = parts
         if p.kind != .finite { return p.kind == .nan ? .nan : self }
         let n = normalized
@@ -220,7 +220,7 @@ extension Decimal128 {
     }
 
     /// mongod's `compareDecimals`: by value, NaN equal to NaN and below everything.
-    static func compare(_ x: Decimal128, _ y: Decimal128) -> Int {
+    public static func compare(_ x: Decimal128, _ y: Decimal128) -> Int {
         let a = x.parts, b = y.parts
         if a.kind == .nan || b.kind == .nan { return a.kind == .nan ? (b.kind == .nan ? 0 : -1) : 1 }
         let sa = a.kind == .finite && a.coefficient == 0 ? 0 : (a.negative ? -1 : 1)
@@ -246,7 +246,7 @@ extension Decimal128 {
     }
 
     /// mongod's `compareDecimalToDouble`: exact, NaN equal to NaN and below everything.
-    static func compare(_ x: Decimal128, _ d: Double) -> Int {
+    public static func compare(_ x: Decimal128, _ d: Double) -> Int {
         let p = x.parts
         if p.kind == .nan || d.isNaN { return p.kind == .nan ? (d.isNaN ? 0 : -1) : 1 }
         let (approx, inexact) = x.toDouble()
@@ -254,8 +254,8 @@ extension Decimal128 {
         if approx > d { return 1 }
         if !inexact || p.kind == .infinity || approx.isInfinite == false && approx == 0 && p.coefficient == 0 { return 0 }
         if approx.isInfinite {
-            // a finite decimal beyond the double range rounded to an infinity
-            return p.negative ? -1 : 1
+            // a finite decimal beyond the double range rounded to the infinity d is
+            return p.negative ? 1 : -1
         }
         if approx == 0 { return p.negative ? -1 : 1 }
         let m = DecimalCompare.compareExactDouble(p.coefficient, p.exponent, Swift.abs(approx))

@@ -16,7 +16,7 @@ struct U256: Equatable, Comparable {
     init(hi: UInt128, lo: UInt128) { self.hi = hi; self.lo = lo }
 
     static func < (a: U256, b: U256) -> Bool { a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo }
-    var isZero: Bool { hi == 0 && lo == 0 }
+    public var isZero: Bool { hi == 0 && lo == 0 }
 
     static func product(_ a: UInt128, _ b: UInt128) -> U256 {
         let (h, l) = a.multipliedFullWidth(by: b)
@@ -135,16 +135,16 @@ extension Decimal128 {
         self.init(low: UInt64(truncatingIfNeeded: coefficient), high: h)
     }
 
-    static let nan = Decimal128(low: 0, high: 0x7c00_0000_0000_0000)
-    static func infinity(negative: Bool) -> Decimal128 {
+    public static let nan = Decimal128(low: 0, high: 0x7c00_0000_0000_0000)
+    public static func infinity(negative: Bool) -> Decimal128 {
         Decimal128(low: 0, high: negative ? 0xf800_0000_0000_0000 : 0x7800_0000_0000_0000)
     }
-    static let zero = Decimal128(negative: false, coefficient: 0, exponent: 0)
+    public static let zero = Decimal128(negative: false, coefficient: 0, exponent: 0)
 
-    var isInfinite: Bool { (high >> 58) & 0x1f == 0x1e }
-    var isFinite: Bool { (high >> 59) & 0xf != 0xf }
-    var isZero: Bool { parts.isZero }
-    var isNegative: Bool { high >> 63 == 1 }
+    public var isInfinite: Bool { (high >> 58) & 0x1f == 0x1e }
+    public var isFinite: Bool { (high >> 59) & 0xf != 0xf }
+    public var isZero: Bool { parts.isZero }
+    public var isNegative: Bool { high >> 63 == 1 }
 
     /// Rounds (value + a fraction strictly between 0 and 1 ulp when `sticky`) × 10^exponent to
     /// decimal128, half to even, keeping `exponent` when the value fits (the preferred
@@ -207,14 +207,13 @@ extension Decimal128 {
     // MARK: - Integers
 
     /// Exact, exponent 0 (mongod's `Decimal128(int64_t)`).
-    init(_ v: Int64) {
+    public init(_ v: Int64) {
         self.init(negative: v < 0, coefficient: UInt128(v.magnitude), exponent: 0)
     }
-    init(_ v: Int32) { self.init(Int64(v)) }
 
     /// The value rounded to an integer with `rule` (mongod's `toLong`), or nil for NaN,
     /// infinities and values outside Int64 (mongod's invalid flag).
-    func toInt64(rounding rule: FloatingPointRoundingRule) -> Int64? {
+    public func toInt64(rounding rule: FloatingPointRoundingRule) -> Int64? {
         let p = parts
         guard p.kind == .finite else { return nil }
         let r = Decimal128.quantizeIEEE(self, p, to: 0, rule)
@@ -257,7 +256,7 @@ extension Decimal128 {
 
     /// mongod's `Decimal128(double, kRoundTo34Digits)`: the double's exact value rounded to
     /// 34 significant digits; an exact result takes the exponent closest to 0.
-    init(roundingTo34 d: Double) {
+    public init(roundingTo34 d: Double) {
         if d.isNaN { self = .nan; return }
         if d.isInfinite { self = .infinity(negative: d < 0); return }
         if d == 0 { self.init(negative: d.sign == .minus, coefficient: 0, exponent: 0); return }
@@ -271,7 +270,7 @@ extension Decimal128 {
     /// mongod's `Decimal128(double)` (kRoundTo15Digits): the double converted to 34 digits, then
     /// quantized to exactly 15 significant digits (trailing zeros kept: 0.1 → 0.100000000000000).
     /// Used by `coerceToDecimal`: arithmetic mixing doubles and decimals, `$toDecimal`.
-    init(roundingTo15 d: Double) {
+    public init(roundingTo15 d: Double) {
         if d.isNaN || d.isInfinite || d == 0 { self.init(roundingTo34: d); return }
         let (ds, e) = Decimal128.exactDigits(d)
         // first to 34 digits (binary64_to_bid128), then to 15 (nonNormalizingQuantize)
@@ -283,7 +282,7 @@ extension Decimal128 {
     }
 
     /// The nearest double (mongod's `toDouble()`, ties to even), and whether it was inexact.
-    func toDouble() -> (Double, inexact: Bool) {
+    public func toDouble() -> (Double, inexact: Bool) {
         let p = parts
         switch p.kind {
         case .nan: return (.nan, false)
@@ -296,8 +295,12 @@ extension Decimal128 {
             let m = Double(p.coefficient)
             let t = Double(sign: .plus, exponent: 0, significand: 1) * pow10Double(Swift.abs(p.exponent))
             let v = p.exponent >= 0 ? m * t : m / t
-            // exact operands, one correctly rounded operation; exact when the division is
-            let inexact = p.exponent < 0 && (v * t != m)
+            // exact operands, one correctly rounded operation: c × 10^e is exact when the
+            // product fits 53 bits; c / 10^k when 5^k divides c
+            let k = Swift.abs(p.exponent)
+            var five: UInt128 = 1
+            for _ in 0..<k { five *= 5 }
+            let inexact = p.exponent >= 0 ? UInt128(v) != p.coefficient * Dec.pow10[k] : p.coefficient % five != 0
             return (sign * v, inexact)
         }
         let s = "\(p.coefficient)e\(p.exponent)"
@@ -318,7 +321,7 @@ extension Decimal128 {
     // MARK: - Text
 
     /// mongod's `Decimal128::toString()` (the BSON decimal128 spec's format).
-    var mongoString: String {
+    public var mongoString: String {
         let p = parts
         switch p.kind {
         case .nan: return "NaN"
@@ -347,7 +350,7 @@ extension Decimal128 {
 
     /// Parses mongod's accepted forms: `[+-]?(digits[.digits]|.digits)(e[+-]?digits)?`,
     /// `nan`, `inf`, `infinity` (any case), rounding to 34 digits half to even.
-    static func parse(_ text: String) -> Decimal128? {
+    public static func parse(_ text: String) -> Decimal128? {
         var s = Substring(text.lowercased())
         var negative = false
         if s.first == "-" || s.first == "+" { negative = s.first == "-"; s = s.dropFirst() }
@@ -395,5 +398,20 @@ extension Decimal128 {
         var c: UInt128 = 0
         for x in ds { c = c * 10 + UInt128(x) }
         return Decimal128.round(negative: negative, U256(c), exponent: exp, sticky: sticky)
+    }
+}
+
+extension Decimal128 {
+    /// The value as an Int64 when it is an integer in Int64's range (mongod's
+    /// `toLongExact` without flags), else nil.
+    public var exactInt64: Int64? {
+        let p = parts
+        guard p.kind == .finite else { return nil }
+        if p.coefficient == 0 { return 0 }
+        var c = p.coefficient, e = p.exponent
+        while e < 0 { if c % 10 != 0 { return nil }; c /= 10; e += 1 }
+        while e > 0 { if c > UInt128(Int64.max) { return nil }; c *= 10; e -= 1 }
+        if p.negative { return c <= UInt128(Int64.max) + 1 ? (c == UInt128(Int64.max) + 1 ? Int64.min : -Int64(c)) : nil }
+        return c <= UInt128(Int64.max) ? Int64(c) : nil
     }
 }
