@@ -62,7 +62,7 @@ final class Decimal128OracleTests: XCTestCase {
                 expected = row[2] as! String
             case "quantize":
                 let rule: FloatingPointRoundingRule = ["even": .toNearestOrEven, "zero": .towardZero, "up": .up, "down": .down][row[3] as! String]!
-                got = dec(row[1]).mongoQuantize(to: row[2] as! Int, rule).mongoString
+                got = dec(row[1]).mongoQuantize(to: row[2] as! Int, rule, guarded: row[5] as! Bool).mongoString
                 expected = row[4] as! String
             case "cmp":
                 got = String(Decimal128.compare(dec(row[1]), dec(row[2])))

@@ -207,15 +207,20 @@ extension Decimal128 {
     /// mongod's `Decimal128::normalize()`: + 0E-6176, the value with 34 digits.
     var normalized: Decimal128 { self + Decimal128(negative: false, coefficient: 0, exponent: Dec.minExponent) }
 
-    /// mongod's `Decimal128::quantize(reference)` as `$round`, `$trunc`, `$ceil`, `$floor`
-    /// use it: when the 34-digit form's exponent is more than 33 above `target` it returns that
-    /// form unchanged; otherwise IEEE quantize (NaN when the result needs more than 34 digits).
-    /// Infinities and NaN come back as they are.
-    public func mongoQuantize(to target: Int, _ rule: FloatingPointRoundingRule) -> Decimal128 {
+    /// mongod's `Decimal128::quantize(reference)`. With a reference 1E`target` (`$round`,
+    /// `$trunc`: `guarded`), when the value's 34-digit form (x + 0E-6176) has an exponent above
+    /// `target` that form is returned (the reference's own 34-digit form is 33 below target,
+    /// and mongod returns early when the difference exceeds 33); otherwise — and always with
+    /// the reference 0E0 of `$ceil`/`$floor`, whose 34-digit form has biased exponent 0, which
+    /// skips the check — IEEE quantize: NaN when the result needs more than 34 digits and for
+    /// infinities (`$round`/`$trunc` return infinities before calling it).
+    public func mongoQuantize(to target: Int, _ rule: FloatingPointRoundingRule, guarded: Bool) -> Decimal128 {
         let p = parts
-        if p.kind != .finite { return p.kind == .nan ? .nan : self }
-        let n = normalized
-        if n.parts.exponent - target > 33 { return n }
+        if p.kind == .nan { return .nan }
+        if guarded && p.kind == .finite {
+            let n = normalized
+            if n.parts.exponent > target { return n }
+        }
         return Decimal128.quantizeIEEE(self, p, to: target, rule)
     }
 

@@ -9,10 +9,10 @@ extension EvalContext {
         "$mod": { c, a in try mod(c.arg(a, 0), c.arg(a, 1)) },
         "$abs": { c, a in try numeric1("$abs", c.arg(a, 0), decimalOK: true, abs) },
         "$ceil": { c, a in try numeric1("$ceil", c.arg(a, 0), decimalOK: true) { v in
-            if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .up)) }
+            if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .up, guarded: false)) }
             if case .double(let d) = v { return .double(d.rounded(.up)) }; return v } },
         "$floor": { c, a in try numeric1("$floor", c.arg(a, 0), decimalOK: true) { v in
-            if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .down)) }
+            if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .down, guarded: false)) }
             if case .double(let d) = v { return .double(d.rounded(.down)) }; return v } },
         "$sqrt": { c, a in try numeric1("$sqrt", c.arg(a, 0), decimalOK: true) { v in
             if case .decimal128(let x) = v {
@@ -367,7 +367,7 @@ extension EvalContext {
         switch x {
         case .decimal128(let d):
             if d.isInfinite { return x }
-            return .decimal128(d.mongoQuantize(to: -Int(place), mode == .towardZero ? .towardZero : .toNearestOrEven))
+            return .decimal128(d.mongoQuantize(to: -Int(place), mode == .towardZero ? .towardZero : .toNearestOrEven, guarded: true))
         case .double(let d):
             return .double(DecimalRounding.round(d, place: Int(place), mode: mode))
         case .int32, .int64:

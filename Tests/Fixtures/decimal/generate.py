@@ -13,9 +13,9 @@ Families (10,000 cases each):
                            x, exponent min(ex, ey); computed with integers, checked against
                            Python's remainder where that is defined
   sqrt                     context square root (operands >= 0 or NaN: mongod refuses negatives)
-  quantize                 mongod's Decimal128::quantize as $round/$trunc/$ceil/$floor use it:
-                           the 34-digit form (x + 0E-6176) when its exponent is more than 33
-                           above the target, else IEEE quantize (NaN if it needs > 34 digits)
+  quantize                 mongod's Decimal128::quantize as $round/$trunc (guarded: the 34-digit
+                           form x + 0E-6176 when its exponent is above the target) and
+                           $ceil/$floor (reference 0E0: plain IEEE quantize) use it
   cmp                      mongod's compareDecimals (NaN == NaN, NaN below everything)
   from_double34            Decimal128(double, kRoundTo34Digits) = create_decimal_from_float
   from_double15            Decimal128(double) = the above quantized to exactly 15 digits
@@ -95,12 +95,17 @@ def fmod(a, b):
     return res
 
 
-def mongo_quantize(x, target, rounding):
-    if not x.is_finite():
-        return x if x.is_infinite() else Decimal("NaN")
-    n = CTX.add(x, Decimal((0, (0,), -6176)))
-    if n.as_tuple().exponent - target > 33:
-        return n
+def mongo_quantize(x, target, rounding, guarded):
+    if x.is_nan():
+        return Decimal("NaN")
+    if guarded and x.is_finite():
+        # mongod compares the 34-digit forms: x + 0E-6176 and the reference 1E(target)'s,
+        # whose exponent is target - 33; the biased exponent of 0E0's (the $ceil/$floor
+        # reference) is 0, which skips the check
+        n = CTX.add(x, Decimal((0, (0,), -6176)))
+        ref = CTX.add(Decimal((0, (1,), target)), Decimal((0, (0,), -6176)))
+        if n.as_tuple().exponent - ref.as_tuple().exponent > 33:
+            return n
     c = CTX.copy()
     c.rounding = rounding
     return x.quantize(Decimal((0, (1,), target)), context=c)
@@ -179,8 +184,9 @@ def main():
             t = a.as_tuple()
             a = Decimal((t.sign, t.digits, rng.randint(-45, 10)))
         m = rng.choice(list(modes))
-        target = rng.randint(-100, 20)
-        out.append(["quantize", s(a), target, m, s(mongo_quantize(a, target, modes[m]))])
+        guarded = m in ("even", "zero")  # $round / $trunc; $ceil / $floor (target 0) are not
+        target = rng.randint(-100, 20) if guarded or rng.random() < 0.3 else 0
+        out.append(["quantize", s(a), target, m, s(mongo_quantize(a, target, modes[m], guarded)), guarded])
     for _ in range(N):
         a = rand_decimal(); b = related(a)
         if a.is_nan() or b.is_nan():
