@@ -102,4 +102,16 @@ final class DecimalSemanticsTests: XCTestCase {
         let inOut = try run(#"[{"$match": {"$expr": {"$in": ["$k", [{"$numberDecimal": "1"}]]}}}]"#, docs)
         XCTAssertEqual(inOut.count, 3)
     }
+
+    func testRemovableWindowSumAndAvg() throws {
+        let docs: [Document] = [["_id": 1, "v": d("1.10")], ["_id": 2, "v": .int32(2)], ["_id": 3, "v": .double(0.5)]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"s": {"$sum": "$v", "window": {"documents": [-1, 0]}}, "a": {"$avg": "$v", "window": {"documents": [-1, 0]}}}}}]"#, docs)
+        XCTAssertEqual(out.map { dstr($0["s"]) }.prefix(2), ["1.10", "3.10"])
+        // the decimal left the window: mongod narrows the decimal total to a double
+        XCTAssertEqual(out[2]["s"], .double(2.5))
+        XCTAssertEqual(dstr(out[1]["a"]), "1.55")
+        XCTAssertEqual(out[2]["a"], .double(1.25))
+        // a date plus a decimal: rounded half to even (toLong raises no inexact flag)
+        XCTAssertEqual(try ev(#"{"$add": [{"$date": "1970-01-01T00:00:00Z"}, {"$numberDecimal": "2.5"}]}"#), .date(2))
+    }
 }

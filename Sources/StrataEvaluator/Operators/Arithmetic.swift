@@ -112,8 +112,8 @@ extension EvalContext {
                 guard d >= -9.223372036854775808e18, d < 9.223372036854775808e18 else { throw evalError("date overflow") }
                 try addLong(Int64(d.rounded(.toNearestOrAwayFromZero)))
             case .decimal128(let x):
-                // mongod: toLong (ties to even); any flag, inexact included, is an overflow
-                guard let l = x.toInt64(rounding: .toNearestOrEven), x.exactInt64 == l else { throw evalError("date overflow") }
+                // mongod: toLong (ties to even, which raises no inexact flag); invalid is an overflow
+                guard let l = x.toInt64(rounding: .toNearestOrEven) else { throw evalError("date overflow") }
                 try addLong(l)
             default: break
             }
@@ -186,7 +186,7 @@ extension EvalContext {
             case .date(let b)?: return .int64(a &- b)
             case let n? where n.isNumber:
                 if case .decimal128(let x) = n {
-                    guard let l = x.toInt64(rounding: .toNearestOrEven), x.exactInt64 == l else { throw evalError("date overflow") }
+                    guard let l = x.toInt64(rounding: .toNearestOrEven) else { throw evalError("date overflow") }
                     let (r, o) = a.subtractingReportingOverflow(l)
                     if o { throw evalError("date overflow") }
                     return .date(r)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates decimal128.jsonl.gz (gzip, ~3 MB; 110,000 lines): decimal128 cases with results from Python's `decimal` module
+"""Generates decimal128.jsonl.gz (gzip, ~3 MB; 120,000 lines): decimal128 cases with results from Python's `decimal` module
 (the IEEE 754-2008 decimal128 context), the oracle for strata's Swift Decimal128
 (Tests/StrataEvaluatorTests/Decimal128OracleTests.swift).
 
@@ -20,6 +20,7 @@ Families (10,000 cases each):
   from_double34            Decimal128(double, kRoundTo34Digits) = create_decimal_from_float
   from_double15            Decimal128(double) = the above quantized to exactly 15 digits
   to_double                nearest double (ties to even)
+  cmp_double               mongod's compareDecimalToDouble: exact (NaN == NaN, below all)
   parse                    string -> decimal128, rounded half even
 """
 import gzip, json, random, math, struct, os
@@ -203,6 +204,20 @@ def main():
     for _ in range(N):
         a = rand_decimal()
         out.append(["to_double", s(a), float(a).hex()])
+    for _ in range(N):
+        r = rng.random()
+        if r < 0.4:  # a double and a decimal near it: its 15- and 34-digit forms, neighbours
+            x = rand_double()
+            base = from_double34(x) if rng.random() < 0.5 else from_double15(x)
+            a = base if rng.random() < 0.5 or not base.is_finite() else CTX.next_toward(base, Decimal(rng.choice(["1E+7000", "-1E+7000"])))
+        else:
+            a = rand_decimal()
+            x = float(a) if rng.random() < 0.6 else rand_double()
+        if a.is_nan() or math.isnan(x):
+            c = 0 if a.is_nan() and math.isnan(x) else (-1 if a.is_nan() else 1)
+        else:
+            c = int(a.compare(Decimal(x)))  # Decimal(float) is exact
+        out.append(["cmp_double", s(a), x.hex(), c])
     for _ in range(N):
         t = rand_string()
         out.append(["parse", t, s(CTX.create_decimal(t))])
