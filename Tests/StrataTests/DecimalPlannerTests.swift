@@ -92,4 +92,22 @@ final class DecimalPlannerTests: XCTestCase {
         mine.removeAll { $0.hasPrefix("int32(6) s:") }
         XCTAssertEqual(mine, truth)
     }
+
+    func testWindowStdDevOfDecimalsAgreesWithTheServer() throws {
+        // finite values only: after a non-finite value leaves the window mongod's
+        // WindowFunctionStdDev keeps counting it (strata follows mongod, SecantusDB does not)
+        let db = try TestServer.freshDatabase("decimal_window_sd")
+        let docs: [Document] = [["_id": 1, "v": d("1.10")], ["_id": 2, "v": .int32(2)], ["_id": 3, "v": .double(0.5)],
+                                ["_id": 4, "v": d("3E+2")], ["_id": 5, "v": d("0.000000000000000000000000000000001")]]
+        _ = try db.collection("w").insertMany(docs)
+        let pipeline: [BSON] = [["$setWindowFields": ["sortBy": ["_id": 1], "output": [
+            "sd": ["$stdDevSamp": "$v", "window": ["documents": [-1, 0]]], "all": ["$stdDevPop": "$v"]]]]]
+        let truth = try db.collection("w").aggregateAll(pipeline)
+        let mine = try PipelineExecutor(try Pipeline.parse(pipeline)).run(docs)
+        XCTAssertEqual(mine.count, truth.count)
+        for (m, t) in zip(mine, truth) {
+            XCTAssertEqual(m["sd"], t["sd"], "\(m)")
+            XCTAssertEqual(m["all"]?.doubleValue, t["all"]?.doubleValue, "\(m)")
+        }
+    }
 }

@@ -822,9 +822,12 @@ struct RemovableStdDev: RemovableState {
 
     mutating func update(_ v: BSON?, _ q: Int64) throws {
         guard let v, v.isNumber else { return }
-        try Numeric.rejectDecimal(v, sample ? "$stdDevSamp" : "$stdDevPop")
+        // mongod: a double or decimal that is not finite; otherwise coerceToDouble (a decimal
+        // beyond the double range becomes an infinity there); the first value enters the sum
+        // as it is (a decimal makes the sum a decimal one)
         let x = v.doubleValue!
-        if !x.isFinite { nonFinite += Int(q); count += q; return }
+        let finite: Bool = { if case .decimal128(let d) = v { return d.isFinite }; return x.isFinite }()
+        if !finite { nonFinite += Int(q); count += q; return }
         if count == 0 { count += 1; try sum.add(v); return }
         if count + q == 0 { sum = SumState(); m2 = SumState(); count = 0; nonFinite = 0; return }
         let d = Double(count) * x - sum.result.doubleValue!
