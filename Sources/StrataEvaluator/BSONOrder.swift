@@ -5,8 +5,8 @@
 /// < binData < ObjectId < bool < date < timestamp < regex < dbPointer < javascript
 /// < javascriptWithScope < MaxKey.
 /// Within a rank: numbers compare by value across int32/int64/double (exactly;
-/// NaN equals NaN and is below every other number); decimal128 values compare through
-/// their nearest Double (strata does no decimal arithmetic: see `Numeric.swift`);
+/// NaN equals NaN and is below every other number), decimal128 too (mongod's
+/// `compareDecimalTo*`: exact against ints, longs and doubles; see `Decimal/`);
 /// strings compare by their UTF-8 bytes (no collation); documents field by field
 /// (canonical type of the value, then the field name, then the value; a shorter document
 /// is less); arrays element by element (shorter is less); binData by length, then
@@ -141,9 +141,12 @@ public enum BSONOrder {
         case (.double(let x), .int32(let y)): return -compareIntDouble(Int64(y), x)
         case (.double(let x), .int64(let y)): return -compareIntDouble(y, x)
         case (.double(let x), .double(let y)): return compareDoubles(x, y)
-        default:
-            // decimal128 on either side: through Double (documented limitation).
-            return compareDoubles(a.doubleValue ?? .nan, b.doubleValue ?? .nan)
+        case (.decimal128(let x), .decimal128(let y)): return Decimal128.compare(x, y)
+        case (.decimal128(let x), .int32(let y)): return Decimal128.compare(x, Decimal128(Int64(y)))
+        case (.decimal128(let x), .int64(let y)): return Decimal128.compare(x, Decimal128(y))
+        case (.decimal128(let x), .double(let y)): return Decimal128.compare(x, y)
+        case (_, .decimal128): return -compareNumbers(b, a)
+        default: return 0
         }
     }
 
@@ -185,7 +188,7 @@ extension BSON {
         case .int32(let i): return i != 0
         case .int64(let i): return i != 0
         case .double(let d): return d != 0
-        case .decimal128(let d): return (d.doubleValue ?? 1) != 0
+        case .decimal128(let d): return !d.isZero
         default: return true
         }
     }

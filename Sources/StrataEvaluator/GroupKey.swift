@@ -23,7 +23,10 @@ public struct GroupKey: Hashable, Sendable, CustomStringConvertible {
         case .int32(let i): h.combine(Int64(i))
         case .int64(let i): h.combine(i)
         case .double(let d): hashDouble(d, into: &h)
-        case .decimal128(let d): hashDouble(d.doubleValue ?? .nan, into: &h)
+        case .decimal128(let d):
+            // equal numbers hash alike: an integral decimal in Int64's range like that Int64,
+            // any other like its nearest double (a double equal to it is that double)
+            if let i = d.exactInt64 { h.combine(i) } else { hashDouble(d.toDouble().0, into: &h) }
         case .string(let s), .symbol(let s), .javascript(let s):
             for b in s.utf8 { h.combine(b) }
             h.combine(0xFF as UInt8)

@@ -125,7 +125,7 @@ public enum Numeric {
         case .int32(let i): return Int64(i)
         case .int64(let i): return i
         case .double(let d): return doubleToLongSaturating(d)
-        case .decimal128(let d): return doubleToLongSaturating(d.doubleValue ?? .nan)
+        case .decimal128(let d): return d.toInt64(rounding: .toNearestOrEven) ?? Int64.min  // mongod's toLong()
         default: return nil
         }
     }
@@ -145,8 +145,8 @@ public enum Numeric {
         case .int64(let i): return Int32(exactly: i) != nil
         case .double(let d): return d.isFinite && d.rounded(.towardZero) == d && d >= -2147483648 && d <= 2147483647
         case .decimal128(let x):
-            guard let d = x.doubleValue else { return false }
-            return d.isFinite && d.rounded(.towardZero) == d && d >= -2147483648 && d <= 2147483647
+            guard let i = x.exactInt64 else { return false }
+            return Int32(exactly: i) != nil
         default: return false
         }
     }
@@ -156,18 +156,30 @@ public enum Numeric {
         switch v {
         case .int32, .int64: return true
         case .double(let d): return d.isFinite && d.rounded(.towardZero) == d && d >= -9.223372036854775808e18 && d < 9.223372036854775808e18
-        case .decimal128(let x):
-            guard let d = x.doubleValue else { return false }
-            return d.isFinite && d.rounded(.towardZero) == d && d >= -9.223372036854775808e18 && d < 9.223372036854775808e18
+        case .decimal128(let x): return x.exactInt64 != nil
         default: return false
         }
     }
 
-    /// Throws `.unsupported` for decimal128 operands of arithmetic (strata does no decimal arithmetic).
+    /// Throws `.unsupported` for decimal128 operands of the operators strata cannot compute
+    /// exactly as mongod does: mongod computes them with the Intel library's transcendental
+    /// functions, whose last-digit results strata does not reproduce.
     @inlinable
     public static func rejectDecimal(_ v: BSON?, _ op: String) throws {
         if case .decimal128? = v {
-            throw StrataError.unsupported("\(op) on decimal128 values is not supported by strata's evaluator")
+            throw StrataError.unsupported("\(op) on decimal128 values is not supported by strata's evaluator (mongod computes it with the Intel decimal library's transcendental functions, which strata does not reproduce digit for digit)")
+        }
+    }
+
+    /// mongod's `coerceToDecimal`: ints and longs exactly, doubles rounded to 15 significant
+    /// digits (`Decimal128(double)`, kRoundTo15Digits), decimals as they are.
+    public static func coerceToDecimal(_ v: BSON) -> Decimal128? {
+        switch v {
+        case .int32(let i): return Decimal128(Int64(i))
+        case .int64(let i): return Decimal128(i)
+        case .double(let d): return Decimal128(roundingTo15: d)
+        case .decimal128(let d): return d
+        default: return nil
         }
     }
 }
@@ -178,6 +190,8 @@ public enum Numeric {
 public struct SumState: Sendable, Equatable {
     public var widest: NumericType = .int32
     public var total = DoubleDoubleSum()
+    /// mongod's `decimalTotal`: the decimal inputs added in order (starting from 0E0).
+    public var decimalTotal = Decimal128.zero
     public init() {}
 
     /// Adds a value; non-numbers are ignored. Decimal128 throws `.unsupported`.
@@ -189,7 +203,7 @@ public struct SumState: Sendable, Equatable {
         case .int32(let i): total.addInt(i)
         case .int64(let i): if widening { widest = max(widest, .int64) }; total.addLong(i)
         case .double(let d): if widening { widest = max(widest, .double) }; total.addDouble(d)
-        case .decimal128: throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator")
+        case .decimal128(let d): widest = .decimal; decimalTotal = decimalTotal + d
         default: return
         }
     }
@@ -202,8 +216,19 @@ public struct SumState: Sendable, Equatable {
         case .int64:
             if total.fitsLong { return .int64(total.long) }
             return .double(total.double)
-        default:
+        case .double:
             return .double(total.double)
+        case .decimal:
+            return .decimal128(decimalTotal + total.decimal)
         }
+    }
+}
+
+extension DoubleDoubleSum {
+    /// mongod's `DoubleDoubleSummation::getDecimal()`: sum and addend each converted with 34
+    /// digits, then added.
+    public var decimal: Decimal128 {
+        if !sum.isFinite { return Decimal128(roundingTo34: special) }
+        return Decimal128(roundingTo34: sum) + Decimal128(roundingTo34: addend)
     }
 }

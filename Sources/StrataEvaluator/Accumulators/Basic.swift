@@ -12,7 +12,7 @@ public struct SumAccumulator: Accumulator {
     public mutating func accumulate(_ v: BSON?) throws {
         guard constant else { try state.add(v); return }
         guard let v, v.isNumber else { return }
-        try Numeric.rejectDecimal(v, "$sum")
+        if case .decimal128 = v { try leaveConstant(); try state.add(v); return }
         switch (constTotal, v) {
         case (.int32(let a), .int32(let b)):
             let (r, o) = a.addingReportingOverflow(b)
@@ -45,14 +45,16 @@ public struct SumAccumulator: Accumulator {
         try leaveConstant()
         switch p {
         case .array(let parts)? where parts.count >= 3:
-            // mongod's own partial: [nonDecimalTotalType, sum, addend(, decimal)]
-            if parts.count > 3 { throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator") }
+            // mongod's own partial: [nonDecimalTotalType, sum, addend(, decimalTotal)]
+            if parts.count > 3, case .decimal128(let d) = parts[3] {
+                state.widest = .decimal
+                state.decimalTotal = state.decimalTotal + d
+            }
             if let t = parts[0].exactInt, let nt = NumericType(typeCode: Int(t)) { state.widest = max(state.widest, nt) }
             if let s = parts[1].doubleValue { state.total.addDouble(s) }
             if let a = parts[2].doubleValue, a.isFinite || (parts[1].doubleValue?.isFinite ?? true) { state.total.addDouble(a) }
         case .document(let d)?:
             if let w = d["width"].flatMap({ $0.exactInt }), w >= 0, let nt = NumericType(rawValue: Int(w)) {
-                if nt == .decimal { throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator") }
                 // The slice's widest input type, not the type its total overflowed into.
                 try state.add(d["sum"], widening: false)
                 state.widest = max(state.widest, nt)
@@ -71,13 +73,17 @@ public struct SumAccumulator: Accumulator {
 public struct AvgAccumulator: Accumulator {
     var total = DoubleDoubleSum()
     var count: Int64 = 0
+    /// mongod's `_decimalTotal` and `_isDecimal`: decimal inputs summed in decimal; with any,
+    /// the result is (decimal total + the other total's getDecimal()) / count, a decimal.
+    var decimalTotal = Decimal128.zero
+    var isDecimal = false
     public init() {}
     public mutating func accumulate(_ v: BSON?) throws {
         switch v {
         case .int32(let i)?: total.addDouble(Double(i))
         case .int64(let i)?: total.addLong(i)
         case .double(let d)?: total.addDouble(d)
-        case .decimal128?: throw StrataError.unsupported("$avg over decimal128 values is not supported by strata's evaluator")
+        case .decimal128(let d)?: isDecimal = true; decimalTotal = decimalTotal + d
         default: return
         }
         count += 1
@@ -96,6 +102,7 @@ public struct AvgAccumulator: Accumulator {
             try s.merge(.array(ps))
             total.addDouble(s.state.total.sum)
             total.addDouble(s.state.total.addend)
+            if s.state.widest == .decimal { isDecimal = true; decimalTotal = decimalTotal + s.state.decimalTotal }
             count += c
             return
         }
@@ -104,7 +111,7 @@ public struct AvgAccumulator: Accumulator {
         case .int32(let i)?: total.addDouble(Double(i))
         case .int64(let i)?: total.addLong(i)
         case .double(let x)?: total.addDouble(x)
-        case .decimal128?: throw StrataError.unsupported("$avg over decimal128 values is not supported by strata's evaluator")
+        case .decimal128(let x)?: isDecimal = true; decimalTotal = decimalTotal + x
         default: break
         }
         if case .double(let e)? = d["subTotalError"] { total.addDouble(e) }
@@ -112,6 +119,7 @@ public struct AvgAccumulator: Accumulator {
     }
     public func finalize() -> BSON? {
         if count == 0 { return .null }
+        if isDecimal { return .decimal128((decimalTotal + total.decimal) / Decimal128(count)) }
         return .double(total.double / Double(count))
     }
 }
@@ -249,8 +257,7 @@ public struct StdDevAccumulator: Accumulator {
     public init(sample: Bool) { self.sample = sample }
     public mutating func accumulate(_ v: BSON?) throws {
         guard let v, v.isNumber else { return }
-        try Numeric.rejectDecimal(v, sample ? "$stdDevSamp" : "$stdDevPop")
-        let x = v.doubleValue!
+        let x = v.doubleValue!  // mongod: decimals too are taken as their nearest double
         count += 1
         let delta = x - mean
         if delta != 0 {

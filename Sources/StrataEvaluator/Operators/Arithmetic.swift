@@ -7,12 +7,20 @@ extension EvalContext {
         "$multiply": { c, a in try multiply(c.evalAll(a)) },
         "$divide": { c, a in try divide(c.arg(a, 0), c.arg(a, 1)) },
         "$mod": { c, a in try mod(c.arg(a, 0), c.arg(a, 1)) },
-        "$abs": { c, a in try numeric1("$abs", c.arg(a, 0), abs) },
-        "$ceil": { c, a in try numeric1("$ceil", c.arg(a, 0)) { v in
+        "$abs": { c, a in try numeric1("$abs", c.arg(a, 0), decimalOK: true, abs) },
+        "$ceil": { c, a in try numeric1("$ceil", c.arg(a, 0), decimalOK: true) { v in
+            if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .up, guarded: false)) }
             if case .double(let d) = v { return .double(d.rounded(.up)) }; return v } },
-        "$floor": { c, a in try numeric1("$floor", c.arg(a, 0)) { v in
+        "$floor": { c, a in try numeric1("$floor", c.arg(a, 0), decimalOK: true) { v in
+            if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .down, guarded: false)) }
             if case .double(let d) = v { return .double(d.rounded(.down)) }; return v } },
-        "$sqrt": { c, a in try numeric1("$sqrt", c.arg(a, 0)) { v in
+        "$sqrt": { c, a in try numeric1("$sqrt", c.arg(a, 0), decimalOK: true) { v in
+            if case .decimal128(let x) = v {
+                if Decimal128.compare(x, Decimal128.zero) < 0 && !x.isNaN {
+                    throw evalError("$sqrt's argument must be greater than or equal to 0")
+                }
+                return .decimal128(x.squareRoot())
+            }
             let d = v.doubleValue!
             if d < 0 { throw evalError("$sqrt's argument must be greater than or equal to 0") }
             return .double(d.squareRoot()) } },
@@ -68,16 +76,17 @@ extension EvalContext {
     ]
 
     /// mongod's ExpressionSingleNumericArg: nullish → null, non-numbers → error.
-    static func numeric1(_ op: String, _ v: BSON?, _ f: (BSON) throws -> BSON) throws -> BSON? {
+    static func numeric1(_ op: String, _ v: BSON?, decimalOK: Bool = false, _ f: (BSON) throws -> BSON) throws -> BSON? {
         guard let v, !BSON.isNullish(v) else { return .null }
         guard v.isNumber else { throw evalError("\(op) only supports numeric types, not \(v.typeName)") }
-        try Numeric.rejectDecimal(v, op)
+        if !decimalOK { try Numeric.rejectDecimal(v, op) }
         return try f(v)
     }
 
     static func abs(_ v: BSON) throws -> BSON {
         switch v {
         case .double(let d): return .double(Swift.abs(d))
+        case .decimal128(let x): return .decimal128(x.magnitude)
         case .int32(let i): return Numeric.intOrLong(Swift.abs(Int64(i)))
         case .int64(let i):
             if i == .min { throw evalError("can't take $abs of long long min") }
@@ -92,6 +101,7 @@ extension EvalContext {
     static func add(_ vals: [BSON?]) throws -> BSON? {
         var longTotal: Int64 = 0
         var doubleTotal = 0.0
+        var decimalTotal = Decimal128.zero
         var widest = NumericType.int32
         var isDate = false
         func addToDate(_ v: BSON) throws {
@@ -101,6 +111,10 @@ extension EvalContext {
             case .double(let d):
                 guard d >= -9.223372036854775808e18, d < 9.223372036854775808e18 else { throw evalError("date overflow") }
                 try addLong(Int64(d.rounded(.toNearestOrAwayFromZero)))
+            case .decimal128(let x):
+                // mongod: toLong (ties to even, which raises no inexact flag); invalid is an overflow
+                guard let l = x.toInt64(rounding: .toNearestOrEven) else { throw evalError("date overflow") }
+                try addLong(l)
             default: break
             }
         }
@@ -113,13 +127,13 @@ extension EvalContext {
             switch widest {
             case .int32: return Numeric.intOrLong(longTotal)
             case .int64: return .int64(longTotal)
-            default: return .double(doubleTotal)
+            case .double: return .double(doubleTotal)
+            case .decimal: return .decimal128(decimalTotal)
             }
         }
         for v in vals {
             guard let v, !BSON.isNullish(v) else { return .null }
             switch v {
-            case .decimal128: throw StrataError.unsupported("$add on decimal128 values is not supported by strata's evaluator")
             case .date(let ms):
                 if isDate { throw evalError("only one date allowed in an $add expression") }
                 let old = current()
@@ -128,13 +142,18 @@ extension EvalContext {
                 isDate = true
                 try addLong(ms)
                 continue
-            case .int32, .int64, .double: break
+            case .int32, .int64, .double, .decimal128: break
             default: throw evalError("$add only supports numeric or date types, not \(v.typeName)")
             }
             if isDate { try addToDate(v); continue }
             let old = widest
             widest = max(widest, NumericType(v)!)
             if old != widest && widest == .double { doubleTotal = Double(longTotal) }
+            if old != widest && widest == .decimal {
+                // mongod: the long total exactly, the double total to 15 digits
+                decimalTotal = old == .double ? Decimal128(roundingTo15: doubleTotal) : Decimal128(longTotal)
+            }
+            if widest == .decimal { decimalTotal = decimalTotal + Numeric.coerceToDecimal(v)!; continue }
             switch widest {
             case .int32, .int64:
                 let x = Numeric.coerceToLong(v)!
@@ -151,7 +170,7 @@ extension EvalContext {
     static func subtract(_ l: BSON?, _ r: BSON?) throws -> BSON? {
         if let l, let r, let lt = NumericType(l), let rt = NumericType(r) {
             switch max(lt, rt) {
-            case .decimal: throw StrataError.unsupported("$subtract on decimal128 values is not supported by strata's evaluator")
+            case .decimal: return .decimal128(Numeric.coerceToDecimal(l)! - Numeric.coerceToDecimal(r)!)
             case .double: return .double(l.doubleValue! - r.doubleValue!)
             case .int64:
                 let a = Numeric.coerceToLong(l)!, b = Numeric.coerceToLong(r)!
@@ -166,7 +185,12 @@ extension EvalContext {
             switch r {
             case .date(let b)?: return .int64(a &- b)
             case let n? where n.isNumber:
-                try Numeric.rejectDecimal(n, "$subtract")
+                if case .decimal128(let x) = n {
+                    guard let l = x.toInt64(rounding: .toNearestOrEven) else { throw evalError("date overflow") }
+                    let (r, o) = a.subtractingReportingOverflow(l)
+                    if o { throw evalError("date overflow") }
+                    return .date(r)
+                }
                 if case .double(let d) = n {
                     // mongod rounds a double number of milliseconds half away from zero.
                     guard d >= -9.223372036854775808e18, d < 9.223372036854775808e18 else { throw evalError("date overflow") }
@@ -186,14 +210,21 @@ extension EvalContext {
     static func multiply(_ vals: [BSON?]) throws -> BSON? {
         var dbl = 1.0
         var lng: Int64 = 1
+        var dec = Decimal128.zero
         var type = NumericType.int32
         for v in vals {
             guard let v, v.isNumber else {
                 if BSON.isNullish(v) { return .null }
                 throw evalError("$multiply only supports numeric types, not \(typeName(v))")
             }
-            try Numeric.rejectDecimal(v, "$multiply")
+            let old = type
             type = max(type, NumericType(v)!)
+            if type == .decimal {
+                // mongod: the product so far to decimal (a double one to 15 digits), then decimal
+                if old != .decimal { dec = old == .double ? Decimal128(roundingTo15: dbl) : Decimal128(lng) }
+                dec = dec * Numeric.coerceToDecimal(v)!
+                continue
+            }
             let d = v.doubleValue!
             dbl *= d
             if type != .double {
@@ -202,6 +233,7 @@ extension EvalContext {
             }
         }
         switch type {
+        case .decimal: return .decimal128(dec)
         case .double: return .double(dbl)
         case .int64: return .int64(lng)
         default: return Numeric.intOrLong(lng)
@@ -210,7 +242,8 @@ extension EvalContext {
 
     static func divide(_ l: BSON?, _ r: BSON?) throws -> BSON? {
         if let l, let r, l.isNumber, r.isNumber {
-            try Numeric.rejectDecimal(l, "$divide"); try Numeric.rejectDecimal(r, "$divide")
+            if case .decimal128 = l { return try divideDecimal(l, r) }
+            if case .decimal128 = r { return try divideDecimal(l, r) }
             let d = r.doubleValue!
             if d == 0 { throw evalError("can't $divide by zero") }
             return .double(l.doubleValue! / d)
@@ -219,9 +252,19 @@ extension EvalContext {
         throw evalError("$divide only supports numeric types, not \(typeName(l)) and \(typeName(r))")
     }
 
+    static func divideDecimal(_ l: BSON, _ r: BSON) throws -> BSON {
+        let x = Numeric.coerceToDecimal(l)!, y = Numeric.coerceToDecimal(r)!
+        if y.isZero { throw evalError("can't $divide by zero") }
+        return .decimal128(x / y)
+    }
+
     static func mod(_ l: BSON?, _ r: BSON?) throws -> BSON? {
         if let l, let r, l.isNumber, r.isNumber {
-            try Numeric.rejectDecimal(l, "$mod"); try Numeric.rejectDecimal(r, "$mod")
+            if NumericType(l) == .decimal || NumericType(r) == .decimal {
+                let x = Numeric.coerceToDecimal(l)!, y = Numeric.coerceToDecimal(r)!
+                if y.isZero { throw evalError("can't $mod by zero") }
+                return .decimal128(Decimal128.fmod(x, y))
+            }
             let rd = r.doubleValue!
             if rd == 0 { throw evalError("can't $mod by zero") }
             if case .double = l { return .double(fmod(l.doubleValue!, rd)) }
@@ -321,8 +364,10 @@ extension EvalContext {
                 throw evalError("cannot apply \(op) with precision value \(place) value must be in [-20, 100]")
             }
         }
-        try Numeric.rejectDecimal(x, op)
         switch x {
+        case .decimal128(let d):
+            if d.isInfinite { return x }
+            return .decimal128(d.mongoQuantize(to: -Int(place), mode == .towardZero ? .towardZero : .toNearestOrEven, guarded: true))
         case .double(let d):
             return .double(DecimalRounding.round(d, place: Int(place), mode: mode))
         case .int32, .int64:

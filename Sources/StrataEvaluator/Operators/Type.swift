@@ -121,11 +121,38 @@ extension EvalContext {
         func unsupportedConversion() -> ConversionFailure {
             ConversionFailure(message: "Unsupported conversion from \(v.typeName) to \(t.name) in $convert with no onError value")
         }
-        if case .decimal = t { throw StrataError.unsupported("conversion to decimal128 is not supported by strata's evaluator") }
-        if case .decimal128 = v {
-            if case .bool = t { return .bool(BSON.truthy(v)) }
-            if case .string = t { if case .decimal128(let d) = v { return .string(d.description) } }
-            throw StrataError.unsupported("conversion of decimal128 values is not supported by strata's evaluator")
+        if case .decimal128(let x) = v {
+            // mongod: performCastDecimalToDouble / performCastDecimalToInt / performFormatDecimal
+            func checkIntegral() throws {
+                if x.isNaN { throw ConversionFailure(message: "Attempt to convert NaN value to integer type in $convert with no onError value") }
+                if x.isInfinite { throw ConversionFailure(message: "Attempt to convert infinity value to integer type in $convert with no onError value") }
+            }
+            func overflow() -> ConversionFailure {
+                ConversionFailure(message: "Conversion would overflow target type in $convert with no onError value: \(x.mongoString)")
+            }
+            switch t {
+            case .bool: return .bool(BSON.truthy(v))
+            case .string: return .string(x.mongoString)
+            case .decimal: return v
+            case .double:
+                let (d, inexact) = x.toDouble()
+                // overflow, and underflow (a tiny result that is inexact), are errors
+                if x.isFinite && (d.isInfinite || (inexact && (d == 0 || d.isSubnormal))) { throw overflow() }
+                return .double(d)
+            case .int32:
+                try checkIntegral()
+                guard let l = x.toInt64(rounding: .towardZero), let i = Int32(exactly: l) else { throw overflow() }
+                return .int32(i)
+            case .int64:
+                try checkIntegral()
+                guard let l = x.toInt64(rounding: .towardZero) else { throw overflow() }
+                return .int64(l)
+            case .date:
+                try checkIntegral()
+                guard let l = x.toInt64(rounding: .towardZero) else { throw overflow() }
+                return .date(l)
+            default: throw unsupportedConversion()
+            }
         }
         switch t {
         case .bool:
@@ -217,7 +244,21 @@ extension EvalContext {
                 return .objectId(o)
             default: throw unsupportedConversion()
             }
-        case .decimal, .other:
+        case .decimal:
+            // mongod: ints, longs and dates exactly, doubles to 15 digits, bools 1 or 0,
+            // strings parsed (rounded to 34 digits)
+            switch v {
+            case .int32, .int64, .double: return .decimal128(Numeric.coerceToDecimal(v)!)
+            case .bool(let b): return .decimal128(Decimal128(Int64(b ? 1 : 0)))
+            case .date(let ms): return .decimal128(Decimal128(ms))
+            case .string(let s):
+                guard let d = Decimal128.parse(s) else {
+                    throw ConversionFailure(message: "Failed to parse number '\(s)' in $convert with no onError value")
+                }
+                return .decimal128(d)
+            default: throw unsupportedConversion()
+            }
+        case .other:
             throw unsupportedConversion()
         }
     }

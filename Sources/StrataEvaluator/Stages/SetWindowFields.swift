@@ -749,7 +749,7 @@ enum RemovableWindow {
 /// apart, and the result narrowed to what the values in the window need.
 struct RemovableSum: RemovableState {
     var sum = SumState()
-    var nan = 0, posInf = 0, negInf = 0, doubles = 0
+    var nan = 0, posInf = 0, negInf = 0, doubles = 0, decimals = 0
 
     mutating func update(_ v: BSON?, _ q: Int) throws {
         guard let v, v.isNumber else { return }
@@ -761,19 +761,28 @@ struct RemovableSum: RemovableState {
         case .double(let d):
             doubles += q
             if d.isNaN { nan += q } else if d == .infinity { posInf += q } else if d == -.infinity { negInf += q } else { try sum.add(.double(d * Double(q))) }
-        default:
-            throw StrataError.unsupported("$sum over decimal128 values is not supported by strata's evaluator")
+        case .decimal128(let x):
+            decimals += q
+            if x.isNaN { nan += q } else if x.isInfinite { if x.isNegative { negInf += q } else { posInf += q } } else {
+                try sum.add(.decimal128(q == -1 ? x.negated : x))
+            }
+        default: return
         }
     }
     mutating func add(_ v: BSON?) throws { try update(v, 1) }
     mutating func remove(_ v: BSON?) throws { try update(v, -1) }
 
     func value() -> BSON? {
-        if nan > 0 || (posInf > 0 && negInf > 0) { return .double(.nan) }
-        if posInf > 0 { return .double(.infinity) }
-        if negInf > 0 { return .double(-.infinity) }
+        if nan > 0 || (posInf > 0 && negInf > 0) { return decimals > 0 ? .decimal128(.nan) : .double(.nan) }
+        if posInf > 0 { return decimals > 0 ? .decimal128(.infinity(negative: false)) : .double(.infinity) }
+        if negInf > 0 { return decimals > 0 ? .decimal128(.infinity(negative: true)) : .double(-.infinity) }
         let r = sum.result
         switch r {
+        case .decimal128(let x) where decimals == 0:
+            // the decimals left the window: narrow as mongod does
+            if doubles > 0 { return .double(x.toDouble().0) }
+            if let l = x.toInt64(rounding: .toNearestOrEven) { return Numeric.intOrLong(l) }  // toLong: no inexact flag
+            return .double(x.toDouble().0)
         case .double(let d) where doubles == 0 && d > -9.223372036854775808e18 && d < 9.223372036854775808e18:
             return Numeric.intOrLong(Int64(d.rounded(.toNearestOrAwayFromZero)))
         case .int64(let l): return Numeric.intOrLong(l)
@@ -796,6 +805,9 @@ struct RemovableAvg: RemovableState {
         case .double(let d):
             if d.isNaN || d.isInfinite { return s }
             return .double(d / Double(count))
+        case .decimal128(let x):
+            if !x.isFinite { return s }
+            return .decimal128(x / Decimal128(Int64(count)))
         default: return s
         }
     }
@@ -810,9 +822,12 @@ struct RemovableStdDev: RemovableState {
 
     mutating func update(_ v: BSON?, _ q: Int64) throws {
         guard let v, v.isNumber else { return }
-        try Numeric.rejectDecimal(v, sample ? "$stdDevSamp" : "$stdDevPop")
+        // mongod: a double or decimal that is not finite; otherwise coerceToDouble (a decimal
+        // beyond the double range becomes an infinity there); the first value enters the sum
+        // as it is (a decimal makes the sum a decimal one)
         let x = v.doubleValue!
-        if !x.isFinite { nonFinite += Int(q); count += q; return }
+        let finite: Bool = { if case .decimal128(let d) = v { return d.isFinite }; return x.isFinite }()
+        if !finite { nonFinite += Int(q); count += q; return }
         if count == 0 { count += 1; try sum.add(v); return }
         if count + q == 0 { sum = SumState(); m2 = SumState(); count = 0; nonFinite = 0; return }
         let d = Double(count) * x - sum.result.doubleValue!

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Generates decimal128.jsonl.gz (gzip, ~3 MB; 120,000 lines): decimal128 cases with results from Python's `decimal` module
+(the IEEE 754-2008 decimal128 context), the oracle for strata's Swift Decimal128
+(Tests/StrataEvaluatorTests/Decimal128OracleTests.swift).
+
+Each line: [family, operand..., expected]. Decimals are written in to-sci-string form
+(Python's str(), which is also mongod's Decimal128::toString format; every NaN as "NaN"),
+doubles as float.hex(). Deterministic: seed 11.
+
+Families (10,000 cases each):
+  add, sub, mul, div       context arithmetic (divisor never zero: mongod refuses it)
+  fmod                     mongod's modulo (Intel bid128_fmod): exact x - y*trunc(x/y), sign of
+                           x, exponent min(ex, ey); computed with integers, checked against
+                           Python's remainder where that is defined
+  sqrt                     context square root (operands >= 0 or NaN: mongod refuses negatives)
+  quantize                 mongod's Decimal128::quantize as $round/$trunc (guarded: the 34-digit
+                           form x + 0E-6176 when its exponent is above the target) and
+                           $ceil/$floor (reference 0E0: plain IEEE quantize) use it
+  cmp                      mongod's compareDecimals (NaN == NaN, NaN below everything)
+  from_double34            Decimal128(double, kRoundTo34Digits) = create_decimal_from_float
+  from_double15            Decimal128(double) = the above quantized to exactly 15 digits
+  to_double                nearest double (ties to even)
+  cmp_double               mongod's compareDecimalToDouble: exact (NaN == NaN, below all)
+  parse                    string -> decimal128, rounded half even
+"""
+import gzip, json, random, math, struct, os
+from decimal import (Decimal, Context, ROUND_HALF_EVEN, ROUND_DOWN, ROUND_CEILING, ROUND_FLOOR,
+                     InvalidOperation)
+
+CTX = Context(prec=34, Emax=6144, Emin=-6143, clamp=1, rounding=ROUND_HALF_EVEN, traps=[])
+N = 10000
+rng = random.Random(11)
+
+
+def s(d):
+    return "NaN" if d.is_nan() else str(d)
+
+
+def rand_decimal(nonneg=False):
+    r = rng.random()
+    sign = 0 if nonneg else rng.randint(0, 1)
+    if r < 0.04:
+        return rng.choice([Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")]) if not nonneg \
+            else rng.choice([Decimal("NaN"), Decimal("Infinity")])
+    if r < 0.08:
+        e = rng.choice([0, -1, -2, 3, -6176, 6111, rng.randint(-6176, 6111)])
+        return Decimal((sign, (0,), e))
+    nd = rng.choice([1, 1, 2, 3, 5, 8, 15, 17, 20, 33, 34, 34, 34, rng.randint(1, 34)])
+    coef = rng.randint(10 ** (nd - 1), 10 ** nd - 1)
+    if rng.random() < 0.15:  # cohorts: trailing zeros
+        z = rng.randint(1, 5)
+        coef = int(str(coef)[: max(1, nd - z)] + "0" * z) if nd > z else coef * 10 ** z
+        coef = min(coef, 10 ** 34 - 1)
+    r2 = rng.random()
+    if r2 < 0.6:
+        e = rng.randint(-40, 20)
+    elif r2 < 0.75:
+        e = rng.randint(-6176, -6100)
+    elif r2 < 0.9:
+        e = rng.randint(6060, 6111)
+    else:
+        e = rng.randint(-6176, 6111)
+    return Decimal((sign, tuple(int(c) for c in str(coef)), e))
+
+
+def related(a):
+    """An operand near a's magnitude (cancellation, ties, equal values in other cohorts)."""
+    if not a.is_finite() or rng.random() < 0.5:
+        return rand_decimal()
+    t = a.as_tuple()
+    choice = rng.random()
+    if choice < 0.3:  # same value, another cohort
+        k = rng.randint(0, 34 - len(t.digits))
+        if t.exponent - k >= -6176:
+            return Decimal((rng.randint(0, 1), t.digits + (0,) * k, t.exponent - k))
+    if choice < 0.6:  # shifted exponent
+        return Decimal((rng.randint(0, 1), t.digits, max(-6176, min(6111, t.exponent + rng.randint(-40, 40)))))
+    nd = rng.randint(1, 34)
+    return Decimal((rng.randint(0, 1), tuple(int(c) for c in str(rng.randint(1, 10 ** nd - 1))),
+                    max(-6176, min(6111, t.exponent + rng.randint(-3, 3)))))
+
+
+def fmod(a, b):
+    if a.is_nan() or b.is_nan() or a.is_infinite() or b.is_zero():
+        return Decimal("NaN")
+    if b.is_infinite():
+        return a
+    ta, tb = a.as_tuple(), b.as_tuple()
+    ca, cb = int("".join(map(str, ta.digits))), int("".join(map(str, tb.digits)))
+    e = min(ta.exponent, tb.exponent)
+    r = (ca * 10 ** (ta.exponent - e)) % (cb * 10 ** (tb.exponent - e))
+    res = Decimal((ta.sign, tuple(int(c) for c in str(r)), e))
+    with_ctx = CTX.remainder(a, b)  # where defined (quotient fits 34 digits), must agree
+    if not with_ctx.is_nan():
+        assert str(with_ctx) == str(res) or with_ctx == res, (a, b, with_ctx, res)
+    return res
+
+
+def mongo_quantize(x, target, rounding, guarded):
+    if x.is_nan():
+        return Decimal("NaN")
+    if guarded and x.is_finite():
+        # mongod compares the 34-digit forms: x + 0E-6176 and the reference 1E(target)'s,
+        # whose exponent is target - 33; the biased exponent of 0E0's (the $ceil/$floor
+        # reference) is 0, which skips the check
+        n = CTX.add(x, Decimal((0, (0,), -6176)))
+        ref = CTX.add(Decimal((0, (1,), target)), Decimal((0, (0,), -6176)))
+        if n.as_tuple().exponent - ref.as_tuple().exponent > 33:
+            return n
+    c = CTX.copy()
+    c.rounding = rounding
+    return x.quantize(Decimal((0, (1,), target)), context=c)
+
+
+def rand_double():
+    r = rng.random()
+    if r < 0.3:
+        return struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+    if r < 0.6:
+        return rng.uniform(-1e6, 1e6)
+    if r < 0.8:
+        return float(rng.randint(-10 ** 6, 10 ** 6)) / rng.choice([1, 2, 4, 10, 100, 1000])
+    if r < 0.9:
+        return rng.choice([0.1, 0.2, 0.3, 1.1, 2.675, 1e15, 1e16, 1e22, 1e23, 5e-324, 2.2250738585072014e-308,
+                           1.7976931348623157e308, -0.0, 0.0, 9.999999999999999e22, 0.9999999999999994])
+    return math.ldexp(rng.random(), rng.randint(-1074, 1023))
+
+
+def from_double34(d):
+    return CTX.create_decimal_from_float(d)
+
+
+def from_double15(d):
+    if d == 0 or math.isinf(d) or math.isnan(d):
+        return from_double34(d)
+    x = from_double34(d)
+    adj = x.adjusted()
+    q = x.quantize(Decimal((0, (1,), adj - 14)), context=CTX)
+    if len(q.as_tuple().digits) > 15:
+        q = x.quantize(Decimal((0, (1,), adj - 13)), context=CTX)
+    assert len(q.as_tuple().digits) == 15, (d, q)
+    return q
+
+
+def rand_string():
+    r = rng.random()
+    if r < 0.1:
+        return rng.choice(["NaN", "nan", "-Infinity", "inf", "+inf", "-0", "0.000", "-0E+3", ".5", "5.", "1e6145",
+                           "1e-6177", "9.9999999999999999999999999999999995E+6144", "-1E-6176"])
+    nd = rng.randint(1, 60)
+    digits = str(rng.randint(0, 10 ** nd - 1)).zfill(nd)
+    if rng.random() < 0.3:
+        digits = digits[:-rng.randint(1, nd)] + "5" + "0" * rng.randint(0, 30)
+    if rng.random() < 0.5 and len(digits) > 1:
+        p = rng.randint(0, len(digits) - 1)
+        digits = digits[:p] + "." + digits[p:]
+    if rng.random() < 0.5:
+        digits += "E" + str(rng.randint(-6250, 6200))
+    return rng.choice(["", "-", "+"]) + digits
+
+
+def main():
+    out = []
+    for fam, op in [("add", CTX.add), ("sub", CTX.subtract), ("mul", CTX.multiply)]:
+        for _ in range(N):
+            a = rand_decimal(); b = related(a)
+            out.append([fam, s(a), s(b), s(op(a, b))])
+    for _ in range(N):
+        a = rand_decimal(); b = related(a)
+        while b.is_zero():
+            b = rand_decimal()
+        out.append(["div", s(a), s(b), s(CTX.divide(a, b))])
+    for _ in range(N):
+        a = rand_decimal(); b = related(a)
+        while b.is_zero():
+            b = rand_decimal()
+        out.append(["fmod", s(a), s(b), s(fmod(a, b))])
+    for _ in range(N):
+        a = rand_decimal(nonneg=True)
+        out.append(["sqrt", s(a), s(CTX.sqrt(a))])
+    modes = {"even": ROUND_HALF_EVEN, "zero": ROUND_DOWN, "up": ROUND_CEILING, "down": ROUND_FLOOR}
+    for _ in range(N):
+        a = rand_decimal()
+        if rng.random() < 0.5 and a.is_finite():
+            t = a.as_tuple()
+            a = Decimal((t.sign, t.digits, rng.randint(-45, 10)))
+        m = rng.choice(list(modes))
+        guarded = m in ("even", "zero")  # $round / $trunc; $ceil / $floor (target 0) are not
+        target = rng.randint(-100, 20) if guarded or rng.random() < 0.3 else 0
+        out.append(["quantize", s(a), target, m, s(mongo_quantize(a, target, modes[m], guarded)), guarded])
+    for _ in range(N):
+        a = rand_decimal(); b = related(a)
+        if a.is_nan() or b.is_nan():
+            c = 0 if a.is_nan() and b.is_nan() else (-1 if a.is_nan() else 1)
+        else:
+            c = int(a.compare(b))
+        out.append(["cmp", s(a), s(b), c])
+    for _ in range(N):
+        d = rand_double()
+        out.append(["from_double34", d.hex(), s(from_double34(d))])
+    for _ in range(N):
+        d = rand_double()
+        out.append(["from_double15", d.hex(), s(from_double15(d))])
+    for _ in range(N):
+        a = rand_decimal()
+        out.append(["to_double", s(a), float(a).hex()])
+    for _ in range(N):
+        r = rng.random()
+        if r < 0.4:  # a double and a decimal near it: its 15- and 34-digit forms, neighbours
+            x = rand_double()
+            base = from_double34(x) if rng.random() < 0.5 else from_double15(x)
+            a = base if rng.random() < 0.5 or not base.is_finite() else CTX.next_toward(base, Decimal(rng.choice(["1E+7000", "-1E+7000"])))
+        else:
+            a = rand_decimal()
+            x = float(a) if rng.random() < 0.6 else rand_double()
+        if a.is_nan() or math.isnan(x):
+            c = 0 if a.is_nan() and math.isnan(x) else (-1 if a.is_nan() else 1)
+        else:
+            c = int(a.compare(Decimal(x)))  # Decimal(float) is exact
+        out.append(["cmp_double", s(a), x.hex(), c])
+    for _ in range(N):
+        t = rand_string()
+        out.append(["parse", t, s(CTX.create_decimal(t))])
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "decimal128.jsonl.gz")
+    text = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in out).encode()
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0,
+                                               filename="") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()

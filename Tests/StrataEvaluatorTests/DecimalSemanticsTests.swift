@@ -1,0 +1,117 @@
+import StrataEvaluator
+import XCTest
+
+/// Decimal128 in the evaluator as mongod computes it (its source: evaluate_math.cpp,
+/// value.cpp, compare_numbers.h, accumulator_sum.cpp): promotion, cohorts, exact comparison
+/// with every numeric type, hashing consistent with it, conversions.
+final class DecimalSemanticsTests: XCTestCase {
+    func d(_ s: String) -> BSON { .decimal128(Decimal128.parse(s)!) }
+    func dstr(_ v: BSON?) -> String {
+        guard case .decimal128(let x)? = v else { return "not a decimal: \(String(describing: v))" }
+        return x.description
+    }
+    func run(_ pipeline: String, _ docs: [Document]) throws -> [Document] {
+        try PipelineExecutor(try Pipeline.parse(J(pipeline).arrayValue ?? [])).run(docs)
+    }
+
+    func testArithmeticPromotionAndCohorts() throws {
+        let cases: [(String, String)] = [
+            (#"{"$add": [{"$numberDecimal": "1.10"}, 1]}"#, "2.10"),
+            (#"{"$add": [1, {"$numberDecimal": "1E+5"}]}"#, "100001"),
+            (#"{"$add": [{"$numberDecimal": "1E+5"}]}"#, "100000"),  // 0E0 + 1E+5
+            (#"{"$add": [{"$numberDecimal": "1"}, 0.1]}"#, "1.100000000000000"),  // 0.1 to 15 digits
+            (#"{"$add": [0.5, 0.25, {"$numberDecimal": "1"}]}"#, "1.750000000000000"),  // 0.75 to 15 digits
+            (#"{"$subtract": [{"$numberDecimal": "10.00"}, {"$numberLong": "3"}]}"#, "7.00"),
+            (#"{"$multiply": [{"$numberDecimal": "1.5"}, 2, {"$numberDecimal": "0.10"}]}"#, "0.300"),
+            (#"{"$multiply": [2.5, {"$numberDecimal": "2"}]}"#, "5.00000000000000"),
+            (#"{"$divide": [1, {"$numberDecimal": "3"}]}"#, "0.3333333333333333333333333333333333"),
+            (#"{"$divide": [{"$numberDecimal": "6.0"}, 2]}"#, "3.0"),
+            (#"{"$mod": [{"$numberDecimal": "10.5"}, 3]}"#, "1.5"),
+            (#"{"$mod": [{"$numberDecimal": "-7"}, {"$numberDecimal": "2.0"}]}"#, "-1.0"),
+            (#"{"$abs": {"$numberDecimal": "-2.50"}}"#, "2.50"),
+            (#"{"$ceil": {"$numberDecimal": "2.1"}}"#, "3"),
+            (#"{"$floor": {"$numberDecimal": "-2.1"}}"#, "-3"),
+            (#"{"$sqrt": {"$numberDecimal": "2"}}"#, "1.414213562373095048801688724209698"),
+            (#"{"$sqrt": {"$numberDecimal": "1.00"}}"#, "1.0"),
+            (#"{"$round": [{"$numberDecimal": "2.345"}, 2]}"#, "2.34"),
+            (#"{"$round": [{"$numberDecimal": "2.355"}, 2]}"#, "2.36"),
+            (#"{"$trunc": [{"$numberDecimal": "-2.359"}, 1]}"#, "-2.3"),
+            (#"{"$round": [{"$numberDecimal": "1234.5"}, -2]}"#, "1.2E+3"),
+            (#"{"$round": [{"$numberDecimal": "1.2345E+40"}, 0]}"#, "1.234500000000000000000000000000000E+40"),
+            (#"{"$floor": {"$numberDecimal": "1E+40"}}"#, "NaN"),
+            (#"{"$floor": {"$numberDecimal": "Infinity"}}"#, "NaN"),
+            (#"{"$round": [{"$numberDecimal": "-Infinity"}, 1]}"#, "-Infinity"),
+            (#"{"$toDecimal": 0.1}"#, "0.100000000000000"),
+            (#"{"$toDecimal": {"$numberLong": "9007199254740993"}}"#, "9007199254740993"),
+            (#"{"$toDecimal": "1.2345678901234567890123456789012345678"}"#, "1.234567890123456789012345678901235"),
+            (#"{"$toDecimal": true}"#, "1"),
+            (#"{"$toDecimal": {"$date": "1970-01-01T00:00:01Z"}}"#, "1000"),
+        ]
+        for (expr, want) in cases { XCTAssertEqual(dstr(try ev(expr)), want, expr) }
+        XCTAssertEqual(try ev(#"{"$toInt": {"$numberDecimal": "-2.9"}}"#), .int32(-2))
+        XCTAssertEqual(try ev(#"{"$toLong": {"$numberDecimal": "9007199254740993"}}"#), .int64(9007199254740993))
+        XCTAssertEqual(try ev(#"{"$toDouble": {"$numberDecimal": "0.1"}}"#), .double(0.1))
+        XCTAssertEqual(try ev(#"{"$toString": {"$numberDecimal": "1E+5"}}"#), .string("1E+5"))
+        XCTAssertEqual(try ev(#"{"$toBool": {"$numberDecimal": "1E-400"}}"#), .bool(true))
+        XCTAssertThrowsError(try ev(#"{"$toDouble": {"$numberDecimal": "1E+400"}}"#))
+        XCTAssertThrowsError(try ev(#"{"$toInt": {"$numberDecimal": "3000000000"}}"#))
+        XCTAssertThrowsError(try ev(#"{"$divide": [1, {"$numberDecimal": "0E+3"}]}"#))
+        XCTAssertThrowsError(try ev(#"{"$sqrt": {"$numberDecimal": "-1"}}"#))
+        for op in ["$exp", "$ln", "$log10"] {
+            XCTAssertThrowsError(try ev(#"{"\#(op)": {"$numberDecimal": "2"}}"#)) {
+                XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
+            }
+        }
+    }
+
+    func testExactComparisonAndEquality() throws {
+        // 0.1 as a double is 0.1000000000000000055511151231257827...: above decimal 0.1
+        XCTAssertEqual(BSONOrder.compare(d("0.1"), .double(0.1)), -1)
+        XCTAssertEqual(BSONOrder.compare(d("0.1000000000000000055511151231257827021181583404541015625"), .double(0.1)), -1)  // rounded to 34 digits: below
+        XCTAssertEqual(BSONOrder.compare(d("0.5"), .double(0.5)), 0)
+        XCTAssertEqual(BSONOrder.compare(d("1.000000000000000000000000000000001"), .int32(1)), 1)
+        XCTAssertEqual(BSONOrder.compare(d("9007199254740993"), .int64(9007199254740993)), 0)
+        XCTAssertEqual(BSONOrder.compare(d("9007199254740993"), .double(9007199254740992)), 1)
+        XCTAssertEqual(BSONOrder.compare(d("NaN"), .double(.nan)), 0)
+        XCTAssertEqual(BSONOrder.compare(d("NaN"), d("-Infinity")), -1)
+        XCTAssertEqual(BSONOrder.compare(d("-0E+5"), .int32(0)), 0)
+        XCTAssertEqual(BSONOrder.compare(d("1E+400"), .double(.infinity)), -1)
+        XCTAssertEqual(BSONOrder.compare(d("1.10"), d("1.1")), 0)
+        // two decimals differing past the 16th digit are different (they were equal through Double)
+        XCTAssertNotEqual(BSONOrder.compare(d("1.00000000000000000001"), d("1.00000000000000000002")), 0)
+        // hashing agrees with equality
+        let equal: [BSON] = [.int32(1), .int64(1), .double(1), d("1"), d("1.000"), d("1000E-3")]
+        XCTAssertEqual(Set(equal.map { GroupKey($0) }).count, 1)
+        XCTAssertEqual(Set([d("9007199254740993"), .int64(9007199254740993)].map { GroupKey($0) }).count, 1)
+        XCTAssertEqual(Set([d("0.5"), .double(0.5), d("0.50")].map { GroupKey($0) }).count, 1)
+        XCTAssertEqual(Set([d("0.1"), .double(0.1)].map { GroupKey($0) }).count, 2)
+    }
+
+    func testGroupSumAvgMinMaxInTheEvaluator() throws {
+        let docs: [Document] = [
+            ["k": d("1.0"), "v": d("0.10")], ["k": .int32(1), "v": d("0.20")], ["k": .double(1), "v": .int32(3)],
+            ["k": d("2.00000000000000000001"), "v": d("1E+2")], ["k": d("2.00000000000000000002"), "v": .double(0.5)],
+        ]
+        let out = try run(#"[{"$group": {"_id": "$k", "s": {"$sum": "$v"}, "a": {"$avg": "$v"}, "mx": {"$max": "$v"}, "set": {"$addToSet": "$v"}}}, {"$sort": {"_id": 1}}]"#, docs)
+        XCTAssertEqual(out.count, 3)
+        XCTAssertEqual(dstr(out[0]["s"]), "3.30")  // 0E0 + 0.10 + 0.20, + Decimal128(3.0, 34 digits)
+        XCTAssertEqual(dstr(out[0]["a"]), "1.10")  // 3.30 / 3
+        XCTAssertEqual(out[0]["mx"], .int32(3))
+        XCTAssertEqual(dstr(out[1]["s"]), "100")
+        XCTAssertEqual(out[2]["s"], .double(0.5))
+        let inOut = try run(#"[{"$match": {"$expr": {"$in": ["$k", [{"$numberDecimal": "1"}]]}}}]"#, docs)
+        XCTAssertEqual(inOut.count, 3)
+    }
+
+    func testRemovableWindowSumAndAvg() throws {
+        let docs: [Document] = [["_id": 1, "v": d("1.10")], ["_id": 2, "v": .int32(2)], ["_id": 3, "v": .double(0.5)]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"s": {"$sum": "$v", "window": {"documents": [-1, 0]}}, "a": {"$avg": "$v", "window": {"documents": [-1, 0]}}}}}]"#, docs)
+        XCTAssertEqual(out.map { dstr($0["s"]) }.prefix(2), ["1.10", "3.10"])
+        // the decimal left the window: mongod narrows the decimal total to a double
+        XCTAssertEqual(out[2]["s"], .double(2.5))
+        XCTAssertEqual(dstr(out[1]["a"]), "1.55")
+        XCTAssertEqual(out[2]["a"], .double(1.25))
+        // a date plus a decimal: rounded half to even (toLong raises no inexact flag)
+        XCTAssertEqual(try ev(#"{"$add": [{"$date": "1970-01-01T00:00:00Z"}, {"$numberDecimal": "2.5"}]}"#), .date(2))
+    }
+}
