@@ -35,6 +35,7 @@ final class CredentialsCLITests: XCTestCase {
             ["import", "-c", "events", mixed] + common,
             ["import", "-c", "events_truth", dir.appendingPathComponent("events.truth.jsonl").path] + common,
             ["histogram", "-c", "events", "--schemas", schemas, "--json"] + common,
+            ["histogram", "-c", "events", "--schemas", schemas, "--watch", "--watch-for", "1"] + common,
             ["index", "-c", "events", "--schemas", schemas] + common,
             ["run", query, "--schemas", schemas, "--format", "table"] + common,
             ["explain", query, "--schemas", schemas] + common,

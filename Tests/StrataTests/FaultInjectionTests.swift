@@ -111,6 +111,21 @@ final class FaultInjectionTests: XCTestCase {
         let summary = try Migrator(collection: l.db.collection("events"), lens: lens).run()
         XCTAssert(summary.failures.isEmpty, "\(summary.failures)")
         XCTAssertNil(try RuntimeFixture.difference(l.db.collection("events"), l.truth))
+
+        // Key moves without transactions are an insert, then a delete: fail either.
+        let accounts = try RuntimeFixture.lens("accounts")
+        let (mixed, truth) = AccountsDataset.generate(count: 120)
+        let coll = l.db.collection("accounts")
+        _ = try coll.insertMany(mixed)
+        for (command, fault) in [("insert", Fault.network), ("insert", .nonRetryable), ("delete", .retryable), ("delete", .nonRetryable)] {
+            try arm(l, [command], fault, times: 2)
+            _ = try? Migrator(collection: coll, lens: accounts, options: .init(batchSize: 20, transactions: .never)).run()
+            disarm(l)
+            XCTAssertGreaterThanOrEqual(try coll.countDocuments(), 120, "nothing lost (\(fault) on \(command))")
+        }
+        let moved = try Migrator(collection: coll, lens: accounts, options: .init(transactions: .never)).run()
+        XCTAssert(moved.failures.isEmpty, "\(moved.failures)")
+        XCTAssertNil(try RuntimeFixture.difference(coll, truth))
     }
 
     func testTheLiveHistogramReconnects() throws {
