@@ -80,6 +80,7 @@ extension Query {
                     if case .document(let xd) = x, xd.fields.first?.key.hasPrefix("$") == true, !isDBRef(xd) {
                         throw StrataError.badInput("cannot nest $ under \(op)", at: ol.appending(index: i))
                     }
+                    if case .regex(let r) = x { _ = try compile(r, at: ol.appending(index: i)) }
                 }
                 out.append(op == "$in" ? .in(items) : .nin(items))
             case "$exists": out.append(.exists(BSON.truthy(arg)))

@@ -145,6 +145,7 @@ final class PCRE2Tests: XCTestCase {
             (#"{"s": {"$regex": "a(b"}}"#, "Regular expression is invalid: missing closing parenthesis"),
             (#"{"s": {"$regex": "*a"}}"#, "Regular expression is invalid: quantifier does not follow a repeatable item"),
             (#"{"s": {"$not": {"$regularExpression": {"pattern": "(", "options": ""}}}}"#, "Regular expression is invalid: missing closing parenthesis"),
+            (#"{"s": {"$in": ["x", {"$regularExpression": {"pattern": "[", "options": ""}}]}}"#, "Regular expression is invalid: missing terminating ] for character class"),
         ] {
             check(JD(filter), message)
         }
