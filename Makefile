@@ -13,7 +13,7 @@ BENCH ?=
 .PHONY: help deps venv build test server server-stop demo bench clean
 
 help:
-	@echo "make deps         install libmongoc/libbson, pkg-config, python3-venv (apt) where missing"
+	@echo "make deps         install libmongoc/libbson, libpcre2, pkg-config, python3-venv (apt) where missing"
 	@echo "make venv         create .venv with $(SECANTUS) (the embedded server)"
 	@echo "make build        build the library and the strata binary (debug; SWIFT_BUILD_FLAGS=\"-c release\")"
 	@echo "make server       start the embedded server (data in .data/default); strata finds it"

@@ -18,10 +18,17 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
         ),
+        // PCRE2 (8-bit), the regular-expression library mongod uses since 6.1. Only StrataEvaluator
+        // (Regex.swift) imports it.
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
         // The driver layer: BSON values, Extended JSON and commands over libmongoc.
         .target(name: "StrataMongo", dependencies: ["CMongoc"]),
         // The Swift evaluator: BSON order, expressions, queries, projections, accumulators, stages.
-        .target(name: "StrataEvaluator", dependencies: ["StrataMongo"]),
+        .target(name: "StrataEvaluator", dependencies: ["StrataMongo", "CPCRE2"]),
         // The lens: schema files and the operations that turn one version into the next.
         .target(name: "StrataLens", dependencies: ["StrataEvaluator"]),
         // Planner, merger, runtime, histogram, import: the public face of the library.

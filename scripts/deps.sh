@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages strata needs that are missing (Debian/Ubuntu,
-# apt): libmongoc/libbson headers, pkg-config, python3 and its venv module,
+# apt): libmongoc/libbson and PCRE2 headers, pkg-config, python3 and its venv module,
 # openssl (the TLS tests make their certificates with it).
 # Does nothing when all are there. As root it runs apt-get directly, otherwise
 # through sudo.
@@ -8,6 +8,8 @@ set -euo pipefail
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists libmongoc-1.0 2>/dev/null || missing+=(libmongoc-dev libbson-dev)
+# PCRE2, the regular-expression library mongod uses (StrataEvaluator's regexes).
+pkg-config --exists libpcre2-8 2>/dev/null || missing+=(libpcre2-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # Debian's python3 ships venv without ensurepip: creating a venv with pip needs python3-venv.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
@@ -17,7 +19,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 echo "deps: installing ${missing[*]} (apt-get)"
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "deps: no apt-get here; install these yourself: ${missing[*]} (libmongoc 1.x with pkg-config, python3 with venv)" >&2
+  echo "deps: no apt-get here; install these yourself: ${missing[*]} (libmongoc 1.x and libpcre2-8 with pkg-config, python3 with venv)" >&2
   exit 1
 fi
 sudo=()

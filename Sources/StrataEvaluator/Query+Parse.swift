@@ -50,7 +50,7 @@ extension Query {
     /// The predicates of `{path: value}`.
     static func parsePredicates(_ v: BSON, at l: Location) throws -> [FieldPredicate] {
         switch v {
-        case .regex(let r): return [.regex(r)]
+        case .regex(let r): _ = try compile(r, at: l); return [.regex(r)]
         case .document(let d) where d.fields.first.map({ $0.key.hasPrefix("$") }) ?? false:
             if isDBRef(d) { return [.eq(v)] }
             return try parseOperators(d, at: l)
@@ -80,6 +80,7 @@ extension Query {
                     if case .document(let xd) = x, xd.fields.first?.key.hasPrefix("$") == true, !isDBRef(xd) {
                         throw StrataError.badInput("cannot nest $ under \(op)", at: ol.appending(index: i))
                     }
+                    if case .regex(let r) = x { _ = try compile(r, at: ol.appending(index: i)) }
                 }
                 out.append(op == "$in" ? .in(items) : .nin(items))
             case "$exists": out.append(.exists(BSON.truthy(arg)))
@@ -144,7 +145,7 @@ extension Query {
                 }
             case "$not":
                 switch arg {
-                case .regex(let r): out.append(.not([.regex(r)]))
+                case .regex(let r): _ = try compile(r, at: ol); out.append(.not([.regex(r)]))
                 case .document(let nd):
                     if nd.isEmpty { throw StrataError.badInput("$not cannot be empty", at: ol) }
                     guard nd.fields.first!.key.hasPrefix("$") else {
@@ -210,7 +211,7 @@ extension Query {
     }
 
     static func compile(_ r: BSONRegex, at l: Location) throws -> CompiledRegex {
-        do { return try CompiledRegex.get(r.pattern, r.options) } catch let e as StrataError {
+        do { return try CompiledRegex.get(r.pattern, r.options, op: nil) } catch let e as StrataError {
             throw StrataError.badInput(e.message, at: l)
         }
     }

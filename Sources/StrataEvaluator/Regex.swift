@@ -1,124 +1,126 @@
 import Foundation
+internal import CPCRE2
 
-/// Regular expressions on Foundation's `NSRegularExpression` (ICU), made to behave like
-/// the server's PCRE where it cheaply can:
-/// - options `i`, `m`, `s`, `x` map to ICU's; `u` is accepted and ignored; others are refused;
-/// - `\w \W \d \D \s \S \b \B` are rewritten to their ASCII meaning (PCRE without UCP, as
-///   mongod compiles patterns), also inside character classes.
-/// Known differences left: ICU treats `\r`, U+0085, U+2028, U+2029 as line terminators for
-/// `.`, `^`, `$` (PCRE only `\n`); PCRE-only syntax (`(?P<name>...)`, `\Z` nuances,
-/// recursion, callouts, `\K`) is refused by ICU with an error; case-insensitive matching of
-/// non-ASCII letters follows ICU's full Unicode case folding.
+/// Regular expressions on PCRE2 (8-bit, UTF-8 subjects), the library mongod uses since 6.1,
+/// compiled as mongod's `pcre_util::flagsToOptions` compiles them: always `PCRE2_UTF`, and
+/// `i` → CASELESS, `m` → MULTILINE, `s` → DOTALL, `x` → EXTENDED, `u` accepted and ignored;
+/// any other flag is an error. Not `PCRE2_UCP`: `\w \d \s \b` and POSIX classes are ASCII,
+/// while case-insensitive matching folds non-ASCII letters too (UTF mode). Matching runs on
+/// the UTF-8 bytes of the subject with byte offsets, as `pcre2_match` does in mongod.
 public final class CompiledRegex: @unchecked Sendable {
     public let pattern: String
     public let options: String
-    let regex: NSRegularExpression
+    /// The compiled pattern (`pcre2_code_8*`); read-only after compilation, so shared across
+    /// threads, each match with its own match data.
+    private let code: OpaquePointer
+    /// The number of capture groups.
+    let captureCount: Int
 
-    init(pattern: String, options: String) throws {
+    /// Why a pattern did not compile: a flag mongod refuses, or PCRE2's message.
+    enum Failure: Error { case flag(Character), pcre(String) }
+
+    private init(pattern: String, options: String, code: OpaquePointer) {
         self.pattern = pattern
         self.options = options
-        var o: NSRegularExpression.Options = []
+        self.code = code
+        self.captureCount = Int(strata_pcre2_capture_count(code))
+    }
+
+    deinit { strata_pcre2_code_free(code) }
+
+    static func compile(_ pattern: String, _ options: String) -> Result<CompiledRegex, Failure> {
+        var o = strata_pcre2_utf
         for ch in options {
             switch ch {
-            case "i": o.insert(.caseInsensitive)
-            case "m": o.insert(.anchorsMatchLines)
-            case "s": o.insert(.dotMatchesLineSeparators)
-            case "x": o.insert(.allowCommentsAndWhitespace)
+            case "i": o |= strata_pcre2_caseless
+            case "m": o |= strata_pcre2_multiline
+            case "s": o |= strata_pcre2_dotall
+            case "x": o |= strata_pcre2_extended
             case "u": break
-            default: throw evalError("invalid flag in regex options: \(ch)")
+            default: return .failure(.flag(ch))
             }
         }
-        do {
-            regex = try NSRegularExpression(pattern: CompiledRegex.asciiClasses(pattern), options: o)
-        } catch {
-            throw evalError("Invalid regular expression /\(pattern)/\(options) (strata uses ICU regular expressions; PCRE-only syntax is not supported)")
+        var err: Int32 = 0
+        var offset = 0
+        let bytes = Array(pattern.utf8)
+        let code: OpaquePointer? = bytes.withUnsafeBufferPointer { b in
+            // a zero-length pattern still needs a non-null pointer
+            withUnsafePointer(to: UInt8(0)) { empty in
+                strata_pcre2_compile(b.count == 0 ? empty : b.baseAddress!, b.count, o, &err, &offset)
+            }
         }
+        guard let code else { return .failure(.pcre(errorMessage(err))) }
+        return .success(CompiledRegex(pattern: pattern, options: options, code: code))
     }
 
-    /// Whether the pattern matches somewhere in `s`.
-    public func matches(_ s: String) -> Bool {
-        let ns = s as NSString
-        return regex.firstMatch(in: s, options: [], range: NSRange(location: 0, length: ns.length)) != nil
+    /// PCRE2's text for an error code, as mongod's `errorMessage` prints it.
+    static func errorMessage(_ code: Int32) -> String {
+        var buf = [UInt8](repeating: 0, count: 256)
+        let n = buf.withUnsafeMutableBufferPointer { strata_pcre2_error_message(code, $0.baseAddress!, $0.count) }
+        return n < 0 ? "PCRE2 error \(code)" : String(decoding: buf[0..<Int(n)], as: UTF8.self)
     }
 
-    /// The first match at or after UTF-16 offset `from`, searching the whole subject
-    /// (anchors and lookbehind see the text before `from`, like pcre_exec with a start offset).
-    func firstMatch(in s: String, ns: NSString, from: Int) -> NSTextCheckingResult? {
-        regex.firstMatch(in: s, options: [.withoutAnchoringBounds, .withTransparentBounds],
-                         range: NSRange(location: from, length: ns.length - from))
+    /// A match: the byte ranges of the whole match (index 0) and of each capture group
+    /// (nil when the group did not participate).
+    struct Match {
+        let groups: [Range<Int>?]
+        var range: Range<Int> { groups[0]! }
     }
 
-    var captureCount: Int { regex.numberOfCaptureGroups }
+    /// The first match starting at or after byte offset `from` of `subject`, the whole
+    /// subject visible to anchors and lookbehind (pcre2_match with a start offset).
+    /// Errors other than no-match (match or depth limits) throw as mongod's 51156.
+    func firstMatch(in subject: UnsafeBufferPointer<UInt8>, from: Int, op: String) throws -> Match? {
+        guard let md = strata_pcre2_match_data(code) else { throw evalError("\(op): out of memory for a regex match") }
+        defer { strata_pcre2_match_data_free(md) }
+        let rc = withUnsafePointer(to: UInt8(0)) { empty in
+            strata_pcre2_match(code, subject.count == 0 ? empty : subject.baseAddress!, subject.count, from, md)
+        }
+        if rc == strata_pcre2_nomatch { return nil }
+        if rc < 0 {
+            throw evalError("Error occurred while executing the regular expression in \(op). Result code: \(CompiledRegex.errorMessage(rc))")
+        }
+        let ov = strata_pcre2_ovector(md)!
+        var groups: [Range<Int>?] = []
+        groups.reserveCapacity(captureCount + 1)
+        for g in 0...captureCount {
+            let b = ov[2 * g], e = ov[2 * g + 1]
+            // PCRE2_UNSET is ~(size_t)0, which Swift's Int reads as -1
+            groups.append(b < 0 || e < b ? nil : b..<e)
+        }
+        return Match(groups: groups)
+    }
+
+    /// Whether the pattern matches somewhere in `s` (the `$regex` query operator).
+    public func matches(_ s: String) throws -> Bool {
+        var s = s
+        return try s.withUTF8 { try firstMatch(in: $0, from: 0, op: "$regex") != nil }
+    }
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cache: [String: CompiledRegex] = [:]
 
-    /// A compiled regex, cached by pattern and options.
-    public static func get(_ pattern: String, _ options: String) throws -> CompiledRegex {
+    /// A compiled regex, cached by pattern and options. `op` names the expression operator
+    /// (`$regexMatch`…) for its error messages; nil means the `$regex` query operator.
+    /// Errors read as mongod's: 51091 "Regular expression is invalid: …" for queries,
+    /// 51111 "Invalid Regex in $regexFind: …" for expressions, 51108 for a bad flag.
+    public static func get(_ pattern: String, _ options: String, op: String? = nil) throws -> CompiledRegex {
         let key = options + "/" + pattern
         lock.lock()
         if let r = cache[key] { lock.unlock(); return r }
         lock.unlock()
-        let r = try CompiledRegex(pattern: pattern, options: options)
-        lock.lock()
-        if cache.count > 2000 { cache.removeAll() }
-        cache[key] = r
-        lock.unlock()
-        return r
-    }
-
-    /// Rewrites the Perl class escapes to their ASCII sets.
-    static func asciiClasses(_ p: String) -> String {
-        let word = "a-zA-Z0-9_", digit = "0-9", space = "\\t\\n\\x{0B}\\f\\r "
-        var out = ""
-        var inClass = false
-        let it = Array(p.unicodeScalars)
-        var i = 0
-        func peek(_ k: Int) -> Unicode.Scalar? { i + k < it.count ? it[i + k] : nil }
-        while i < it.count {
-            let ch = it[i]
-            if ch == "\\", let n = peek(1) {
-                let rep: String?
-                switch (n, inClass) {
-                case ("w", false): rep = "[\(word)]"
-                case ("W", false): rep = "[^\(word)]"
-                case ("d", false): rep = "[\(digit)]"
-                case ("D", false): rep = "[^\(digit)]"
-                case ("s", false): rep = "[\(space)]"
-                case ("S", false): rep = "[^\(space)]"
-                case ("b", false): rep = "(?:(?<=[\(word)])(?![\(word)])|(?<![\(word)])(?=[\(word)]))"
-                case ("B", false): rep = "(?:(?<=[\(word)])(?=[\(word)])|(?<![\(word)])(?![\(word)]))"
-                case ("w", true): rep = word
-                case ("d", true): rep = digit
-                case ("s", true): rep = space
-                case ("Q", _):
-                    // \Q...\E quotes: copy verbatim
-                    var j = i + 2
-                    var lit = "\\Q"
-                    while j < it.count {
-                        if it[j] == "\\" && j + 1 < it.count && it[j + 1] == "E" { lit += "\\E"; j += 2; break }
-                        lit.unicodeScalars.append(it[j]); j += 1
-                    }
-                    out += lit; i = j; continue
-                default: rep = nil
-                }
-                if let rep { out += rep } else { out.unicodeScalars.append(ch); out.unicodeScalars.append(n) }
-                i += 2
-                continue
-            }
-            if !inClass && ch == "[" {
-                inClass = true
-                out.unicodeScalars.append(ch)
-                i += 1
-                // a leading ^ and a leading ] are literal parts of the class
-                if peek(0) == "^" { out += "^"; i += 1 }
-                if peek(0) == "]" { out += "\\]"; i += 1 }
-                continue
-            }
-            if inClass && ch == "]" { inClass = false }
-            out.unicodeScalars.append(ch)
-            i += 1
+        if op == nil, pattern.utf8.contains(0) { throw evalError("Regular expression cannot contain an embedded null byte") }
+        switch compile(pattern, options) {
+        case .success(let r):
+            lock.lock()
+            if cache.count > 2000 { cache.removeAll() }
+            cache[key] = r
+            lock.unlock()
+            return r
+        case .failure(.flag(let c)):
+            throw evalError(op.map { "\($0) invalid flag in regex options: \(c)" } ?? "invalid flag in regex options: \(c)")
+        case .failure(.pcre(let m)):
+            throw evalError(op.map { "Invalid Regex in \($0): \(m)" } ?? "Regular expression is invalid: \(m)")
         }
-        return out
     }
 }

@@ -146,6 +146,9 @@ public struct AccumulatorSpec: Sendable, Equatable {
     }
 
     /// A fresh accumulator. `groupId` is the group's `_id`, against which `n` is evaluated.
+    /// True when `n` reads the group key (a field path or `$$ROOT`), so differs by group.
+    public var nDependsOnKey: Bool { n.map { !$0.fieldPaths.isEmpty || $0.usesRoot } ?? false }
+
     public func makeAccumulator(groupId: BSON? = nil, variables: Variables = Variables()) throws -> any Accumulator {
         switch op {
         case "$sum", "$count":
@@ -177,10 +180,13 @@ public struct AccumulatorSpec: Sendable, Equatable {
         }
     }
 
+    /// mongod (GroupProcessor) evaluates `n` once per group with the group key as the root
+    /// document: `"$gameId"` reads the `gameId` field of `_id: {gameId: ...}`; a key that is
+    /// not a document gives an empty root.
     func evaluateN(groupId: BSON?, variables: Variables) throws -> Int {
         guard let n else { return 1 }
         var doc = Document()
-        if let groupId { doc["_id"] = groupId }
+        if case .document(let d)? = groupId { doc = d }
         let v = try EvalContext(root: doc, variables: variables).eval(n)
         guard let v, v.isNumber, Numeric.isIntegral64(v) else {
             throw evalError("Value for 'n' must be of integral type, but found \(show(v))")

@@ -61,34 +61,43 @@ extension EvalContext {
         "$indexOfBytes": { c, a in try indexOf(c, a, "$indexOfBytes", codePoints: false) },
         "$indexOfCP": { c, a in try indexOf(c, a, "$indexOfCP", codePoints: true) },
         "$regexMatch": { c, a in
-            guard let st = try regexState(c, a, "$regexMatch") else { return .bool(false) }
-            return .bool(st.regex.firstMatch(in: st.input, ns: st.input as NSString, from: 0) != nil)
+            guard var st = try regexState(c, a, "$regexMatch") else { return .bool(false) }
+            let regex = st.regex
+            return .bool(try st.input.withUTF8 { try regex.firstMatch(in: $0, from: 0, op: "$regexMatch") != nil })
         },
         "$regexFind": { c, a in
-            guard let st = try regexState(c, a, "$regexFind") else { return .null }
-            let ns = st.input as NSString
-            guard let m = st.regex.firstMatch(in: st.input, ns: ns, from: 0) else { return .null }
-            return matchDocument(m, ns: ns, regex: st.regex)
+            guard var st = try regexState(c, a, "$regexFind") else { return .null }
+            let regex = st.regex
+            return try st.input.withUTF8 { b in
+                guard let m = try regex.firstMatch(in: b, from: 0, op: "$regexFind") else { return .null }
+                return matchDocument(m, b, idx: codePoints(b, 0..<m.range.lowerBound))
+            }
         },
         "$regexFindAll": { c, a in
-            guard let st = try regexState(c, a, "$regexFindAll") else { return .array([]) }
-            let ns = st.input as NSString
-            var out: [BSON] = []
-            var pos = 0
-            repeat {
-                guard let m = st.regex.firstMatch(in: st.input, ns: ns, from: pos) else { break }
-                out.append(matchDocument(m, ns: ns, regex: st.regex))
-                if m.range.length == 0 {
-                    // advance one code point past the empty match
-                    let start = m.range.location
-                    guard start < ns.length else { break }
-                    let ch = ns.character(at: start)
-                    pos = start + (UTF16.isLeadSurrogate(ch) ? 2 : 1)
-                } else {
-                    pos = m.range.location + m.range.length
-                }
-            } while pos < ns.length
-            return .array(out)
+            guard var st = try regexState(c, a, "$regexFindAll") else { return .array([]) }
+            let regex = st.regex
+            // mongod's loop (evaluate_regex.cpp): search from a byte offset; after an empty
+            // match step one code point past it; stop once the offset reaches the end, so an
+            // empty match at the very end is reported only for an empty input.
+            return try st.input.withUTF8 { b in
+                var out: [BSON] = []
+                var pos = 0, cp = 0
+                repeat {
+                    guard let m = try regex.firstMatch(in: b, from: pos, op: "$regexFindAll") else { break }
+                    cp += codePoints(b, pos..<m.range.lowerBound)
+                    pos = m.range.lowerBound
+                    out.append(matchDocument(m, b, idx: cp))
+                    if m.range.isEmpty {
+                        if pos >= b.count { continue }
+                        pos += utf8Length(lead: b[pos])
+                        cp += 1
+                        continue
+                    }
+                    cp += codePoints(b, m.range)
+                    pos = m.range.upperBound
+                } while pos < b.count
+                return .array(out)
+            }
         },
         "$replaceOne": { c, a in try replace(c, a, "$replaceOne", all: false) },
         "$replaceAll": { c, a in try replace(c, a, "$replaceAll", all: true) },
@@ -240,50 +249,59 @@ extension EvalContext {
         }
     }
 
-    struct RegexState { let input: String; let regex: CompiledRegex }
+    struct RegexState { var input: String; let regex: CompiledRegex }
 
     /// The input and compiled regex of $regexMatch/$regexFind/$regexFindAll, or nil when
-    /// the input or the regex is nullish.
+    /// the input or the regex is nullish. In mongod's order: the types of 'regex' and
+    /// 'options', embedded nulls, compiling the pattern (a bad pattern or flag is an error
+    /// even when 'input' is null; with a nullish 'regex' the flags are not looked at), then
+    /// the type of 'input'.
     static func regexState(_ c: EvalContext, _ a: ExprArgs, _ op: String) throws -> RegexState? {
         let input = try c.named(a, "input")
         let rx = try c.named(a, "regex")
         let opts = a["options"] != nil ? try c.named(a, "options") : nil
-        if !BSON.isNullish(input) { guard case .string = input! else { throw evalError("\(op) needs 'input' to be of type string") } }
         var pattern: String?
         var options = ""
         switch rx {
         case .string(let p)?: pattern = p
-        case .regex(let r)?:
-            pattern = r.pattern
-            if !r.options.isEmpty {
-                if !BSON.isNullish(opts) { throw evalError("\(op): found regex option(s) specified in both 'regex' and 'option' fields") }
-                options = r.options
-            }
+        case .regex(let r)?: pattern = r.pattern
         default:
             if !BSON.isNullish(rx) { throw evalError("\(op) needs 'regex' to be of type string or regex") }
         }
-        if !BSON.isNullish(opts) {
-            guard case .string(let o) = opts! else { throw evalError("\(op) needs 'options' to be of type string") }
-            options = o
+        if !BSON.isNullish(opts) { guard case .string = opts! else { throw evalError("\(op) needs 'options' to be of type string") } }
+        if case .regex(let r)? = rx, !r.options.isEmpty {
+            if !BSON.isNullish(opts) { throw evalError("\(op): found regex option(s) specified in both 'regex' and 'option' fields") }
+            options = r.options
         }
+        if case .string(let o)? = opts { options = o }
         if pattern?.utf8.contains(0) == true { throw evalError("\(op): regular expression cannot contain an embedded null byte") }
-        guard case .string(let s)? = input, let pattern else {
-            // still validate options
-            for ch in options where !"imsxu".contains(ch) { throw evalError("\(op) invalid flag in regex options: \(ch)") }
-            return nil
-        }
-        return RegexState(input: s, regex: try CompiledRegex.get(pattern, options))
+        if options.utf8.contains(0) { throw evalError("\(op): regular expression options cannot contain an embedded null byte") }
+        let regex = try pattern.map { try CompiledRegex.get($0, options, op: op) }
+        if !BSON.isNullish(input) { guard case .string = input! else { throw evalError("\(op) needs 'input' to be of type string") } }
+        guard case .string(let s)? = input, let regex else { return nil }
+        return RegexState(input: s, regex: regex)
     }
 
-    static func matchDocument(_ m: NSTextCheckingResult, ns: NSString, regex: CompiledRegex) -> BSON {
-        let matched = ns.substring(with: m.range)
-        let prefix = ns.substring(to: m.range.location)
-        var captures: [BSON] = []
-        for g in 0..<regex.captureCount {
-            let r = m.range(at: g + 1)
-            captures.append(r.location == NSNotFound ? .null : .string(ns.substring(with: r)))
-        }
-        return .document(["match": .string(matched), "idx": .int32(Int32(prefix.unicodeScalars.count)), "captures": .array(captures)])
+    /// The number of code points in a range of UTF-8 bytes.
+    static func codePoints(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
+        var n = 0
+        for i in r where b[i] & 0xC0 != 0x80 { n += 1 }
+        return n
+    }
+
+    /// The length of the UTF-8 sequence a lead byte starts (mongod's getCodePointLength).
+    static func utf8Length(lead: UInt8) -> Int {
+        if lead < 0x80 { return 1 }
+        if lead & 0xE0 == 0xC0 { return 2 }
+        if lead & 0xF0 == 0xE0 { return 3 }
+        return 4
+    }
+
+    /// `{match, idx, captures}` as mongod builds it; unmatched groups are null.
+    static func matchDocument(_ m: CompiledRegex.Match, _ b: UnsafeBufferPointer<UInt8>, idx: Int) -> BSON {
+        func str(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self) }
+        let captures: [BSON] = m.groups.dropFirst().map { r in r.map { .string(str($0)) } ?? .null }
+        return .document(["match": .string(str(m.range)), "idx": .int32(Int32(idx)), "captures": .array(captures)])
     }
 
     static func replace(_ c: EvalContext, _ a: ExprArgs, _ op: String, all: Bool) throws -> BSON? {

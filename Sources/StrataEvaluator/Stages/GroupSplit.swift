@@ -64,6 +64,19 @@ public struct GroupSplit: Sendable {
             case "$first", "$last":
                 spec[p] = [acc.op: ["v": arg]]
                 builders.append { $0[p] }
+            case "$topN" where acc.nDependsOnKey, "$bottomN" where acc.nDependsOnKey:
+                // An `n` that reads the group key: every slice ships all its inputs, so that
+                // the merge (evaluating n against the final key in Swift, as mongod does)
+                // does not depend on how the server reads such an n.
+                let sortFields: [BSON] = (acc.sortBy?.components ?? []).map { .string("$" + $0.path.joined(separator: ".")) }
+                spec[p] = ["$push": ["output": arg, "sortFields": .array(sortFields)]]
+                builders.append { $0[p] }
+            case "$firstN" where acc.nDependsOnKey, "$lastN" where acc.nDependsOnKey:
+                spec[p] = ["$push": ["$ifNull": [arg, .null]]]  // a missing input counts, as null
+                builders.append { $0[p] }
+            case "$maxN" where acc.nDependsOnKey, "$minN" where acc.nDependsOnKey:
+                spec[p] = ["$push": arg]
+                builders.append { $0[p] }
             case "$top", "$bottom", "$topN", "$bottomN":
                 let sortFields: [BSON] = (acc.sortBy?.components ?? []).map { .string("$" + $0.path.joined(separator: ".")) }
                 let nArg: BSON = acc.n?.bson ?? .int32(1)

@@ -97,8 +97,14 @@ enum GroupRule {
             }
             var n: Expr?
             if let nExpr = spec.n {
-                guard let t = translate(nExpr) else { return nil }
-                n = t
+                if spec.nDependsOnKey {
+                    // n reads the group key (newest schema), not stored documents; the split
+                    // ships every input for it and evaluates n in Swift (see GroupSplit)
+                    n = nExpr
+                } else {
+                    guard let t = translate(nExpr) else { return nil }
+                    n = t
+                }
             }
             var sortBy: SortPattern?
             if let s = spec.sortBy {
