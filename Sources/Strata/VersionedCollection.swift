@@ -42,7 +42,7 @@ public struct VersionedCollection: Sendable {
     public let database: MongoDatabase
     public let lens: Lens
     public let functions: LensFunctions
-    public let options: QueryRunner.Options
+    public var options: QueryRunner.Options
     public let versionedCollections: Set<String>
 
     public init(database: MongoDatabase, lens: Lens, functions: LensFunctions = .builtIn,

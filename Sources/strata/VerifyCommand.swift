@@ -44,6 +44,13 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Accept a reference collection without documents (by default an empty reference is refused: it agrees with any query that finds nothing).")
     var allowEmptyReference = false
 
+    enum Plans: String, ExpressibleByArgument, CaseIterable { case server, all }
+
+    @Option(help: ArgumentHelp(
+        "server: the plan 'strata run' makes here. all: every plan family in turn — the server's, mongod's (partial groups and translated filters on the server), mongod's shaped for the indexes the lens recommends (as if 'strata index' had run: the lens's monotone and inverse claims are exercised even without indexes), and the whole pipeline evaluated in Swift over one scan; a query agrees only if every family does.",
+        valueName: "server|all"))
+    var plans: Plans = .server
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var schemas: SchemaOptions
     @OptionGroup var consistency: ConsistencyOptions
@@ -54,6 +61,19 @@ struct VerifyCommand: ParsableCommand {
     }
 
     enum Verdict: String { case agree, differ = "DIFFER", refused, bothFailed = "both failed" }
+
+    /// The plan families `--plans` runs, each a change to the runner's options.
+    var families: [(String, (inout QueryRunner.Options) -> Void)] {
+        switch plans {
+        case .server:
+            return [("server", { _ in })]
+        case .all:
+            return [("server", { _ in }),
+                    ("mongod", { $0.profile = .mongod }),
+                    ("lens-indexed mongod", { $0.profile = .mongod; $0.planWithLensIndexes = true }),
+                    ("Swift evaluation", { $0.readMechanism = .singleCursor })]
+        }
+    }
 
     func run() throws {
         // Every file and lens is checked before anything connects.
@@ -74,21 +94,28 @@ struct VerifyCommand: ParsableCommand {
             try checkReferences(specs.map { against.replacingOccurrences(of: "{collection}", with: $0.collection) }, in: db)
             for (file, spec) in zip(files, specs) {
                 let reference = against.replacingOccurrences(of: "{collection}", with: spec.collection)
-                let t0 = Date()
-                let got = Result { () throws -> [Document] in
-                    var out: [Document] = []
-                    let c = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
-                                                  consistency: consistency)
-                    try c.aggregate(spec.pipeline, file: spec.file) { out.append($0); return true }
-                    return out
-                }
-                let t1 = Date()
                 let want = Result { try db.collection(reference).aggregateAll(spec.pipeline) }
-                let t2 = Date()
-                let (verdict, detail) = try judge(got, want, pipeline: spec.pipeline)
-                tally[verdict, default: 0] += 1
-                report(file: file, reference: reference, verdict: verdict, detail: detail,
-                       results: (try? got.get().count), seconds: (t1.timeIntervalSince(t0), t2.timeIntervalSince(t1)))
+                var verdicts: [(family: String, verdict: Verdict, detail: String?, results: Int?, seconds: Double)] = []
+                for (family, adjust) in families {
+                    let t0 = Date()
+                    let got = Result { () throws -> [Document] in
+                        var out: [Document] = []
+                        var c = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
+                                                      consistency: consistency)
+                        adjust(&c.options)
+                        try c.aggregate(spec.pipeline, file: spec.file) { out.append($0); return true }
+                        return out
+                    }
+                    let (verdict, detail) = try judge(got, want, pipeline: spec.pipeline)
+                    verdicts.append((family, verdict, detail, try? got.get().count, Date().timeIntervalSince(t0)))
+                }
+                // The worst verdict over the families decides: a difference, then a refusal.
+                let order: [Verdict] = [.differ, .refused, .bothFailed, .agree]
+                let worst = verdicts.min { order.firstIndex(of: $0.verdict)! < order.firstIndex(of: $1.verdict)! }!
+                let detail = families.count == 1 ? worst.detail : worst.detail.map { "\(worst.family) plans: \($0)" }
+                tally[worst.verdict, default: 0] += 1
+                report(file: file, reference: reference, verdict: worst.verdict, detail: detail,
+                       results: worst.results, seconds: (verdicts.reduce(0) { $0 + $1.seconds }, 0))
             }
         }
         let summary = [Verdict.agree, .differ, .refused, .bothFailed].compactMap { v in tally[v].map { "\($0) \(v.rawValue)" } }

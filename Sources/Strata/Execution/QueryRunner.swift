@@ -15,13 +15,19 @@ public final class QueryRunner: @unchecked Sendable {
         /// Forcing one the server does not honour (cluster times on SecantusDB) gives
         /// answers that are not pinned: for tests and for servers detection gets wrong.
         public var readMechanism: ReadMechanism?
+        /// Plan as if the collection had the indexes the lens recommends (`strata index`),
+        /// whatever it has: exercises index-shaped branches and the lens's claims where the
+        /// indexes are missing (`strata verify --plans all`). Answers stay exact either way.
+        public var planWithLensIndexes: Bool
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
-                    profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil) {
+                    profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
+                    planWithLensIndexes: Bool = false) {
             self.ignoreUnknownVersions = ignoreUnknownVersions
             self.warn = warn
             self.profile = profile
             self.consistency = consistency
             self.readMechanism = readMechanism
+            self.planWithLensIndexes = planWithLensIndexes
         }
     }
 
@@ -75,7 +81,7 @@ public final class QueryRunner: @unchecked Sendable {
             let indexes = try collection.listIndexes()
             let unknown = try checkUnknownVersions(indexes: indexes)
             let plan = try plan(spec, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
-                                indexes: indexes)
+                                indexes: options.planWithLensIndexes ? nil : indexes)
             if plan.readsOnce, mechanism != .unpinned {
                 // One collection scan meets each stored document once: exact without a pin,
                 // and a pin would only slow it (a transaction's reads cost SecantusDB more).

@@ -69,6 +69,9 @@ public struct ConvertOperation: LensOperation {
                         at: r.location.appending("monotone"))
                 }
             }
+            if let m = monotone, let broken = Self.sampledCounterexample(expr, monotone: m) {
+                throw StrataError.badInput("monotone cannot be trusted: \(broken)", at: r.location.appending("monotone"))
+            }
         }
         let ifMissing = try r.optionalString("ifMissing") ?? "skip"
         guard ifMissing == "skip" || ifMissing == "evaluate" else {
@@ -77,6 +80,27 @@ public struct ConvertOperation: LensOperation {
         return ConvertOperation(field: field, to: to, expr: expr, inverse: inverse, inverseExact: inverseExact,
                                 monotone: monotone, skipWhenMissing: ifMissing == "skip",
                                 overwrite: try r.optionalBool("overwrite") ?? false, location: r.location)
+    }
+
+    /// A pair of sample inputs on which `expr` breaks the claimed order, described; nil
+    /// when none does. The samples are numbers from -1e6 to 1e6 (and dates, as their
+    /// milliseconds), evaluated with `$$value` bound; inputs the expression rejects are
+    /// skipped. A check, not a proof: the planner's bounds still rely on the claim.
+    static func sampledCounterexample(_ expr: Expr, monotone: Monotonicity) -> String? {
+        let numbers: [Double] = [-1e6, -1000, -10, -1.5, -1, -0.25, 0, 0.5, 1, 2, 10, 1000, 1e6]
+        let samples: [[BSON]] = [numbers.map { .double($0) },
+                                 numbers.map { .date(Int64($0) * 86_400_000) }]
+        for inputs in samples {
+            let outputs = inputs.map { v in (v, (try? Evaluator.evaluate(expr, [:], Variables(["value": v]))) ?? nil) }
+                .compactMap { v, out in out.map { (v, $0) } }
+            for (a, b) in zip(outputs, outputs.dropFirst()) {
+                let c = BSONOrder.compare(a.1, b.1)
+                if (monotone == .increasing && c > 0) || (monotone == .decreasing && c < 0) {
+                    return "'expr' gives \(ExtendedJSON.string(a.1)) for \(ExtendedJSON.string(a.0)) and \(ExtendedJSON.string(b.1)) for the larger \(ExtendedJSON.string(b.0)): it is not \(monotone.rawValue). Fix the claim, or remove \"monotone\" (range predicates are then answered exactly, without an index on the old field)"
+                }
+            }
+        }
+        return nil
     }
 
     /// `expr` over the older document: `$$value` replaced by the old field.
