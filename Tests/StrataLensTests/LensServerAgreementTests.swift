@@ -10,19 +10,7 @@ import XCTest
 /// document a guard refuses is refused on the server with the same words, naming its
 /// `_id` and the lens location.
 final class LensServerAgreementTests: XCTestCase {
-    /// A small deterministic generator (SplitMix64).
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func chance(_ p: Double) -> Bool { Double(next() % 10_000) / 10_000 < p }
-    }
+    typealias RNG = SplitMix64
 
     static let topKeys = ["a", "b", "c", "x", "n", "w", "t"]
     static let subKeys = ["b", "c", "x", "y", "k", "d"]

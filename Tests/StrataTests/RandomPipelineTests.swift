@@ -91,25 +91,17 @@ struct FuzzSchema {
 struct PipelineGenerator {
     let schema: FuzzSchema
     let samples: [Document]
-    var state: UInt64
+    var rng: SplitMix64
 
     init(schema: FuzzSchema, samples: [Document], seed: UInt64) {
         self.schema = schema
         self.samples = samples
-        self.state = seed
+        self.rng = SplitMix64(state: seed)
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func chance(_ p: Double) -> Bool { Double(next() % 10_000) / 10_000 < p }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
+    mutating func int(_ n: Int) -> Int { rng.int(n) }
+    mutating func chance(_ p: Double) -> Bool { rng.chance(p) }
+    mutating func pick<T>(_ xs: [T]) -> T { rng.pick(xs) }
 
     func fields(_ kinds: Set<FuzzSchema.Kind>) -> [String] { schema.fields.filter { kinds.contains($0.kind) }.map(\.path) }
 

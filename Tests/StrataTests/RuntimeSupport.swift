@@ -54,7 +54,7 @@ enum AccountsDataset {
     /// `count` accounts, about `legacyShare` of them at v0 (absent version field), the rest v1;
     /// every address distinct once lower-cased.
     static func generate(count: Int, legacyShare: Double = 0.7, seed: UInt64 = 7) -> (mixed: [Document], truth: [Document]) {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(state: seed)
         var mixed: [Document] = [], truth: [Document] = []
         for i in 0..<count {
             let name = first[i % first.count]
@@ -84,15 +84,4 @@ enum AccountsDataset {
         }))
     }
 
-    struct SplitMix {
-        var state: UInt64
-        init(_ seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 }

@@ -157,6 +157,22 @@ public struct MovementStress: Sendable {
             while running > 0 { lock.wait() }
         }
 
+        /// One write command, sent again (it is idempotent: replacements by `_id`) when the
+        /// connection dropped under it — a pooled connection the server closed meanwhile
+        /// fails the first write on it, and generic commands are not retried by libmongoc.
+        private func send(_ statements: [Document], to collection: MongoCollection) throws {
+            var attempt = 0
+            while true {
+                do {
+                    _ = try collection.update(statements)
+                    return
+                } catch let e as MongoError where e.kind == .connection && attempt < 3 {
+                    attempt += 1
+                    Thread.sleep(forTimeInterval: 0.1 * Double(attempt))
+                }
+            }
+        }
+
         /// Moves the documents at positions `share`, `share + threads`, ... of each target.
         private func loop(share: Int) {
             var rng = SystemRandomNumberGenerator()
@@ -183,7 +199,7 @@ public struct MovementStress: Sendable {
                     statements.append(["q": ["_id": id], "u": .document(form)])
                 }
                 do {
-                    _ = try target.collection.update(statements)
+                    try send(statements, to: target.collection)
                     lock.lock(); movesDone += statements.count; lock.unlock()
                 } catch {
                     lock.lock(); self.error = error; lock.unlock()
