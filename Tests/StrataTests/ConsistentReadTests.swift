@@ -160,6 +160,17 @@ final class ConsistentReadTests: XCTestCase {
         XCTAssertEqual(calls, 2)
     }
 
+    /// A lens guard's refusal reported by the server reaches library callers as the
+    /// `.upgradeFailed` error the Swift upgrade gives, not as a raw server error.
+    func testAServerSideGuardRefusalIsAnUpgradeFailure() throws {
+        let reads = ConsistentReads(database: try TestServer.freshDatabase("guard_refusal"), collection: "c", mechanism: .unpinned)
+        let message = "Failed to parse number '\(LensGuard.marker)document _id 7 from version 0: c.json: steps[0].operations[0]: 'a.b' crosses an array' in $convert with no onError value"
+        XCTAssertThrowsError(try reads.run { _, _ in throw MongoError(kind: .server, code: 241, message: message) }) { e in
+            XCTAssertEqual((e as? StrataError)?.kind, .upgradeFailed, "\(e)")
+            XCTAssert("\(e)".contains("_id 7"), "\(e)")
+        }
+    }
+
     // MARK: the repository
 
     /// `VersionedRepository.find` pins its per-version fetches the same way, and reads the

@@ -1,4 +1,5 @@
 import Foundation
+import StrataLens
 import StrataMongo
 
 /// What strata promises about one answer while documents move between versions (the
@@ -139,6 +140,10 @@ struct ConsistentReads {
                     continue
                 }
                 throw lost(e, emitted: emitted.count, attempts: attempt)
+            } catch let e as MongoError where Lens.upgradeFailure(serverMessage: e.message) != nil {
+                // A lens guard refused a document in server stages: the error the Swift
+                // upgrade gives for it (`.upgradeFailed`, the `_id` and the lens location).
+                throw Lens.upgradeFailure(serverMessage: e.message)!
             } catch let e as MongoError where ReadMechanism.serverLost(e) {
                 // A dropped connection before any output: once more, from a fresh snapshot
                 // (libmongoc has already retried the read itself where it could).
