@@ -84,12 +84,10 @@ public struct VersionedCollection: Sendable {
         var doc = try ServerExplain(collection: database.collection(name)).annotate(plan)
         let look = try UnknownVersionProbe(collection: database.collection(name), lens: lens).anyUnknown()
         doc["unknownVersionLook"] = .string(look.method.description + (look.found ? "; documents at unknown versions exist" : ""))
-        var mechanism = try readMechanism()
-        var note: String?
-        if plan.readsOnce, mechanism == .transaction || mechanism == .clusterTime {
-            note = "the plan reads the collection once, with one collection scan: no \(mechanism.rawValue) pin is needed"
-            mechanism = .singleCursor
-        }
+        let detected = try readMechanism()
+        let mechanism = detected.effective(for: plan)
+        let note = mechanism == detected ? nil
+            : "the plan reads the collection once, with one collection scan: no \(detected.rawValue) pin is needed"
         var consistency: Document = ["level": .string(options.consistency.rawValue), "mechanism": .string(mechanism.rawValue),
                                      "guarantee": .string(mechanism.guarantee)]
         if let note { consistency["note"] = .string(note) }

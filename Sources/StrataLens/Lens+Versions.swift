@@ -8,6 +8,12 @@ public enum StoredVersion: Sendable, Equatable, Hashable {
     case unknown(Int)
     /// Not an integer at all: a string, 1.5, an array...
     case invalid(BSON)
+
+    /// A version the lens knows.
+    public var isKnown: Bool {
+        if case .known = self { return true }
+        return false
+    }
 }
 
 extension Lens {

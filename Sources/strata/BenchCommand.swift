@@ -52,6 +52,18 @@ struct BenchOutputOptions: ParsableArguments {
     }
 }
 
+/// `--generator` and `--work-directory`: where datasets come from and are kept.
+struct GeneratorOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The dataset generator.", valueName: "gen.py"))
+    var generator = "Tests/Fixtures/datasets/gen.py"
+
+    @Option(help: ArgumentHelp("Where generated datasets are kept.", valueName: "dir"))
+    var workDirectory = "bench/tmp"
+
+    var generatorURL: URL { URL(fileURLWithPath: generator) }
+    var workDirectoryURL: URL { URL(fileURLWithPath: workDirectory, isDirectory: true) }
+}
+
 /// The command line as typed, for the reports people keep and commit: the password of a
 /// connection string in it is replaced by `***`.
 var commandLineText: String {
@@ -128,11 +140,7 @@ struct BenchRunCommand: ParsableCommand {
     @Flag(help: "Reuse the collections when a previous run prepared them with this dataset, size, mix and seed.")
     var reuse = false
 
-    @Option(help: ArgumentHelp("The dataset generator.", valueName: "gen.py"))
-    var generator = "Tests/Fixtures/datasets/gen.py"
-
-    @Option(help: ArgumentHelp("Where generated datasets are kept.", valueName: "dir"))
-    var workDirectory = "bench/tmp"
+    @OptionGroup var datasets: GeneratorOptions
 
     func validate() throws {
         for name in ways.split(separator: ",") where BenchWay(label: String(name).trimmingCharacters(in: .whitespaces)) == nil {
@@ -153,8 +161,8 @@ struct BenchRunCommand: ParsableCommand {
         c.ways = ways.split(separator: ",").compactMap { BenchWay(label: String($0).trimmingCharacters(in: .whitespaces)) }
         c.reuse = reuse
         c.schemasDirectory = URL(fileURLWithPath: schemas.directory, isDirectory: true)
-        c.generator = URL(fileURLWithPath: generator)
-        c.workDirectory = URL(fileURLWithPath: workDirectory, isDirectory: true)
+        c.generator = datasets.generatorURL
+        c.workDirectory = datasets.workDirectoryURL
         c.queryFiles = queries.isEmpty ? try BenchConfiguration.defaultQueries(dataset: dataset) : queries.map { URL(fileURLWithPath: $0) }
         if let spec {
             c.specFile = URL(fileURLWithPath: spec)

@@ -44,11 +44,7 @@ struct BenchMovementCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The folder of query files.", valueName: "dir"))
     var queries = "queries"
 
-    @Option(help: ArgumentHelp("The dataset generator.", valueName: "gen.py"))
-    var generator = "Tests/Fixtures/datasets/gen.py"
-
-    @Option(help: ArgumentHelp("Where generated datasets are kept.", valueName: "dir"))
-    var workDirectory = "bench/tmp"
+    @OptionGroup var datasets: GeneratorOptions
 
     @OptionGroup var output: BenchOutputOptions
 
@@ -63,8 +59,8 @@ struct BenchMovementCommand: ParsableCommand {
         let schemasURL = URL(fileURLWithPath: schemas.directory, isDirectory: true)
         let report = try connection.resolve().run { db -> MovementStress.Report in
             var stress = try MovementStress.prepare(
-                database: db, datasets: [("events", events), ("devices", devices)], generator: URL(fileURLWithPath: generator),
-                workDirectory: URL(fileURLWithPath: workDirectory, isDirectory: true), schemasDirectory: schemasURL,
+                database: db, datasets: [("events", events), ("devices", devices)], generator: datasets.generatorURL,
+                workDirectory: datasets.workDirectoryURL, schemasDirectory: schemasURL,
                 queriesDirectory: URL(fileURLWithPath: queries, isDirectory: true), log: log)
             stress.writers = writers
             var configurations: [MovementStress.Configuration] = [

@@ -66,6 +66,21 @@ public enum ReadMechanism: String, Sendable, CaseIterable, CustomStringConvertib
         e.kind == .connection || [91, 11600, 11602, 189, 10107, 13435, 6, 7, 89, 9001].contains(e.code)
     }
 
+    /// How reads are pinned for `consistency`: `.unpinned` for best-effort, else `forced`,
+    /// else what the server offers (`detect`).
+    public static func resolve(_ consistency: Consistency, forced: ReadMechanism?, database: MongoDatabase,
+                               collection: String) throws -> ReadMechanism {
+        if consistency == .bestEffort { return .unpinned }
+        return try forced ?? detect(database, collection: collection)
+    }
+
+    /// The mechanism a plan actually needs: a plan that reads the collection with one
+    /// scan (`QueryPlan.readsOnce`) is exact without a pin, so a pinning mechanism
+    /// becomes `.singleCursor` for it.
+    public func effective(for plan: QueryPlan) -> ReadMechanism {
+        (self == .clusterTime || self == .transaction) && plan.readsOnce ? .singleCursor : self
+    }
+
     // MARK: detection
 
     nonisolated(unsafe) private static var detected: [String: ReadMechanism] = [:]

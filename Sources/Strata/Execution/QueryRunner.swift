@@ -82,11 +82,9 @@ public final class QueryRunner: @unchecked Sendable {
             let unknown = try checkUnknownVersions(indexes: indexes)
             let plan = try plan(spec, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
                                 indexes: options.planWithLensIndexes ? nil : indexes)
-            if plan.readsOnce, mechanism != .unpinned {
-                // One collection scan meets each stored document once: exact without a pin,
-                // and a pin would only slow it (a transaction's reads cost SecantusDB more).
-                unpinForSingleScan()
-            }
+            // One collection scan meets each stored document once: exact without a pin,
+            // and a pin would only slow it (a transaction's reads cost SecantusDB more).
+            if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
             try execute(plan, output: output)
         }
     }
@@ -109,9 +107,7 @@ public final class QueryRunner: @unchecked Sendable {
     /// How this runner pins its reads: `.unpinned` for best-effort, else the forced or
     /// detected mechanism.
     public func readMechanism() throws -> ReadMechanism {
-        if options.consistency == .bestEffort { return .unpinned }
-        if let forced = options.readMechanism { return forced }
-        return try ReadMechanism.detect(database, collection: lens.collection)
+        try ReadMechanism.resolve(options.consistency, forced: options.readMechanism, database: database, collection: lens.collection)
     }
 
     /// Runs `body` with reads pinned by `mechanism`, again from a fresh snapshot when the
@@ -155,7 +151,7 @@ public final class QueryRunner: @unchecked Sendable {
         }
         try consistently(mechanism, output: output) { output in
             _ = try checkUnknownVersions()
-            if plan.readsOnce, mechanism != .unpinned { unpinForSingleScan() }
+            if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
             try execute(plan, output: output)
         }
     }
@@ -243,7 +239,7 @@ public final class QueryRunner: @unchecked Sendable {
         statistics.documentsFetched += 1
         // A single-cursor plan reads every stored document; ignored unknown versions are
         // left out here (other plans' version filters never fetch them).
-        while options.ignoreUnknownVersions, !isKnown(doc) {
+        while options.ignoreUnknownVersions, !lens.storedVersion(of: doc).isKnown {
             guard let next = try cursor.nextDocument() else { return nil }
             statistics.documentsFetched += 1
             doc = next
@@ -251,11 +247,6 @@ public final class QueryRunner: @unchecked Sendable {
         if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return doc }
         statistics.documentsUpgradedInSwift += 1
         return try lens.upgrade(doc, context: lensContext)
-    }
-
-    func isKnown(_ doc: Document) -> Bool {
-        if case .known = lens.storedVersion(of: doc) { return true }
-        return false
     }
 
     // MARK: partial groups

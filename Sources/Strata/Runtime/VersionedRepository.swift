@@ -85,8 +85,7 @@ public struct VersionedRepository: Sendable {
     /// How `find` pins its reads: the forced mechanism, else what the server offers;
     /// `.unpinned` for best-effort.
     func readMechanism() throws -> ReadMechanism {
-        if options.consistency == .bestEffort { return .unpinned }
-        return try options.readMechanism ?? ReadMechanism.detect(database, collection: lens.collection)
+        try ReadMechanism.resolve(options.consistency, forced: options.readMechanism, database: database, collection: lens.collection)
     }
 
     /// The documents matching `filter` (over the newest schema), upgraded to the newest
@@ -113,7 +112,7 @@ public struct VersionedRepository: Sendable {
                 let cursor = try db.collection(lens.collection).aggregate(f + (fetchProjection.map { [["$project": .document($0)]] } ?? []))
                 while let stored = try cursor.nextDocument() {
                     // The scan meets documents at unknown versions too: `find` leaves them out.
-                    if mechanism == .singleCursor, (try? lens.knownVersion(of: stored)) == nil { continue }
+                    if mechanism == .singleCursor, !lens.storedVersion(of: stored).isKnown { continue }
                     guard let r = try read(stored, partial: fetchProjection != nil, context: pinnedContext) else { continue }
                     guard try query.matches(r.upgraded) else { continue }
                     results.append(r)
