@@ -32,6 +32,7 @@ struct LensLint {
             for op in step.operations {
                 try checkVersionField(op)
                 try checkExpressions(op)
+                if let scoped = op as? ScopedOperation { try checkInside(scoped) }
                 for read in op.reads {
                     if let (_, l) = goneInStep.first(where: { DocumentPaths.isWithin(read, $0.key) }) {
                         throw StrataError.badInput(
@@ -71,6 +72,39 @@ struct LensLint {
                         "the index is on '\(key)', which the newest schema does not have (\(l.path) removes it); indexes are declared on the newest schema",
                         at: Location(file: lens.source, path: "indexes[\(i)].key").appending(key))
                 }
+            }
+        }
+    }
+
+    /// The operations of a `map`/`in`, over the element: expressions, and reads of what an
+    /// earlier inner operation removed, and unannounced overwrites, as for a step.
+    func checkInside(_ scoped: ScopedOperation) throws {
+        var gone: [[String]: Location] = [:]
+        var created: [[String]: Location] = [:]
+        for op in scoped.operations {
+            try checkExpressions(op)
+            if let inner = op as? ScopedOperation { try checkInside(inner) }
+            for read in op.reads {
+                if let (_, l) = gone.first(where: { DocumentPaths.isWithin(read, $0.key) }) {
+                    throw StrataError.badInput(
+                        "\(op.name) reads '\(DocumentPaths.join(read))' of each element, which \(l.path) removed earlier in this \(scoped.name): it cannot exist here",
+                        at: op.location)
+                }
+            }
+            for g in op.guards {
+                guard case .present(let target) = g.condition,
+                      let (_, l) = created.first(where: { DocumentPaths.isWithin(target, $0.key) }) else { continue }
+                throw StrataError.badInput(
+                    "\(op.name) writes '\(DocumentPaths.join(target))' of each element, which \(l.path) already wrote: every element upgraded through it would be refused. Say \"overwrite\": true if the old value is to be discarded",
+                    at: op.location)
+            }
+            for r in op.removes {
+                gone[r] = op.location
+                created = created.filter { !DocumentPaths.isWithin($0.key, r) }
+            }
+            for w in op.writes {
+                gone = gone.filter { !DocumentPaths.isWithin($0.key, w) && !DocumentPaths.isWithin(w, $0.key) }
+                created[w] = op.location
             }
         }
     }

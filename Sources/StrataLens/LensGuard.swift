@@ -25,6 +25,10 @@ public struct LensGuard: Sendable {
         case isArray([String])
         /// Refused when both paths hold a value.
         case bothPresent([String], [String])
+        /// Refused when the path holds a sub-document.
+        case isDocument([String])
+        /// Refused when the path holds an array one of whose elements is an array.
+        case hasArrayElement([String])
     }
 
     public let condition: Condition
@@ -58,6 +62,12 @@ public struct LensGuard: Sendable {
             return false
         case .bothPresent(let a, let b):
             return doc.value(atPath: a) != nil && doc.value(atPath: b) != nil
+        case .isDocument(let p):
+            if case .document? = doc.value(atPath: p) { return true }
+            return false
+        case .hasArrayElement(let p):
+            guard case .array(let elements)? = doc.value(atPath: p) else { return false }
+            return elements.contains { if case .array = $0 { return true }; return false }
         }
     }
 
@@ -86,6 +96,18 @@ public struct LensGuard: Sendable {
             return .op("$isArray", .positional([.fieldPath(p)]))
         case .bothPresent(let a, let b):
             return .op("$and", .positional([isPresent(a), isPresent(b)]))
+        case .isDocument(let p):
+            return .op("$eq", .positional([type(p), .literal("object")]))
+        case .hasArrayElement(let p):
+            // `$in` of true in the elements' `$isArray` (an empty array has none).
+            return .op("$cond", .positional([
+                .op("$isArray", .positional([.fieldPath(p)])),
+                .op("$in", .positional([.literal(true), .op("$map", .named([
+                    ("input", .fieldPath(p)), ("as", .literal("strata_g")),
+                    ("in", .op("$isArray", .positional([.variable("strata_g", [])]))),
+                ]))])),
+                .literal(false),
+            ]))
         }
     }
 
@@ -135,20 +157,27 @@ extension LensOperation {
     /// The failure is a string that is not a number given to `$toInt`: every server
     /// reports it with the string, which names the document's `_id` and the lens location.
     var guardStages: [BSON] {
+        guard let check = guardCheck(id: .fieldPath(["_id"]), rewrite: { $0 }) else { return [] }
+        return [["$set": .document(Document([(LensGuard.guardField, check.bson)]))],
+                ["$unset": .string(LensGuard.guardField)]]
+    }
+
+    /// The guards as one expression: missing when none refuses, else it fails with the
+    /// refusal (naming `id`). `rewrite` places each condition (a `map` checks elements).
+    func guardCheck(id: Expr, rewrite: (Expr) -> Expr) -> Expr? {
         let gs = guards
-        guard !gs.isEmpty else { return [] }
-        let id: Expr = .op("$convert", .named([("input", .fieldPath(["_id"])), ("to", .literal("string")),
-                                               ("onError", .literal("(not a string)")), ("onNull", .literal("null"))]))
+        guard !gs.isEmpty else { return nil }
+        let idText: Expr = .op("$convert", .named([("input", id), ("to", .literal("string")),
+                                                   ("onError", .literal("(not a string)")), ("onNull", .literal("null"))]))
         var e: Expr = .variable("REMOVE", [])
         for g in gs.reversed() {
             let fail: Expr = .op("$toInt", .positional([.op("$concat", .positional([
-                .literal(.string(LensGuard.marker + "document _id ")), id,
+                .literal(.string(LensGuard.marker + "document _id ")), idText,
                 .literal(.string(": \(name): \(g.message) [at \(location)]")),
             ]))]))
-            e = .op("$cond", .positional([g.expression, fail, e]))
+            e = .op("$cond", .positional([rewrite(g.expression), fail, e]))
         }
-        return [["$set": .document(Document([(LensGuard.guardField, e.bson)]))],
-                ["$unset": .string(LensGuard.guardField)]]
+        return e
     }
 }
 

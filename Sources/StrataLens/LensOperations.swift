@@ -12,6 +12,8 @@ public enum LensOperations {
         "convert": ConvertOperation.parse,
         "lookup": LookupOperation.parse,
         "custom": CustomOperation.parse,
+        "map": ScopedOperation.parseMap,
+        "in": ScopedOperation.parseIn,
     ]
 
     static func parse(_ value: BSON, at loc: Location) throws -> any LensOperation {

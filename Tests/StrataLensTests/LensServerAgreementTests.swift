@@ -66,6 +66,13 @@ final class LensServerAgreementTests: XCTestCase {
         #"{"op": "convert", "field": "a.b", "to": "c.d", "expr": {"$ifNull": ["$$value", "nil"]}}"#,
         #"{"op": "convert", "field": "a", "to": "b", "expr": {"$ifNull": ["$x.y", "$$value"]}, "ifMissing": "evaluate"}"#,
         #"{"op": "convert", "field": "a", "to": "b", "expr": {"$type": "$$value"}, "overwrite": true}"#,
+        #"{"op": "map", "field": "a", "operations": [{"op": "rename", "from": "b", "to": "k"}]}"#,
+        #"{"op": "map", "field": "c", "operations": [{"op": "convert", "field": "x", "expr": {"$type": "$$value"}}, {"op": "remove", "field": "y"}]}"#,
+        #"{"op": "map", "field": "a", "operations": [{"op": "rename", "from": "b", "to": "k", "overwrite": true}, {"op": "add", "field": "d", "value": 7}]}"#,
+        #"{"op": "map", "field": "x", "operations": [{"op": "convert", "field": "k", "expr": {"$concat": ["$$value", "!"]}}]}"#,
+        #"{"op": "map", "field": "n.b", "operations": [{"op": "rename", "from": "x", "to": "y"}]}"#,
+        #"{"op": "in", "field": "c", "operations": [{"op": "rename", "from": "b", "to": "x"}, {"op": "remove", "field": "k"}]}"#,
+        #"{"op": "in", "field": "a", "operations": [{"op": "add", "field": "d", "value": {"z": 1}}]}"#,
         #"{"op": "lookup", "field": "t", "from": "p", "localField": "a", "foreignField": "_id", "select": "tags", "default": []}"#,
         #"{"op": "lookup", "field": "c.t", "from": "p", "localField": "a.b", "foreignField": "_id", "select": "tags"}"#,
     ]
@@ -118,7 +125,7 @@ final class LensServerAgreementTests: XCTestCase {
                     let se = e as? StrataError
                     XCTAssertEqual(se?.kind, .upgradeFailed, "\(spec): \(e)")
                     XCTAssertTrue(se?.message.contains("_id \(ExtendedJSON.string(id))") == true, "\(spec): \(e)")
-                    XCTAssertEqual(se?.location?.path, "steps[0].operations[0]", "\(spec): \(e)")
+                    XCTAssertTrue(se?.location?.path.hasPrefix("steps[0].operations[0]") == true, "\(spec): \(e)")
                     if let guarded {
                         guardRefusals += 1
                         let text = (f as? MongoError)?.message ?? "\(f)"
