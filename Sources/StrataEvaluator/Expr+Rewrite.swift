@@ -54,7 +54,7 @@ extension Expr {
         }
     }
 
-    static func bindsVariables(_ op: String) -> Bool { op == "$let" || op == "$map" || op == "$filter" || op == "$reduce" }
+    public static func bindsVariables(_ op: String) -> Bool { op == "$let" || op == "$map" || op == "$filter" || op == "$reduce" }
 
     static func boundNames(_ op: String, _ args: [(String, Expr)]) -> Set<String> {
         switch op {

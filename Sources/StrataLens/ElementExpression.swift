@@ -58,12 +58,13 @@ enum ElementExpression {
         case let c as ConvertOperation where c.field.count == 1 && c.to == c.field && c.skipWhenMissing:
             let key = c.field[0]
             var readsOther = false
-            let value = c.expr.rewritingVariable("value") { rest in
+            _ = c.expr.rewritingVariable("value") { rest in
                 if !rest.isEmpty { readsOther = true }
-                return getField(key, doc)
-            }
-            _ = value.rewritingFieldPaths { p, _ in readsOther = true; return .fieldPath(p) }
+                return .literal(.null)
+            }.rewritingFieldPaths { p, _ in readsOther = true; return .fieldPath(p) }
             if readsOther { return nil }
+            // `$_id` in the onError refusal is the stage's document inside `$map`: the right one.
+            let value = c.policyExpression(id: .fieldPath(["_id"])).rewritingVariable("value") { _ in getField(key, doc) }
             return .op("$cond", .positional([has(key, doc), setField(key, doc, value), doc]))
         default:
             return nil

@@ -6,6 +6,13 @@ extension Lens {
     /// `.upgradeFailed` (naming the `_id` and the operation) when an operation
     /// cannot handle the document. The input is never modified.
     public func upgrade(_ doc: Document, to target: Int? = nil, context: LensContext = LensContext()) throws -> Document {
+        try upgrade(doc, to: target, context: context) { _, _ in }
+    }
+
+    /// `upgrade(_:to:context:)`, showing `visit` each operation and the document as it is
+    /// just before it (what `strata lens check` tests claims on).
+    public func upgrade(_ doc: Document, to target: Int? = nil, context: LensContext = LensContext(),
+                        visiting visit: (any LensOperation, Document) throws -> Void) throws -> Document {
         let version = try knownVersion(of: doc)
         let target = target ?? newest
         guard version <= target else {
@@ -13,6 +20,7 @@ extension Lens {
         }
         var out = doc
         for op in operations(from: version, to: target) {
+            try visit(op, out)
             do {
                 try op.checkGuards(out)
                 try op.upgrade(&out, context: context)

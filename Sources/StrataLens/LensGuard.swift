@@ -184,11 +184,11 @@ extension LensOperation {
 extension Lens {
     /// The `.upgradeFailed` error a server reported for a document a lens guard refused
     /// (see `LensGuard`), or nil when the message is not one.
-    public static func upgradeFailure(serverMessage: String) -> StrataError? {
+    public static func upgradeFailure(serverMessage: String, onServer: Bool = true) -> StrataError? {
         guard let start = serverMessage.range(of: LensGuard.marker) else { return nil }
         var text = serverMessage[start.upperBound...]
         if let end = text.range(of: "' in $convert") { text = text[..<end.lowerBound] }
-        return StrataError(.upgradeFailed, "cannot upgrade " + text + " (refused on the server)")
+        return StrataError(.upgradeFailed, "cannot upgrade " + text + (onServer ? " (refused on the server)" : ""))
     }
 }
 

@@ -26,7 +26,7 @@ struct StrataCommand: AsyncParsableCommand {
 
             Exit status: 0 success; 1 server or connection error; 2 bad input \
             (arguments, files, lens); 3 unsupported; 4 unknown version; 5 upgrade failed; \
-            6 answers differ (verify).
+            6 answers differ (verify) or problems found (lens check).
             """,
         version: StrataVersion.string,
         subcommands: [
@@ -38,6 +38,7 @@ struct StrataCommand: AsyncParsableCommand {
             IndexCommand.self,
             BenchCommand.self,
             VerifyCommand.self,
+            LensCommand.self,
             // add each here, one file each.
         ]
     )

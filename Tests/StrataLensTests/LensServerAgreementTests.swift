@@ -73,6 +73,12 @@ final class LensServerAgreementTests: XCTestCase {
         #"{"op": "map", "field": "n.b", "operations": [{"op": "rename", "from": "x", "to": "y"}]}"#,
         #"{"op": "in", "field": "c", "operations": [{"op": "rename", "from": "b", "to": "x"}, {"op": "remove", "field": "k"}]}"#,
         #"{"op": "in", "field": "a", "operations": [{"op": "add", "field": "d", "value": {"z": 1}}]}"#,
+        #"{"op": "convert", "field": "a", "expr": {"$toInt": "$$value"}}"#,
+        #"{"op": "convert", "field": "a", "expr": {"$toInt": "$$value"}, "onError": "null"}"#,
+        #"{"op": "convert", "field": "a", "to": "k", "expr": {"$add": [{"$toDouble": "$$value"}, 1]}, "onError": "keep"}"#,
+        #"{"op": "convert", "field": "a", "expr": {"$cond": [{"$eq": ["$$value", "USD"]}, 0, {"$toDouble": "$$value"}]}, "onError": "null"}"#,
+        #"{"op": "map", "field": "c", "operations": [{"op": "convert", "field": "x", "expr": {"$toLong": "$$value"}, "onError": "keep"}]}"#,
+        #"{"op": "map", "field": "c", "operations": [{"op": "convert", "field": "x", "expr": {"$toLong": "$$value"}}]}"#,
         #"{"op": "lookup", "field": "t", "from": "p", "localField": "a", "foreignField": "_id", "select": "tags", "default": []}"#,
         #"{"op": "lookup", "field": "c.t", "from": "p", "localField": "a.b", "foreignField": "_id", "select": "tags"}"#,
     ]
@@ -92,7 +98,7 @@ final class LensServerAgreementTests: XCTestCase {
         })
         var rng = RNG(state: 17)
         let exact = BSONComparison()
-        var agreedOK = 0, agreedRefused = 0, guardRefusals = 0
+        var agreedOK = 0, agreedRefused = 0, guardRefusals = 0, conversionRefusals = 0
         var failures: [String] = []
         for (n, spec) in Self.operations.enumerated() {
             let lens = try Lens.parse(#"{"collection": "c", "versionField": "v", "steps": [{"from": 0, "to": 1, "operations": ["# + spec + "]}]}",
@@ -126,6 +132,14 @@ final class LensServerAgreementTests: XCTestCase {
                     XCTAssertEqual(se?.kind, .upgradeFailed, "\(spec): \(e)")
                     XCTAssertTrue(se?.message.contains("_id \(ExtendedJSON.string(id))") == true, "\(spec): \(e)")
                     XCTAssertTrue(se?.location?.path.hasPrefix("steps[0].operations[0]") == true, "\(spec): \(e)")
+                    if se?.message.contains("conversion rejects") == true {
+                        // An onError refusal: the server says the same, with the same place.
+                        conversionRefusals += 1
+                        let mapped = Lens.upgradeFailure(serverMessage: (f as? MongoError)?.message ?? "\(f)")
+                        XCTAssertTrue(mapped?.message.contains("_id \(ExtendedJSON.string(id))") == true, "\(spec): \(f)")
+                        XCTAssertTrue(mapped?.message.contains("holds a value the conversion rejects") == true, "\(spec): \(f)")
+                        XCTAssertTrue(mapped?.message.contains("op\(n).json: steps[0].operations[0]") == true, "\(spec): \(f)")
+                    }
                     if let guarded {
                         guardRefusals += 1
                         let text = (f as? MongoError)?.message ?? "\(f)"
@@ -157,6 +171,7 @@ final class LensServerAgreementTests: XCTestCase {
         XCTAssertGreaterThan(agreedOK, 400)
         XCTAssertGreaterThan(agreedRefused, 100)
         XCTAssertGreaterThan(guardRefusals, 100)
+        XCTAssertGreaterThan(conversionRefusals, 10)
     }
 }
 

@@ -159,6 +159,9 @@ struct ConsistentReads {
                 // A lens guard refused a document in server stages: the error the Swift
                 // upgrade gives for it (`.upgradeFailed`, the `_id` and the lens location).
                 throw Lens.upgradeFailure(serverMessage: e.message)!
+            } catch let e as StrataError where e.kind == .evaluation && Lens.upgradeFailure(serverMessage: e.message) != nil {
+                // The same refusal met by Swift evaluating a translated expression.
+                throw Lens.upgradeFailure(serverMessage: e.message, onServer: false)!
             } catch let e as MongoError where ReadMechanism.serverLost(e) {
                 // A dropped connection before any output: once more, from a fresh snapshot
                 // (libmongoc has already retried the read itself where it could).

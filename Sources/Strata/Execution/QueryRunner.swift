@@ -38,6 +38,8 @@ public final class QueryRunner: @unchecked Sendable {
         public var partialGroups = 0
         public var bytesReceived = 0
         public var documentsUpgradedInSwift = 0
+        /// Documents that could not be upgraded whole, upgraded on the fields the query reads.
+        public var upgradesOfReadFieldsOnly = 0
         /// How the look for unknown versions ran: on the version index, or a scan (and why).
         public var unknownVersionProbe: String?
         /// Partial-group runs repeated with `$sum` input types (see `QueryPlan.withSumWidths`).
@@ -85,6 +87,7 @@ public final class QueryRunner: @unchecked Sendable {
             // One collection scan meets each stored document once: exact without a pin,
             // and a pin would only slow it (a transaction's reads cost SecantusDB more).
             if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
+            queryReads = plan.readsFields
             try execute(plan, output: output)
         }
     }
@@ -152,6 +155,7 @@ public final class QueryRunner: @unchecked Sendable {
         try consistently(mechanism, output: output) { output in
             _ = try checkUnknownVersions()
             if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
+            queryReads = plan.readsFields
             try execute(plan, output: output)
         }
     }
@@ -246,7 +250,26 @@ public final class QueryRunner: @unchecked Sendable {
         }
         if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return doc }
         statistics.documentsUpgradedInSwift += 1
-        return try lens.upgrade(doc, context: lensContext)
+        return try upgradeForQuery(doc)
+    }
+
+    /// The newest-schema fields the running query reads (`QueryPlan.readsFields`).
+    var queryReads: Set<String>?
+
+    /// `doc` upgraded; when the whole document cannot be, the stored fields the query's
+    /// fields come from (`UpgradeInputs`) are upgraded alone, so the query fails only on
+    /// documents whose failure it would read (as a server plan computing those fields does).
+    func upgradeForQuery(_ doc: Document) throws -> Document {
+        do {
+            return try lens.upgrade(doc, context: lensContext)
+        } catch let e as StrataError where e.kind == .upgradeFailed {
+            guard let fields = queryReads, case .known(let v) = lens.storedVersion(of: doc),
+                  let stored = UpgradeInputs.storedPaths(lens, newest: Set(fields.map { [$0] }), version: v),
+                  let partial = try? Projection.parseFind(UpgradeInputs.inclusion(stored)).apply(to: doc),
+                  let upgraded = try? lens.upgrade(partial, context: lensContext) else { throw e }
+            statistics.upgradesOfReadFieldsOnly += 1
+            return upgraded
+        }
     }
 
     // MARK: partial groups

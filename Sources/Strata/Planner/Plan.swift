@@ -33,6 +33,11 @@ public struct QueryPlan: Sendable {
     /// `$sum` shipping its widest input type (zero or one plan). The runner runs it
     /// only when the merger finds a result type ambiguous (`GroupMerger.sumTypeAmbiguous`).
     public var withSumWidths: [QueryPlan] = []
+    /// The top-level fields of the newest schema the pipeline reads (nil: whole documents).
+    /// A Swift upgrade that fails on a document is retried on just the stored fields these
+    /// come from: a failure elsewhere in the document does not concern this query, and a
+    /// server plan that computes only these fields never meets it either.
+    public var readsFields: Set<String>? = nil
 }
 
 /// The work for the documents stored at some versions.

@@ -19,10 +19,12 @@ extension Planner {
         }
         let branch = Branch(versions: versions, strategy: .swiftUpgrade, command: .documents(fetch), swiftStages: [],
                             note: "one collection scan in natural order, every version upgraded and the whole pipeline run in Swift")
-        return QueryPlan(collection: spec.collection, mode: .recordOrder, branches: [branch], group: nil, mergeSplit: nil,
-                         mergerStages: stages.map(\.bson), mergeSort: nil, facets: [],
-                         reason: "the server offers no consistent read across commands: one cursor reads each stored document once",
-                         unknownVersionFilter: lens.filterForUnknownVersions)
+        var plan = QueryPlan(collection: spec.collection, mode: .recordOrder, branches: [branch], group: nil, mergeSplit: nil,
+                             mergerStages: stages.map(\.bson), mergeSort: nil, facets: [],
+                             reason: "the server offers no consistent read across commands: one cursor reads each stored document once",
+                             unknownVersionFilter: lens.filterForUnknownVersions)
+        plan.readsFields = try readFields(spec)
+        return plan
     }
 }
 

@@ -85,7 +85,15 @@ public struct Planner: Sendable {
     public func plan(_ spec: QuerySpec) throws -> QueryPlan {
         let stages = try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation)
         try checkLookups(stages)
-        return try plan(stages, collection: spec.collection)
+        var plan = try plan(stages, collection: spec.collection)
+        plan.readsFields = try readFields(spec)
+        return plan
+    }
+
+    /// The top-level newest fields `spec`'s pipeline reads, nil for whole documents.
+    func readFields(_ spec: QuerySpec) throws -> Set<String>? {
+        guard case .fields(let f) = try Dependencies.of(spec.pipeline, at: spec.pipelineLocation) else { return nil }
+        return f.union(["_id"])
     }
 
     func plan(_ stages: [PipelineStages.Stage], collection: String) throws -> QueryPlan {
@@ -230,6 +238,11 @@ public struct Planner: Sendable {
                           note: "computes \(fields.union(["_id"]).sorted().joined(separator: ", ")) of the newest schema")
         }
         if let upgrade = lens.serverUpgradeStages(from: scope.version) {
+            // Only the stored fields the rest reads go through the upgrade: a document that
+            // cannot be upgraded elsewhere does not fail this query (as with the other plans).
+            if case .fields(let fields) = deps, let stored = storedInputs(fields, versions: versions) {
+                server.append(["$project": .document(stored)])
+            }
             server += upgrade + after + [untranslated]
             return Branch(versions: versions, strategy: .serverUpgrade, command: .aggregate(server), swiftStages: [],
                           note: MaterializeRule.whyNot(deps, in: scope))
@@ -343,6 +356,11 @@ public struct Planner: Sendable {
     /// `UpgradeInputs`); nil when the pipeline needs whole documents.
     func fetchProjection(_ stages: [PipelineStages.Stage], versions: [Int]) throws -> Document? {
         guard case .fields(let fields) = try Dependencies.of(stages.map(\.bson), at: Location(path: "pipeline")) else { return nil }
+        return storedInputs(fields, versions: versions)
+    }
+
+    /// The projection of the stored fields `fields` (of the newest schema) come from at `versions`.
+    func storedInputs(_ fields: Set<String>, versions: [Int]) -> Document? {
         var stored: Set<[String]> = []
         for v in versions {
             guard let s = UpgradeInputs.storedPaths(lens, newest: Set(fields.map { [$0] } + [["_id"]]), version: v) else { return nil }

@@ -14,7 +14,11 @@ import StrataEvaluator
 ///   order over numbers, which lets range predicates use an index on the old field;
 ///   refused when `expr` may change the value's type class (`$toDouble` of a string:
 ///   strings are not ordered like their numbers), see `ConversionTypeClass`;
-/// - `ifMissing`: "skip" (default: a missing field stays missing) or "evaluate".
+/// - `ifMissing`: "skip" (default: a missing field stays missing) or "evaluate";
+/// - `onError`: what a value the expression's conversions reject becomes (see
+///   `ConversionErrorPolicy`, `ConversionFailureTest`): "fail" (default: the document is
+///   refused, in Swift and on the server with the same words), "null", or "keep" (the
+///   stored value).
 public struct ConvertOperation: LensOperation {
     public enum Monotonicity: String, Sendable { case increasing, decreasing }
 
@@ -28,11 +32,14 @@ public struct ConvertOperation: LensOperation {
     public let skipWhenMissing: Bool
     /// Whether a value `to` (another field than `field`) held before may be discarded.
     public var overwrite: Bool = false
+    public var onError: ConversionErrorPolicy = .fail
+    /// True (over `$$value`) when a conversion in `expr` rejects its input; nil when none can.
+    public var failureTest: Expr? = nil
     public let location: Location
     public var name: String { "convert" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
-        try r.allowOnly(["op", "field", "to", "expr", "inverse", "inverseExact", "monotone", "ifMissing", "overwrite", "description"])
+        try r.allowOnly(["op", "field", "to", "expr", "inverse", "inverseExact", "monotone", "ifMissing", "overwrite", "onError", "description"])
         let field = DocumentPaths.split(try r.requiredPath("field"))
         let to = try r.optionalPath("to").map(DocumentPaths.split) ?? field
         if to != field && (DocumentPaths.isWithin(to, field) || DocumentPaths.isWithin(field, to)) {
@@ -77,9 +84,36 @@ public struct ConvertOperation: LensOperation {
         guard ifMissing == "skip" || ifMissing == "evaluate" else {
             throw StrataError.badInput("ifMissing must be \"skip\" or \"evaluate\"", at: r.location.appending("ifMissing"))
         }
+        let onError = try r.optionalString("onError").map { text -> ConversionErrorPolicy in
+            if text == "skip" {
+                throw StrataError.badInput(
+                    "onError \"skip\" is not supported: a skipped document would have to be left out of every query's answer at every version, which strata cannot yet do exactly; use \"null\" (and filter on it) or \"fail\"",
+                    at: r.location.appending("onError"))
+            }
+            guard let p = ConversionErrorPolicy(rawValue: text) else {
+                throw StrataError.badInput("onError must be one of fail, null, keep; got '\(text)'", at: r.location.appending("onError"))
+            }
+            return p
+        } ?? .fail
+        var failureTest: Expr?
+        switch ConversionFailureTest.test(expr) {
+        case .none: break
+        case .test(let t): failureTest = t
+        case .unliftable(let why):
+            if onError != .fail {
+                throw StrataError.badInput("onError \"\(onError.rawValue)\" cannot be applied: \(why); convert the value first (one convert), then compute (another)",
+                                           at: r.location.appending("onError"))
+            }
+        }
+        if onError != .fail && (monotone != nil || inverseExact) {
+            throw StrataError.badInput(
+                "onError \"\(onError.rawValue)\" cannot be combined with \(monotone != nil ? "monotone" : "inverseExact"): a \(onError == .null ? "null" : "kept") value is not ordered or inverted like the converted ones",
+                at: r.location.appending("onError"))
+        }
         return ConvertOperation(field: field, to: to, expr: expr, inverse: inverse, inverseExact: inverseExact,
                                 monotone: monotone, skipWhenMissing: ifMissing == "skip",
-                                overwrite: try r.optionalBool("overwrite") ?? false, location: r.location)
+                                overwrite: try r.optionalBool("overwrite") ?? false, onError: onError,
+                                failureTest: failureTest, location: r.location)
     }
 
     /// A pair of sample inputs on which `expr` breaks the claimed order, described; nil
@@ -103,8 +137,34 @@ public struct ConvertOperation: LensOperation {
         return nil
     }
 
-    /// `expr` over the older document: `$$value` replaced by the old field.
-    var oldExpression: Expr { expr.rewritingVariable("value") { rest in .fieldPath(field + rest) } }
+    /// `expr` with the `onError` policy applied to values its conversions reject (what the
+    /// server computes; `$$value` is the old value, `id` the document's `_id`).
+    func policyExpression(id: Expr) -> Expr {
+        guard let failureTest else { return expr }
+        let instead: Expr
+        switch onError {
+        case .null: instead = .literal(.null)
+        case .keep: instead = .variable("value", [])
+        case .fail:
+            let idText: Expr = .op("$convert", .named([("input", id), ("to", .literal("string")),
+                                                       ("onError", .literal("(not a string)")), ("onNull", .literal("null"))]))
+            instead = .op("$toInt", .positional([.op("$concat", .positional([
+                .literal(.string(LensGuard.marker + "document _id ")), idText,
+                .literal(.string(": \(name): \(rejectionMessage) [at \(location)]")),
+            ]))]))
+        }
+        return .op("$cond", .positional([failureTest, instead, expr]))
+    }
+
+    var rejectionMessage: String {
+        "'\(DocumentPaths.join(field))' holds a value the conversion rejects (onError: fail)"
+    }
+
+    /// `expr` (with its `onError` policy) over the older document: `$$value` replaced by the old field.
+    var oldExpression: Expr { over(policyExpression(id: .fieldPath(["_id"]))) }
+
+    /// `e` over the older document: `$$value` replaced by the old field.
+    func over(_ e: Expr) -> Expr { e.rewritingVariable("value") { rest in .fieldPath(field + rest) } }
 
     /// `oldExpression`, missing when the field is missing (unless ifMissing is "evaluate").
     func guarded(_ e: Expr) -> Expr {
@@ -122,7 +182,18 @@ public struct ConvertOperation: LensOperation {
         let old = DocumentPaths.get(doc, field)
         var new: BSON?
         if old != nil || !skipWhenMissing {
-            do { new = try Evaluator.evaluate(oldExpression, doc) } catch let e as StrataError {
+            do {
+                // The same test the server runs (`policyExpression`), then the policy.
+                if let failureTest, try Evaluator.evaluate(over(failureTest), doc) == .bool(true) {
+                    switch onError {
+                    case .fail: throw failure(rejectionMessage)
+                    case .null: new = .null
+                    case .keep: new = old
+                    }
+                } else {
+                    new = try Evaluator.evaluate(over(expr), doc)
+                }
+            } catch let e as StrataError where e.kind != .upgradeFailed {
                 throw failure("'\(DocumentPaths.join(field))' = \(old.map { ExtendedJSON.string($0) } ?? "missing"): \(e.message)")
             }
         }
@@ -148,8 +219,9 @@ public struct ConvertOperation: LensOperation {
         if DocumentPaths.isWithin(path, to) {
             var rest = Array(path.dropFirst(to.count))
             var e = oldExpression
-            // Descend into an object expression: {value: ..., currency: "USD"}.currency is "USD".
-            while let key = rest.first, case .object(let pairs) = e {
+            // Descend into an object expression: {value: ..., currency: "USD"}.currency is "USD"
+            // (not through an onError policy: the whole value is replaced when it applies).
+            while failureTest == nil, let key = rest.first, case .object(let pairs) = e {
                 guard let sub = pairs.first(where: { $0.0 == key }) else { return .missing }
                 e = sub.1
                 rest.removeFirst()
@@ -196,7 +268,7 @@ public struct ConvertOperation: LensOperation {
 
     public var reads: [[String]] {
         var paths: Set<[String]> = [field]
-        _ = oldExpression.rewritingFieldPaths { p, _ in paths.insert(p); return .fieldPath(p) }
+        _ = over(expr).rewritingFieldPaths { p, _ in paths.insert(p); return .fieldPath(p) }
         return Array(paths)
     }
 }

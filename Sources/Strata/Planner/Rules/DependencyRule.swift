@@ -66,7 +66,8 @@ enum Dependencies: Equatable {
                     switch v {
                     case .int32(0), .int64(0), .double(0), .bool(false): continue
                     case .int32, .int64, .double, .bool:
-                        if k != "_id" { inclusion = true }
+                        // Any included field, `_id` too ({_id: 1} keeps only _id), makes it an inclusion.
+                        inclusion = true
                         need([Query.components(k)])
                     case .document(let sub) where !sub.isEmpty && !(sub.keys.first?.hasPrefix("$") ?? false):
                         // A nested projection ({reading: {tempC: 1}}): an exclusion inside
