@@ -30,6 +30,9 @@ final class ConformanceTests: XCTestCase {
         var tolerance: Double
         var expectRefusal: String?
         var knownDivergence: [Mode: String]
+        /// Top-level fields holding arrays whose order mongod does not define ($addToSet, set
+        /// operators): compared as multisets.
+        var setFields: [String]
     }
 
     enum Mode: String, Sendable, CaseIterable { case newest, mixed }
@@ -67,7 +70,7 @@ final class ConformanceTests: XCTestCase {
                 let at = "\(name): examples[\(i)]"
                 guard let e = e.documentValue else { throw TestSupportError("\(at): not an object") }
                 let known = ["id", "collection", "documents", "foreign", "pipeline", "expected", "ordered", "tolerance", "expectRefusal",
-                             "refusalReason", "knownDivergence", "knownDivergenceMixed", "note"]
+                             "refusalReason", "knownDivergence", "knownDivergenceMixed", "setFields", "note"]
                 for k in e.keys where !known.contains(k) { throw TestSupportError("\(at): unknown key '\(k)'") }
                 guard let id = e["id"]?.stringValue, ids.insert(id).inserted else { throw TestSupportError("\(at): needs a unique 'id'") }
                 guard let collection = e["collection"]?.stringValue,
@@ -89,7 +92,8 @@ final class ConformanceTests: XCTestCase {
                 }
                 examples.append(Example(id: id, file: name, collection: collection, documents: documents, foreign: foreign,
                                         pipeline: pipeline, expected: expected, ordered: e["ordered"] == .bool(true),
-                                        tolerance: e["tolerance"]?.doubleValue ?? 1e-9, expectRefusal: refusal, knownDivergence: divergence))
+                                        tolerance: e["tolerance"]?.doubleValue ?? 1e-9, expectRefusal: refusal, knownDivergence: divergence,
+                                        setFields: e["setFields"]?.arrayValue?.compactMap(\.stringValue) ?? []))
             }
         }
         return (examples, skipped)
@@ -202,7 +206,8 @@ final class ConformanceTests: XCTestCase {
             do {
                 var got = try o.stdout.split(separator: "\n").map { try ExtendedJSON.parseDocument(String($0)) }
                 if o.mode == .mixed { got = got.map { stripVersionField($0) } }
-                problem = difference(got, e.expected, ordered: e.ordered, tolerance: e.tolerance)
+                problem = difference(got.map { sortSets($0, e.setFields) }, e.expected.map { sortSets($0, e.setFields) },
+                                     ordered: e.ordered, tolerance: e.tolerance)
             } catch {
                 problem = "unreadable output: \(error)"
             }
@@ -213,6 +218,15 @@ final class ConformanceTests: XCTestCase {
         }
         if let d = e.knownDivergence[o.mode] { return .knownDivergence("\(d): \(problem)") }
         return .fail(problem)
+    }
+
+    /// The arrays at `fields` in one canonical order.
+    static func sortSets(_ d: Document, _ fields: [String]) -> Document {
+        guard !fields.isEmpty else { return d }
+        return Document(d.fields.map { f in
+            guard fields.contains(f.key), case .array(let a) = f.value else { return (f.key, f.value) }
+            return (f.key, .array(a.sorted { ExtendedJSON.string($0, mode: .canonical) < ExtendedJSON.string($1, mode: .canonical) }))
+        })
     }
 
     /// The generic lens's version field, wherever a whole document carried it into the output.
