@@ -33,6 +33,9 @@ final class ConformanceTests: XCTestCase {
         /// Top-level fields holding arrays whose order mongod does not define ($addToSet, set
         /// operators): compared as multisets.
         var setFields: [String]
+        /// With `ordered`: the sort key's top-level fields. Results must come in the expected
+        /// order of their keys; results that tie on them compare as multisets.
+        var orderedBy: [String]
     }
 
     enum Mode: String, Sendable, CaseIterable { case newest, mixed }
@@ -70,7 +73,7 @@ final class ConformanceTests: XCTestCase {
                 let at = "\(name): examples[\(i)]"
                 guard let e = e.documentValue else { throw TestSupportError("\(at): not an object") }
                 let known = ["id", "collection", "documents", "foreign", "pipeline", "expected", "ordered", "tolerance", "expectRefusal",
-                             "refusalReason", "knownDivergence", "knownDivergenceMixed", "setFields", "note"]
+                             "refusalReason", "knownDivergence", "knownDivergenceMixed", "setFields", "orderedBy", "note"]
                 for k in e.keys where !known.contains(k) { throw TestSupportError("\(at): unknown key '\(k)'") }
                 guard let id = e["id"]?.stringValue, ids.insert(id).inserted else { throw TestSupportError("\(at): needs a unique 'id'") }
                 guard let collection = e["collection"]?.stringValue,
@@ -93,7 +96,9 @@ final class ConformanceTests: XCTestCase {
                 examples.append(Example(id: id, file: name, collection: collection, documents: documents, foreign: foreign,
                                         pipeline: pipeline, expected: expected, ordered: e["ordered"] == .bool(true),
                                         tolerance: e["tolerance"]?.doubleValue ?? 1e-9, expectRefusal: refusal, knownDivergence: divergence,
-                                        setFields: e["setFields"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+                                        setFields: e["setFields"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                                        orderedBy: e["orderedBy"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+                if e["orderedBy"] != nil && e["ordered"] != .bool(true) { throw TestSupportError("\(at) (\(id)): orderedBy goes with ordered: true") }
             }
         }
         return (examples, skipped)
@@ -207,7 +212,7 @@ final class ConformanceTests: XCTestCase {
                 var got = try o.stdout.split(separator: "\n").map { try ExtendedJSON.parseDocument(String($0)) }
                 if o.mode == .mixed { got = got.map { stripVersionField($0) } }
                 problem = difference(got.map { sortSets($0, e.setFields) }, e.expected.map { sortSets($0, e.setFields) },
-                                     ordered: e.ordered, tolerance: e.tolerance)
+                                     ordered: e.ordered, orderedBy: e.orderedBy, tolerance: e.tolerance)
             } catch {
                 problem = "unreadable output: \(error)"
             }
@@ -244,10 +249,22 @@ final class ConformanceTests: XCTestCase {
     /// `nil` when `got` is what mongod prints: the same documents (keys in the same order, values
     /// of the same BSON types; doubles within `tolerance`, relative), in the same order when the
     /// pipeline defines it, else as multisets.
-    static func difference(_ got: [Document], _ want: [Document], ordered: Bool, tolerance: Double) -> String? {
+    static func difference(_ got: [Document], _ want: [Document], ordered: Bool, orderedBy: [String] = [], tolerance: Double) -> String? {
         func show(_ d: [Document]) -> String { d.map { ExtendedJSON.string($0, mode: .canonical) }.joined(separator: "\n    ") }
         let mismatch = "\n  got:\n    \(show(got))\n  expected:\n    \(show(want))"
         if got.count != want.count { return "\(got.count) results, expected \(want.count)" + mismatch }
+        if ordered && !orderedBy.isEmpty {
+            func key(_ d: Document) -> String { orderedBy.map { d[$0].map { ExtendedJSON.string($0, mode: .canonical) } ?? "missing" }.joined(separator: "|") }
+            var i = 0
+            while i < want.count {
+                var j = i + 1
+                while j < want.count && key(want[j]) == key(want[i]) { j += 1 }
+                if let k = (i..<j).first(where: { key(got[$0]) != key(want[i]) }) { return "result #\(k) is out of order" + mismatch }
+                if let d = difference(Array(got[i..<j]), Array(want[i..<j]), ordered: false, tolerance: tolerance) { return "results #\(i)..<\(j): " + d }
+                i = j
+            }
+            return nil
+        }
         if ordered {
             for (i, (g, w)) in zip(got, want).enumerated() where !same(.document(g), .document(w), tolerance) {
                 return "result #\(i) differs" + mismatch
