@@ -13,15 +13,21 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         private var count = 0
         private var out = FileHandle.standardOutput
         private var buffer = ""
+        /// jsonl and json: canonical Extended JSON (every BSON type kept: int32, int64, double and
+        /// decimal stay apart) instead of relaxed.
+        private let mode: ExtendedJSON.Mode
 
-        init(_ format: OutputFormat) { self.format = format }
+        init(_ format: OutputFormat, canonical: Bool = false) {
+            self.format = format
+            mode = canonical ? .canonical : .relaxed
+        }
 
         func write(_ doc: Document) {
             switch format {
             case .jsonl:
-                emit(ExtendedJSON.string(doc) + "\n")
+                emit(ExtendedJSON.string(doc, mode: mode) + "\n")
             case .json:
-                emit((count == 0 ? "[\n  " : ",\n  ") + ExtendedJSON.string(doc))
+                emit((count == 0 ? "[\n  " : ",\n  ") + ExtendedJSON.string(doc, mode: mode))
             case .csv, .table:
                 rows.append(doc)
             }

@@ -40,6 +40,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output format.", valueName: OutputFormat.allCases.map(\.rawValue).joined(separator: "|")))
     var format: OutputFormat = .jsonl
 
+    @Flag(help: "jsonl and json: canonical Extended JSON, which keeps every BSON type (int32, int64, double, decimal) apart; relaxed prints 5 for an int32 and an int64 alike.")
+    var canonical = false
+
     @Flag(help: "Leave out documents at versions the lens does not know (with a warning) instead of refusing.")
     var ignoreUnknownVersions = false
 
@@ -48,7 +51,7 @@ struct RunCommand: ParsableCommand {
         // The lens and the plan are checked before anything connects.
         let lens = try schemas.lens(for: spec.collection)
         _ = try Planner(lens: lens).plan(spec)
-        let writer = OutputFormat.Writer(format)
+        let writer = OutputFormat.Writer(format, canonical: canonical)
         try connection.resolve().run { db in
             let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
                                                      consistency: consistency)
