@@ -193,3 +193,20 @@ final class ExprEvalTests: XCTestCase {
         fails(#"{"$let": {"vars": {"a": 1, "b": {"$add": ["$$a", 1]}}, "in": "$$b"}}"#, "undefined variable: a")  // outer scope only
     }
 }
+
+/// A string outside the double range is not a number to mongod (strtod's ERANGE): the
+/// conversion fails, so `onError` applies (MongoDB's `$convert` page, "5e550").
+final class ConvertRangeTests: XCTestCase {
+    func testOutOfRangeStringsAreRejected() throws {
+        for s in ["5e550", "-5e550", "1e-400", "2e-310"] {
+            XCTAssertThrowsError(try Evaluator.evaluate(try Expr.parse(["$toDouble": .string(s)]), [:]), s) { e in
+                XCTAssertTrue("\(e)".contains("Out of range"), "\(s): \(e)")
+            }
+            let withOnError: BSON = ["$convert": ["input": .string(s), "to": "double", "onError": "no"]]
+            XCTAssertEqual(try Evaluator.evaluate(try Expr.parse(withOnError), [:]), "no", s)
+        }
+        XCTAssertEqual(try Evaluator.evaluate(try Expr.parse(["$toDouble": "1.7e308"]), [:]), .double(1.7e308))
+        XCTAssertEqual(try Evaluator.evaluate(try Expr.parse(["$toDouble": "2.3e-308"]), [:]), .double(2.3e-308))
+        XCTAssertEqual(try Evaluator.evaluate(try Expr.parse(["$toDouble": "0e-999"]), [:]), .double(0))
+    }
+}

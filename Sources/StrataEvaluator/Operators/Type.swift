@@ -287,7 +287,21 @@ extension EvalContext {
         guard !s.isEmpty, let d = Double(s), s.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }) else {
             throw ConversionFailure(message: "Failed to parse number '\(s)' in $convert with no onError value")
         }
+        // mongod parses with strtod and refuses what sets ERANGE: an overflow ("5e550"),
+        // and an underflow to a subnormal or to zero ("1e-400"), as glibc reports them.
+        if outOfRange(s) {
+            throw ConversionFailure(message: "Failed to parse number '\(s)' in $convert with no onError value: Out of range")
+        }
         return d
+    }
+
+    /// True when C's strtod sets ERANGE for `s` (the platform's libc, as mongod's).
+    static func outOfRange(_ s: String) -> Bool {
+        s.withCString { p -> Bool in
+            errno = 0
+            _ = strtod(p, nil)
+            return errno == ERANGE
+        }
     }
 }
 
