@@ -10,6 +10,9 @@ public enum ConversionErrorPolicy: String, Sendable, CaseIterable {
     case null
     /// The new value is the stored value, unconverted.
     case keep
+    /// The document is left out of every answer (`DocumentSkipped` in Swift, a `$match` on
+    /// the server; queries warn that documents may be left out).
+    case skip
 }
 
 /// The test "does evaluating this expression meet a conversion that rejects its input",

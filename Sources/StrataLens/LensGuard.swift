@@ -34,6 +34,17 @@ public struct LensGuard: Sendable {
     public let condition: Condition
     public let message: String
 
+    /// The paths the guard looks at (to decide it, a document must hold them).
+    public var paths: [[String]] {
+        switch condition {
+        case .crossesArray(let p), .crossesNonDocument(let p), .present(let p), .presentNonDocument(let p),
+             .isArray(let p), .isDocument(let p), .hasArrayElement(let p):
+            return [p]
+        case .bothPresent(let a, let b):
+            return [a, b]
+        }
+    }
+
     public init(_ condition: Condition, _ message: String) {
         self.condition = condition
         self.message = message
@@ -165,6 +176,11 @@ extension LensOperation {
     /// The guards as one expression: missing when none refuses, else it fails with the
     /// refusal (naming `id`). `rewrite` places each condition (a `map` checks elements).
     func guardCheck(id: Expr, rewrite: (Expr) -> Expr) -> Expr? {
+        guardCheck(id: id, rewrite: rewrite, translate: { $0 })
+    }
+
+    /// `guardCheck(id:rewrite:)` with each condition translated (nil when one cannot be).
+    func guardCheck(id: Expr, rewrite: (Expr) -> Expr, translate: (Expr) -> Expr?) -> Expr? {
         let gs = guards
         guard !gs.isEmpty else { return nil }
         let idText: Expr = .op("$convert", .named([("input", id), ("to", .literal("string")),
@@ -175,7 +191,8 @@ extension LensOperation {
                 .literal(.string(LensGuard.marker + "document _id ")), idText,
                 .literal(.string(": \(name): \(g.message) [at \(location)]")),
             ]))]))
-            e = .op("$cond", .positional([rewrite(g.expression), fail, e]))
+            guard let condition = translate(rewrite(g.expression)) else { return nil }
+            e = .op("$cond", .positional([condition, fail, e]))
         }
         return e
     }

@@ -109,6 +109,28 @@ final class ConversionPolicyTests: XCTestCase {
         }
     }
 
+    /// "skip": the rejected documents are in no answer, whichever plan runs, and every
+    /// query says documents may be left out.
+    func testSkipLeavesTheDocumentsOutUnderEveryPlan() throws {
+        let (db, dir) = try load("skip", database: "policy_skip")
+        let truth = try truth("keep", db: db).filter { d in
+            guard let p = d["price"] else { return true }
+            if case .double = p { return true }
+            return false
+        }
+        XCTAssertEqual(truth.count, 300 - 30 - 30, "30 \"N/A\" stored at v0 left out; 30 \"abc\" (odd ids) never written")
+        for (family, var options) in Self.families {
+            let warnings = WarningLog()
+            options.warn = { warnings.append($0) }
+            let prices = try StrataClient(database: db, schemasDirectory: dir, options: options).collection("prices")
+            for (title, pipeline) in Self.readsPrice + Self.readsRegionOnly where !(family == "mongod plans" && title == "types") {
+                let want = try PipelineExecutor(try Pipeline.parse(pipeline)).run(truth)
+                XCTAssertNil(ResultComparison.difference(try prices.aggregate(pipeline), want, pipeline: pipeline), "skip \(family) \(title)")
+            }
+            XCTAssertTrue(warnings.all.contains { $0.contains("left out of the answer (onError: skip") }, "\(family): \(warnings.all)")
+        }
+    }
+
     func testFailIsTheSameOutcomeUnderEveryPlan() throws {
         let (db, dir) = try load(nil, database: "policy_fail")
         let truth = try truth("keep", db: db)  // region is all these queries read
@@ -143,8 +165,7 @@ final class ConversionPolicyTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains(words), "\(e)", line: line)
             }
         }
-        refused(#"{"op": "convert", "field": "p", "expr": {"$toDouble": "$$value"}, "onError": "skip"}"#, saying: "not supported")
-        refused(#"{"op": "convert", "field": "p", "expr": {"$toDouble": "$$value"}, "onError": "zero"}"#, saying: "one of fail, null, keep")
+        refused(#"{"op": "convert", "field": "p", "expr": {"$toDouble": "$$value"}, "onError": "zero"}"#, saying: "one of fail, null, keep, skip")
         refused(#"{"op": "convert", "field": "p", "expr": {"$let": {"vars": {"s": {"$trim": {"input": "$$value"}}}, "in": {"$toDouble": "$$s"}}}, "onError": "null"}"#,
                 saying: "reads the variables it binds")
         refused(#"{"op": "convert", "field": "p", "expr": {"$multiply": [{"$toDouble": "$$value"}, 100]}, "inverse": {"$divide": ["$$value", 100]}, "inverseExact": true, "onError": "keep"}"#,
@@ -156,6 +177,39 @@ final class ConversionPolicyTests: XCTestCase {
         XCTAssertEqual(try guarded.upgrade(["_id": 1, "p": "2.5"])["p"], .double(2.5))
         XCTAssertThrowsError(try guarded.upgrade(["_id": 7, "p": "x"])) { e in
             XCTAssertTrue("\(e)".contains("_id 7") && "\(e)".contains("conversion rejects"), "\(e)")
+        }
+    }
+}
+
+/// Collects warnings from any thread.
+final class WarningLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func append(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+/// A document a lens guard refuses — a v0 event holding both `ts` and the `at` its rename
+/// would write — fails the queries that read `at` under every plan (translated branches
+/// check the guard on the stored document), and does not concern the others.
+final class GuardConsistencyTests: XCTestCase {
+    func testAGuardDecidingAReadFieldRefusesUnderEveryPlan() throws {
+        let db = try DifferentialQueryTests.load("events", dist: "40,20,20,20", database: "guard_consistency")
+        let events = db.collection("events")
+        let victim = try XCTUnwrap(try events.aggregateAll([["$match": ["v": ["$exists": false]]], ["$limit": 1]]).first)
+        let id = try XCTUnwrap(victim["_id"])
+        _ = try events.updateMany(["_id": id], ["$set": ["at": .date(0)]])
+        let schemas = TestServer.repositoryRoot.appendingPathComponent("schemas")
+        let readsAt: [BSON] = [["$group": ["_id": ["$year": "$at"], "n": ["$sum": 1]]]]
+        let readsKind: [BSON] = [["$group": ["_id": "$kind", "n": ["$sum": 1]]]]
+        let truthKind = try db.collection("events_truth").aggregateAll(readsKind)
+        for (family, options) in ConversionPolicyTests.families {
+            let c = try StrataClient(database: db, schemasDirectory: schemas, options: options).collection("events")
+            XCTAssertThrowsError(try c.aggregate(readsAt), family) { e in
+                XCTAssertEqual((e as? StrataError)?.kind, .upgradeFailed, "\(family): \(e)")
+                XCTAssertTrue("\(e)".contains("_id \(ExtendedJSON.string(id))") && "\(e)".contains("'at' already holds a value"), "\(family): \(e)")
+            }
+            XCTAssertNil(ResultComparison.difference(try c.aggregate(readsKind), truthKind, pipeline: readsKind), family)
         }
     }
 }

@@ -40,6 +40,8 @@ public final class QueryRunner: @unchecked Sendable {
         public var documentsUpgradedInSwift = 0
         /// Documents that could not be upgraded whole, upgraded on the fields the query reads.
         public var upgradesOfReadFieldsOnly = 0
+        /// Documents an `onError: "skip"` left out in Swift (server branches filter theirs).
+        public var documentsSkippedByLens = 0
         /// How the look for unknown versions ran: on the version index, or a scan (and why).
         public var unknownVersionProbe: String?
         /// Partial-group runs repeated with `$sum` input types (see `QueryPlan.withSumWidths`).
@@ -88,7 +90,19 @@ public final class QueryRunner: @unchecked Sendable {
             // and a pin would only slow it (a transaction's reads cost SecantusDB more).
             if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
             queryReads = plan.readsFields
+            warnAboutSkips(plan)
             try execute(plan, output: output)
+        }
+    }
+
+    /// Says, whichever plan runs, that an `onError: "skip"` may leave documents out of the
+    /// answer (for the versions the plan reads below it).
+    func warnAboutSkips(_ plan: QueryPlan) {
+        let read = Set(plan.branches.flatMap(\.versions) + plan.facets.flatMap { $0.plan.branches.flatMap(\.versions) })
+        for step in lens.steps {
+            for case let c as ConvertOperation in step.operations where c.onError == .skip && read.contains(where: { $0 <= step.from }) {
+                options.warn("note: documents stored below version \(step.to) whose '\(c.field.joined(separator: "."))' the conversion rejects are left out of the answer (onError: skip at \(c.location)); `strata lens check` counts them")
+            }
         }
     }
 
@@ -239,18 +253,22 @@ public final class QueryRunner: @unchecked Sendable {
 
     /// The next stored document of a documents branch, upgraded to the newest version.
     func nextUpgraded(_ cursor: PrefetchingCursor) throws -> Document? {
-        guard var doc = try cursor.nextDocument() else { return nil }
-        statistics.documentsFetched += 1
-        // A single-cursor plan reads every stored document; ignored unknown versions are
-        // left out here (other plans' version filters never fetch them).
-        while options.ignoreUnknownVersions, !lens.storedVersion(of: doc).isKnown {
-            guard let next = try cursor.nextDocument() else { return nil }
+        while let doc = try cursor.nextDocument() {
             statistics.documentsFetched += 1
-            doc = next
+            // A single-cursor plan reads every stored document; ignored unknown versions are
+            // left out here (other plans' version filters never fetch them).
+            if options.ignoreUnknownVersions, !lens.storedVersion(of: doc).isKnown { continue }
+            if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return doc }
+            statistics.documentsUpgradedInSwift += 1
+            do {
+                return try upgradeForQuery(doc)
+            } catch is DocumentSkipped {
+                // Left out by an `onError: "skip"`, as the server branches' `$match` leaves it.
+                statistics.documentsSkippedByLens += 1
+                continue
+            }
         }
-        if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return doc }
-        statistics.documentsUpgradedInSwift += 1
-        return try upgradeForQuery(doc)
+        return nil
     }
 
     /// The newest-schema fields the running query reads (`QueryPlan.readsFields`).

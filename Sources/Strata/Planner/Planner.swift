@@ -213,9 +213,13 @@ public struct Planner: Sendable {
                           note: "the filter is false for every document stored at this version")
         }
         let fetch = leadingStages(versions, pushdown: mr.pushdown, versionFilter: versionFilter(versions))
-        var server: [BSON] = fetch + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(forVersions: versions))
+        // Reading stored documents without the upgrade stages, the branch checks what the
+        // upgrade would: documents an `onError: "skip"` leaves out, guards of the operations
+        // that decide what the query reads (`Lens.serverChecks`); nil: only the upgrade can.
+        let checks = serverChecks(versions, reads: try Dependencies.of(prefix.map(\.bson) + [blocking.bson], at: blocking.location))
+        var server: [BSON] = fetch + (checks ?? []) + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(forVersions: versions))
 
-        if !mr.needsUpgradedDocuments && rest.isEmpty {
+        if checks != nil && !mr.needsUpgradedDocuments && rest.isEmpty {
             var lookups: [LookupPrerequisite] = []
             let partial = GroupRule.partial(group, trackSumWidth: trackSumWidth, translate: { e in
                 guard let t = scope.translate(e) else { return nil }
@@ -232,7 +236,7 @@ public struct Planner: Sendable {
         let after = (mr.needsUpgradedDocuments ? leading.map(\.bson) : []) + rest.map(\.bson)
         let untranslated: BSON = ["$group": .document(split.partialGroup)]
         let deps = try Dependencies.of(after + [blocking.bson], at: blocking.location)
-        if case .fields(let fields) = deps, let m = MaterializeRule.project(fields, in: scope) {
+        if checks != nil, case .fields(let fields) = deps, let m = MaterializeRule.project(fields, in: scope) {
             server += m + after + [untranslated]
             return Branch(versions: versions, strategy: .materialized, command: .aggregate(server), swiftStages: [],
                           note: "computes \(fields.union(["_id"]).sorted().joined(separator: ", ")) of the newest schema")
@@ -357,6 +361,16 @@ public struct Planner: Sendable {
     func fetchProjection(_ stages: [PipelineStages.Stage], versions: [Int]) throws -> Document? {
         guard case .fields(let fields) = try Dependencies.of(stages.map(\.bson), at: Location(path: "pipeline")) else { return nil }
         return storedInputs(fields, versions: versions)
+    }
+
+    /// `Lens.serverChecks` for a branch over `versions` reading `reads`; nil when a check
+    /// cannot be written over the stored documents or the versions need different ones.
+    func serverChecks(_ versions: [Int], reads: Dependencies) -> [BSON]? {
+        var paths: Set<[String]>?
+        if case .fields(let f) = reads { paths = Set(f.map { [$0] } + [["_id"]]) }
+        let each = versions.map { lens.serverChecks(forVersion: $0, reads: paths) }
+        guard let first = each.first, let checks = first, each.allSatisfy({ $0 == checks }) else { return nil }
+        return checks
     }
 
     /// The projection of the stored fields `fields` (of the newest schema) come from at `versions`.

@@ -95,6 +95,9 @@ public struct LensCheck: Sendable {
                     upgraded.append((doc, up))
                 } catch let e as StrataError {
                     collector.add(.problem, "upgrade", e.location?.description, Self.generalised(e.message), id: doc["_id"])
+                } catch let s as DocumentSkipped {
+                    collector.add(.note, "skipped", s.location.description,
+                                  "left out of every answer: a value the conversion rejects (onError: skip)", id: s.id)
                 }
             }
             try compareServer(version, upgraded, refusedCount: docs.count - upgraded.count, collection, &collector)

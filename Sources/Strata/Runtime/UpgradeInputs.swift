@@ -38,43 +38,12 @@ enum UpgradeInputs {
     }
 
     /// Field paths an expression reads; `nil` when it reads the whole document.
-    static func fieldPaths(of e: Expr) -> Set<[String]>? {
-        var out: Set<[String]> = []
-        var whole = false
-        _ = e.rewritingFieldPaths { p, base in
-            if p.isEmpty { whole = true } else { out.insert(p) }
-            return base == .root ? .variable("ROOT", p) : .fieldPath(p)
-        }
-        return whole ? nil : out
-    }
+    static func fieldPaths(of e: Expr) -> Set<[String]>? { Lens.fieldPaths(of: e) }
 
-    /// Stored paths to fetch for documents at `version`, or `nil` for the whole document.
+    /// Stored paths to fetch for documents at `version`, or `nil` for the whole document
+    /// (`Lens.inputs(for:atVersion:)`: what computing the newest paths needs, guards included).
     static func storedPaths(_ lens: Lens, newest: Set<[String]>, version: Int) -> Set<[String]>? {
-        var needed = newest
-        let ops = lens.steps(from: version).flatMap(\.operations)
-        for op in ops.reversed() {
-            var next: Set<[String]> = []
-            for p in needed {
-                let s = op.source(of: p)
-                for l in s.lookups { next.insert(l.localField) }
-                switch s.value {
-                case .path(let q): next.insert(q)
-                case .computed(let e, _):
-                    guard let paths = fieldPaths(of: e) else { return nil }
-                    next.formUnion(paths.filter { $0.first?.hasPrefix("__strata_lookup_") != true })
-                case .untranslatable, .swiftOnly:
-                    next.insert(p)
-                    next.formUnion(op.reads)
-                }
-            }
-            // An application-defined function may fail on a document missing its inputs;
-            // the declarative operations take a missing input as missing.
-            if op is CustomOperation { next.formUnion(op.reads) }
-            needed = next
-        }
-        needed.insert([lens.versionField])
-        needed.insert(["_id"])
-        return needed
+        lens.inputs(for: newest, atVersion: version)?.paths
     }
 
     /// A find projection including `paths` (a path inside another is dropped: the

@@ -165,7 +165,8 @@ public struct VersionedRepository: Sendable {
     }
 
     /// Upgrades one fetched document. A partial document whose upgrade fails is fetched
-    /// whole and upgraded again; `nil` when it vanished meanwhile.
+    /// whole and upgraded again; `nil` when it vanished meanwhile or the lens leaves it out
+    /// (`onError: "skip"`).
     func read(_ stored: Document, partial: Bool, context: LensContext) throws -> Read? {
         let version = try lens.knownVersion(of: stored)
         do {
@@ -173,6 +174,8 @@ public struct VersionedRepository: Sendable {
         } catch let e as StrataError where partial && e.kind == .upgradeFailed {
             guard let full = try collection.findOne(GuardedWrite.idFilter(stored["_id"] ?? .null)) else { return nil }
             return try read(full, partial: false, context: context)
+        } catch is DocumentSkipped {
+            return nil
         }
     }
 

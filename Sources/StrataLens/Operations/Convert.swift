@@ -85,13 +85,8 @@ public struct ConvertOperation: LensOperation {
             throw StrataError.badInput("ifMissing must be \"skip\" or \"evaluate\"", at: r.location.appending("ifMissing"))
         }
         let onError = try r.optionalString("onError").map { text -> ConversionErrorPolicy in
-            if text == "skip" {
-                throw StrataError.badInput(
-                    "onError \"skip\" is not supported: a skipped document would have to be left out of every query's answer at every version, which strata cannot yet do exactly; use \"null\" (and filter on it) or \"fail\"",
-                    at: r.location.appending("onError"))
-            }
             guard let p = ConversionErrorPolicy(rawValue: text) else {
-                throw StrataError.badInput("onError must be one of fail, null, keep; got '\(text)'", at: r.location.appending("onError"))
+                throw StrataError.badInput("onError must be one of fail, null, keep, skip; got '\(text)'", at: r.location.appending("onError"))
             }
             return p
         } ?? .fail
@@ -105,7 +100,7 @@ public struct ConvertOperation: LensOperation {
                                            at: r.location.appending("onError"))
             }
         }
-        if onError != .fail && (monotone != nil || inverseExact) {
+        if (onError == .null || onError == .keep) && (monotone != nil || inverseExact) {
             throw StrataError.badInput(
                 "onError \"\(onError.rawValue)\" cannot be combined with \(monotone != nil ? "monotone" : "inverseExact"): a \(onError == .null ? "null" : "kept") value is not ordered or inverted like the converted ones",
                 at: r.location.appending("onError"))
@@ -145,6 +140,9 @@ public struct ConvertOperation: LensOperation {
         switch onError {
         case .null: instead = .literal(.null)
         case .keep: instead = .variable("value", [])
+        // The document is filtered out before anything reads the value (`serverStages`,
+        // `Lens.serverChecks`): null only keeps an expression from failing meanwhile.
+        case .skip: instead = .literal(.null)
         case .fail:
             let idText: Expr = .op("$convert", .named([("input", id), ("to", .literal("string")),
                                                        ("onError", .literal("(not a string)")), ("onNull", .literal("null"))]))
@@ -189,6 +187,9 @@ public struct ConvertOperation: LensOperation {
                     case .fail: throw failure(rejectionMessage)
                     case .null: new = .null
                     case .keep: new = old
+                    case .skip:
+                        throw DocumentSkipped(id: doc["_id"], location: location,
+                                              message: "document \(doc["_id"].map { "_id " + ExtendedJSON.string($0) } ?? "(without _id)") is left out: \(name): '\(DocumentPaths.join(field))' holds a value the conversion rejects (onError: skip)")
                     }
                 } else {
                     new = try Evaluator.evaluate(over(expr), doc)
@@ -210,7 +211,11 @@ public struct ConvertOperation: LensOperation {
     }
 
     public var serverStages: [BSON]? {
-        var stages: [BSON] = guardStages + [["$set": .document(Document([(DocumentPaths.join(to), guarded(oldExpression).bson)]))]]
+        var skip: [BSON] = []
+        if onError == .skip, let failureTest {
+            skip = [["$match": ["$expr": .document(["$not": .array([over(failureTest).bson])])]]]
+        }
+        var stages: [BSON] = guardStages + skip + [["$set": .document(Document([(DocumentPaths.join(to), guarded(oldExpression).bson)]))]]
         if to != field { stages.append(["$unset": .string(DocumentPaths.join(field))]) }
         return stages
     }

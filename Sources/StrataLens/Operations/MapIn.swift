@@ -55,6 +55,10 @@ public struct ScopedOperation: LensOperation {
         for (i, v) in values.enumerated() {
             let loc = r.location.appending("operations").appending(index: i)
             let op = try LensOperations.parse(v, at: loc)
+            if let c = op as? ConvertOperation, c.onError == .skip {
+                throw StrataError.badInput("onError \"skip\" cannot be used inside \(scope.rawValue): it leaves out a whole document, not an element",
+                                           at: loc.appending("onError"))
+            }
             guard allowedInside.contains(op.name) else {
                 throw StrataError.badInput(
                     "'\(op.name)' cannot run inside \(scope.rawValue) (allowed: \(allowedInside.sorted().joined(separator: ", ")))",
