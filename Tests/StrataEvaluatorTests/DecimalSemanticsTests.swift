@@ -57,10 +57,61 @@ final class DecimalSemanticsTests: XCTestCase {
         XCTAssertThrowsError(try ev(#"{"$toInt": {"$numberDecimal": "3000000000"}}"#))
         XCTAssertThrowsError(try ev(#"{"$divide": [1, {"$numberDecimal": "0E+3"}]}"#))
         XCTAssertThrowsError(try ev(#"{"$sqrt": {"$numberDecimal": "-1"}}"#))
-        for op in ["$exp", "$ln", "$log10"] {
-            XCTAssertThrowsError(try ev(#"{"\#(op)": {"$numberDecimal": "2"}}"#)) {
-                XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
-            }
+    }
+
+    /// $exp $ln $log10 $log $pow on decimals (mongod's expression.cpp: decimal in, decimal out;
+    /// $pow and $log decimal when either operand is; a decimal argument that is not > 0 falls
+    /// through to the double code). Values from Python's decimal module (decimal128 context).
+    func testTranscendentalOperators() throws {
+        let cases: [(String, String)] = [
+            (#"{"$exp": {"$numberDecimal": "1"}}"#, "2.718281828459045235360287471352662"),
+            (#"{"$exp": {"$numberDecimal": "0"}}"#, "1"),
+            (#"{"$exp": {"$numberDecimal": "-Infinity"}}"#, "0"),
+            (#"{"$exp": {"$numberDecimal": "NaN"}}"#, "NaN"),
+            (#"{"$exp": {"$numberDecimal": "20000"}}"#, "Infinity"),
+            (#"{"$exp": {"$numberDecimal": "-20000"}}"#, "0E-6176"),
+            (#"{"$ln": {"$numberDecimal": "10"}}"#, "2.302585092994045684017991454684364"),
+            (#"{"$ln": {"$numberDecimal": "1.000"}}"#, "0"),
+            (#"{"$ln": {"$numberDecimal": "Infinity"}}"#, "Infinity"),
+            (#"{"$log10": {"$numberDecimal": "1000"}}"#, "3"),
+            (#"{"$log10": {"$numberDecimal": "0.001"}}"#, "-3"),
+            (#"{"$log10": {"$numberDecimal": "2"}}"#, "0.3010299956639811952137388947244930"),
+            // $log is ln(x) / ln(b), each rounded: not log10 for a base of 10
+            (#"{"$log": [{"$numberDecimal": "2"}, 10]}"#, "0.3010299956639811952137388947244931"),
+            (#"{"$log": [{"$numberDecimal": "100"}, 10]}"#, "2"),
+            (#"{"$log": [8, {"$numberDecimal": "2"}]}"#, "3.000000000000000000000000000000000"),
+            // $pow: the 34-digit form (mongod adds 0E-6176 to bid128_pow's result)
+            (#"{"$pow": [{"$numberDecimal": "2"}, 3]}"#, "8.000000000000000000000000000000000"),
+            (#"{"$pow": [2, {"$numberDecimal": "0.5"}]}"#, "1.414213562373095048801688724209698"),
+            (#"{"$pow": [{"$numberDecimal": "-2"}, 3]}"#, "-8.000000000000000000000000000000000"),
+            (#"{"$pow": [10, {"$numberDecimal": "-2"}]}"#, "0.01000000000000000000000000000000000"),
+            (#"{"$pow": [1.1, {"$numberDecimal": "2"}]}"#, "1.210000000000000000000000000000000"),  // 1.1 to 15 digits
+            (#"{"$pow": [{"$numberDecimal": "-2"}, 0.5]}"#, "NaN"),
+            (#"{"$pow": [{"$numberDecimal": "10"}, 7000]}"#, "Infinity"),
+            (#"{"$pow": [{"$numberDecimal": "1E-6170"}, 2]}"#, "0E-6176"),
+            (#"{"$pow": [{"$numberDecimal": "NaN"}, 0]}"#, "1.000000000000000000000000000000000"),  // IEEE pow(x, 0) = 1
+        ]
+        for (expr, want) in cases { XCTAssertEqual(dstr(try ev(expr)), want, expr) }
+        // a decimal NaN argument of $ln/$log10/$log takes mongod's double path: a double NaN
+        for expr in [#"{"$ln": {"$numberDecimal": "NaN"}}"#, #"{"$log10": {"$numberDecimal": "NaN"}}"#,
+                     #"{"$log": [{"$numberDecimal": "NaN"}, 10]}"#, #"{"$log": [5, {"$numberDecimal": "NaN"}]}"#] {
+            guard case .double(let x)? = try ev(expr) else { XCTFail(expr); continue }
+            XCTAssertTrue(x.isNaN, expr)
+        }
+        XCTAssertEqual(try ev(#"{"$exp": 0}"#), .double(1))
+        XCTAssertEqual(try ev(#"{"$pow": [null, {"$numberDecimal": "2"}]}"#), .null)
+        let errors: [(String, String)] = [
+            (#"{"$ln": {"$numberDecimal": "0"}}"#, "$ln's argument must be a positive number, but is 0"),
+            (#"{"$ln": {"$numberDecimal": "-1E-400"}}"#, "$ln's argument must be a positive number, but is -0"),
+            (#"{"$log10": {"$numberDecimal": "-Infinity"}}"#, "$log10's argument must be a positive number, but is -inf"),
+            (#"{"$log": [{"$numberDecimal": "5"}, 1]}"#, "$log's base must be a positive number not equal to 1, but is 1"),
+            // mongod's double checks after the decimal ones: 1E-400 is 0 as a double
+            (#"{"$log": [{"$numberDecimal": "1E-400"}, {"$numberDecimal": "1"}]}"#, "$log's argument must be a positive number, but is 0"),
+            (#"{"$pow": [{"$numberDecimal": "0"}, -1]}"#, "$pow cannot take a base of 0 and a negative exponent"),
+            (#"{"$pow": [{"$numberDecimal": "-0"}, {"$numberDecimal": "-0"}]}"#, "$pow cannot take a base of 0 and a negative exponent"),  // isNegative: the sign bit
+        ]
+        for (expr, message) in errors {
+            XCTAssertThrowsError(try ev(expr), expr) { XCTAssertEqual(($0 as? StrataError)?.message, message, expr) }
         }
     }
 
