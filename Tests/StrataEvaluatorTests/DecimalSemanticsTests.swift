@@ -165,4 +165,51 @@ final class DecimalSemanticsTests: XCTestCase {
         // a date plus a decimal: rounded half to even (toLong raises no inexact flag)
         XCTAssertEqual(try ev(#"{"$add": [{"$date": "1970-01-01T00:00:00Z"}, {"$numberDecimal": "2.5"}]}"#), .date(2))
     }
+
+    /// $expMovingAvg (mongod's AccumulatorExpMovingAvg: decimal arithmetic, a double result
+    /// unless an input was a decimal). The first two cases are MongoDB's documentation
+    /// examples (reference/operator/aggregation/expMovingAvg), whose printed outputs they match.
+    func testExpMovingAvg() throws {
+        let prices: [Document] = [("MDB", 18, 13.0), ("MDB", 19, 15.4), ("MDB", 20, 12.0), ("MDB", 21, 11.7),
+                                   ("MSFT", 18, 82.0), ("MSFT", 19, 94.0), ("MSFT", 20, 112.0), ("MSFT", 21, 97.3)].enumerated().map { i, r in
+            // the documentation's inserts: integral prices are shell numbers (doubles)
+            ["_id": .int32(Int32(i)), "stock": .string(r.0), "date": .int32(Int32(r.1)), "price": .double(r.2)]
+        }
+        func ema(_ arg: String) throws -> [BSON?] {
+            try run(#"[{"$setWindowFields": {"partitionBy": "$stock", "sortBy": {"date": 1}, "output": {"e": {"$expMovingAvg": \#(arg)}}}}, {"$sort": {"_id": 1}}]"#, prices).map { $0["e"] }
+        }
+        XCTAssertEqual(try ema(#"{"input": "$price", "N": 2}"#),
+                       [13, 14.6, 12.866666666666667, 12.088888888888889, 82, 90, 104.66666666666667, 99.75555555555556].map { .double($0) })
+        XCTAssertEqual(try ema(#"{"input": "$price", "alpha": 0.75}"#),
+                       [13, 14.8, 12.7, 11.95, 82, 91, 106.75, 99.6625].map { .double($0) })
+        // decimals: 1.5, then 2.25 × 0.3 + 1.5 × 0.7 = 1.725, then 4 × 0.3 + 1.725 × 0.7 = 2.4075;
+        // non-numbers are skipped (null before the first number); an int before any decimal
+        // gives a double
+        let docs: [Document] = [["_id": 1, "v": "x"], ["_id": 2, "v": .null], ["_id": 3, "v": .int32(1)], ["_id": 4, "v": d("1.5")],
+                                ["_id": 5, "v": d("2.25")], ["_id": 6], ["_id": 7, "v": d("4")]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"e": {"$expMovingAvg": {"input": "$v", "alpha": {"$numberDecimal": "0.3"}}}}}}]"#,
+                          Array(docs[0...1] + docs[3...])).map { $0["e"] }
+        XCTAssertEqual(Array(out[0...1]), [.null, .null])
+        XCTAssertEqual(out[2...].map { dstr($0) }, ["1.5", "1.725", "1.725", "2.4075"])
+        let mixed = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"e": {"$expMovingAvg": {"input": "$v", "N": 3}}}}}]"#, docs).map { $0["e"] }
+        XCTAssertEqual(mixed[2], .double(1))
+        // alpha = 2 / (3 + 1) = 0.5: 1.5 × 0.5 + 1 × 0.5
+        XCTAssertEqual(dstr(mixed[3]), "1.25")
+        let errors: [(String, String)] = [
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "N": 2}, "window": {"documents": [-1, 0]}}}}"#, "exactly one argument that is an object"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a"}}}}"#, "exactly two fields"),
+            (#"{"output": {"e": {"$expMovingAvg": {"input": "$a", "N": 2}}}}"#, "requires an explicit 'sortBy'"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "N": 2.5}}}}"#, "use the 'alpha' argument instead"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "N": 0}}}}"#, "'N' must be greater than zero. Got 0"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "alpha": 1}}}}"#, "'alpha' must be between 0 and 1 (exclusive)"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "alpha": "x"}}}}"#, "'alpha' must be a number"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "M": 1}}}}"#, "Got unrecognized field"),
+        ]
+        for (spec, fragment) in errors {
+            XCTAssertThrowsError(try run(#"[{"$setWindowFields": \#(spec)}]"#, [])) { e in
+                XCTAssertEqual((e as? StrataError)?.kind, .badInput, spec)
+                XCTAssertTrue((e as? StrataError)?.message.contains(fragment) == true, "\(e)")
+            }
+        }
+    }
 }
