@@ -212,4 +212,16 @@ final class DecimalSemanticsTests: XCTestCase {
             }
         }
     }
+
+    /// `BSON.exactInt` of a decimal reads its coefficient and exponent, not its nearest double.
+    func testExactIntOfDecimals() {
+        let cases: [(String, Int64?)] = [
+            ("9007199254740993", 9_007_199_254_740_993), ("9223372036854775807", .max), ("-9223372036854775808", .min),
+            ("9223372036854775808", nil), ("-9223372036854775809", nil), ("1.0", 1), ("100E-2", 1), ("1.5", nil),
+            ("1E+3", 1000), ("-0", 0), ("0E+6111", 0), ("0E-6176", 0), ("1E+19", nil), ("1E-6176", nil),
+            ("9.999999999999999999999999999999999E+6144", nil), ("NaN", nil), ("Infinity", nil), ("-Infinity", nil),
+            ("123456789012345678.0000000000000000", 123_456_789_012_345_678),
+        ]
+        for (text, want) in cases { XCTAssertEqual(d(text).exactInt, want, text) }
+    }
 }
