@@ -162,8 +162,8 @@ public enum Numeric {
     }
 
     /// Throws `.unsupported` for decimal128 operands of the operators strata cannot compute
-    /// exactly as mongod does: mongod computes them with the Intel library's transcendental
-    /// functions, whose last-digit results strata does not reproduce.
+    /// exactly as mongod does (the trigonometric ones and `$atan2`): mongod computes them
+    /// with the Intel library's trigonometric functions, which strata does not reproduce.
     @inlinable
     public static func rejectDecimal(_ v: BSON?, _ op: String) throws {
         if case .decimal128? = v {

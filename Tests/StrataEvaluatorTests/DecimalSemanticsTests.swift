@@ -57,10 +57,61 @@ final class DecimalSemanticsTests: XCTestCase {
         XCTAssertThrowsError(try ev(#"{"$toInt": {"$numberDecimal": "3000000000"}}"#))
         XCTAssertThrowsError(try ev(#"{"$divide": [1, {"$numberDecimal": "0E+3"}]}"#))
         XCTAssertThrowsError(try ev(#"{"$sqrt": {"$numberDecimal": "-1"}}"#))
-        for op in ["$exp", "$ln", "$log10"] {
-            XCTAssertThrowsError(try ev(#"{"\#(op)": {"$numberDecimal": "2"}}"#)) {
-                XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
-            }
+    }
+
+    /// $exp $ln $log10 $log $pow on decimals (mongod's expression.cpp: decimal in, decimal out;
+    /// $pow and $log decimal when either operand is; a decimal argument that is not > 0 falls
+    /// through to the double code). Values from Python's decimal module (decimal128 context).
+    func testTranscendentalOperators() throws {
+        let cases: [(String, String)] = [
+            (#"{"$exp": {"$numberDecimal": "1"}}"#, "2.718281828459045235360287471352662"),
+            (#"{"$exp": {"$numberDecimal": "0"}}"#, "1"),
+            (#"{"$exp": {"$numberDecimal": "-Infinity"}}"#, "0"),
+            (#"{"$exp": {"$numberDecimal": "NaN"}}"#, "NaN"),
+            (#"{"$exp": {"$numberDecimal": "20000"}}"#, "Infinity"),
+            (#"{"$exp": {"$numberDecimal": "-20000"}}"#, "0E-6176"),
+            (#"{"$ln": {"$numberDecimal": "10"}}"#, "2.302585092994045684017991454684364"),
+            (#"{"$ln": {"$numberDecimal": "1.000"}}"#, "0"),
+            (#"{"$ln": {"$numberDecimal": "Infinity"}}"#, "Infinity"),
+            (#"{"$log10": {"$numberDecimal": "1000"}}"#, "3"),
+            (#"{"$log10": {"$numberDecimal": "0.001"}}"#, "-3"),
+            (#"{"$log10": {"$numberDecimal": "2"}}"#, "0.3010299956639811952137388947244930"),
+            // $log is ln(x) / ln(b), each rounded: not log10 for a base of 10
+            (#"{"$log": [{"$numberDecimal": "2"}, 10]}"#, "0.3010299956639811952137388947244931"),
+            (#"{"$log": [{"$numberDecimal": "100"}, 10]}"#, "2"),
+            (#"{"$log": [8, {"$numberDecimal": "2"}]}"#, "3.000000000000000000000000000000000"),
+            // $pow: the 34-digit form (mongod adds 0E-6176 to bid128_pow's result)
+            (#"{"$pow": [{"$numberDecimal": "2"}, 3]}"#, "8.000000000000000000000000000000000"),
+            (#"{"$pow": [2, {"$numberDecimal": "0.5"}]}"#, "1.414213562373095048801688724209698"),
+            (#"{"$pow": [{"$numberDecimal": "-2"}, 3]}"#, "-8.000000000000000000000000000000000"),
+            (#"{"$pow": [10, {"$numberDecimal": "-2"}]}"#, "0.01000000000000000000000000000000000"),
+            (#"{"$pow": [1.1, {"$numberDecimal": "2"}]}"#, "1.210000000000000000000000000000000"),  // 1.1 to 15 digits
+            (#"{"$pow": [{"$numberDecimal": "-2"}, 0.5]}"#, "NaN"),
+            (#"{"$pow": [{"$numberDecimal": "10"}, 7000]}"#, "Infinity"),
+            (#"{"$pow": [{"$numberDecimal": "1E-6170"}, 2]}"#, "0E-6176"),
+            (#"{"$pow": [{"$numberDecimal": "NaN"}, 0]}"#, "1.000000000000000000000000000000000"),  // IEEE pow(x, 0) = 1
+        ]
+        for (expr, want) in cases { XCTAssertEqual(dstr(try ev(expr)), want, expr) }
+        // a decimal NaN argument of $ln/$log10/$log takes mongod's double path: a double NaN
+        for expr in [#"{"$ln": {"$numberDecimal": "NaN"}}"#, #"{"$log10": {"$numberDecimal": "NaN"}}"#,
+                     #"{"$log": [{"$numberDecimal": "NaN"}, 10]}"#, #"{"$log": [5, {"$numberDecimal": "NaN"}]}"#] {
+            guard case .double(let x)? = try ev(expr) else { XCTFail(expr); continue }
+            XCTAssertTrue(x.isNaN, expr)
+        }
+        XCTAssertEqual(try ev(#"{"$exp": 0}"#), .double(1))
+        XCTAssertEqual(try ev(#"{"$pow": [null, {"$numberDecimal": "2"}]}"#), .null)
+        let errors: [(String, String)] = [
+            (#"{"$ln": {"$numberDecimal": "0"}}"#, "$ln's argument must be a positive number, but is 0"),
+            (#"{"$ln": {"$numberDecimal": "-1E-400"}}"#, "$ln's argument must be a positive number, but is -0"),
+            (#"{"$log10": {"$numberDecimal": "-Infinity"}}"#, "$log10's argument must be a positive number, but is -inf"),
+            (#"{"$log": [{"$numberDecimal": "5"}, 1]}"#, "$log's base must be a positive number not equal to 1, but is 1"),
+            // mongod's double checks after the decimal ones: 1E-400 is 0 as a double
+            (#"{"$log": [{"$numberDecimal": "1E-400"}, {"$numberDecimal": "1"}]}"#, "$log's argument must be a positive number, but is 0"),
+            (#"{"$pow": [{"$numberDecimal": "0"}, -1]}"#, "$pow cannot take a base of 0 and a negative exponent"),
+            (#"{"$pow": [{"$numberDecimal": "-0"}, {"$numberDecimal": "-0"}]}"#, "$pow cannot take a base of 0 and a negative exponent"),  // isNegative: the sign bit
+        ]
+        for (expr, message) in errors {
+            XCTAssertThrowsError(try ev(expr), expr) { XCTAssertEqual(($0 as? StrataError)?.message, message, expr) }
         }
     }
 
@@ -113,5 +164,64 @@ final class DecimalSemanticsTests: XCTestCase {
         XCTAssertEqual(out[2]["a"], .double(1.25))
         // a date plus a decimal: rounded half to even (toLong raises no inexact flag)
         XCTAssertEqual(try ev(#"{"$add": [{"$date": "1970-01-01T00:00:00Z"}, {"$numberDecimal": "2.5"}]}"#), .date(2))
+    }
+
+    /// $expMovingAvg (mongod's AccumulatorExpMovingAvg: decimal arithmetic, a double result
+    /// unless an input was a decimal). The first two cases are MongoDB's documentation
+    /// examples (reference/operator/aggregation/expMovingAvg), whose printed outputs they match.
+    func testExpMovingAvg() throws {
+        let prices: [Document] = [("MDB", 18, 13.0), ("MDB", 19, 15.4), ("MDB", 20, 12.0), ("MDB", 21, 11.7),
+                                   ("MSFT", 18, 82.0), ("MSFT", 19, 94.0), ("MSFT", 20, 112.0), ("MSFT", 21, 97.3)].enumerated().map { i, r in
+            // the documentation's inserts: integral prices are shell numbers (doubles)
+            ["_id": .int32(Int32(i)), "stock": .string(r.0), "date": .int32(Int32(r.1)), "price": .double(r.2)]
+        }
+        func ema(_ arg: String) throws -> [BSON?] {
+            try run(#"[{"$setWindowFields": {"partitionBy": "$stock", "sortBy": {"date": 1}, "output": {"e": {"$expMovingAvg": \#(arg)}}}}, {"$sort": {"_id": 1}}]"#, prices).map { $0["e"] }
+        }
+        XCTAssertEqual(try ema(#"{"input": "$price", "N": 2}"#),
+                       [13, 14.6, 12.866666666666667, 12.088888888888889, 82, 90, 104.66666666666667, 99.75555555555556].map { .double($0) })
+        XCTAssertEqual(try ema(#"{"input": "$price", "alpha": 0.75}"#),
+                       [13, 14.8, 12.7, 11.95, 82, 91, 106.75, 99.6625].map { .double($0) })
+        // decimals: 1.5, then 2.25 × 0.3 + 1.5 × 0.7 = 1.725, then 4 × 0.3 + 1.725 × 0.7 = 2.4075;
+        // non-numbers are skipped (null before the first number); an int before any decimal
+        // gives a double
+        let docs: [Document] = [["_id": 1, "v": "x"], ["_id": 2, "v": .null], ["_id": 3, "v": .int32(1)], ["_id": 4, "v": d("1.5")],
+                                ["_id": 5, "v": d("2.25")], ["_id": 6], ["_id": 7, "v": d("4")]]
+        let out = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"e": {"$expMovingAvg": {"input": "$v", "alpha": {"$numberDecimal": "0.3"}}}}}}]"#,
+                          Array(docs[0...1] + docs[3...])).map { $0["e"] }
+        XCTAssertEqual(Array(out[0...1]), [.null, .null])
+        XCTAssertEqual(out[2...].map { dstr($0) }, ["1.5", "1.725", "1.725", "2.4075"])
+        let mixed = try run(#"[{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"e": {"$expMovingAvg": {"input": "$v", "N": 3}}}}}]"#, docs).map { $0["e"] }
+        XCTAssertEqual(mixed[2], .double(1))
+        // alpha = 2 / (3 + 1) = 0.5: 1.5 × 0.5 + 1 × 0.5
+        XCTAssertEqual(dstr(mixed[3]), "1.25")
+        let errors: [(String, String)] = [
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "N": 2}, "window": {"documents": [-1, 0]}}}}"#, "exactly one argument that is an object"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a"}}}}"#, "exactly two fields"),
+            (#"{"output": {"e": {"$expMovingAvg": {"input": "$a", "N": 2}}}}"#, "requires an explicit 'sortBy'"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "N": 2.5}}}}"#, "use the 'alpha' argument instead"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "N": 0}}}}"#, "'N' must be greater than zero. Got 0"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "alpha": 1}}}}"#, "'alpha' must be between 0 and 1 (exclusive)"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "alpha": "x"}}}}"#, "'alpha' must be a number"),
+            (#"{"sortBy": {"a": 1}, "output": {"e": {"$expMovingAvg": {"input": "$a", "M": 1}}}}"#, "Got unrecognized field"),
+        ]
+        for (spec, fragment) in errors {
+            XCTAssertThrowsError(try run(#"[{"$setWindowFields": \#(spec)}]"#, [])) { e in
+                XCTAssertEqual((e as? StrataError)?.kind, .badInput, spec)
+                XCTAssertTrue((e as? StrataError)?.message.contains(fragment) == true, "\(e)")
+            }
+        }
+    }
+
+    /// `BSON.exactInt` of a decimal reads its coefficient and exponent, not its nearest double.
+    func testExactIntOfDecimals() {
+        let cases: [(String, Int64?)] = [
+            ("9007199254740993", 9_007_199_254_740_993), ("9223372036854775807", .max), ("-9223372036854775808", .min),
+            ("9223372036854775808", nil), ("-9223372036854775809", nil), ("1.0", 1), ("100E-2", 1), ("1.5", nil),
+            ("1E+3", 1000), ("-0", 0), ("0E+6111", 0), ("0E-6176", 0), ("1E+19", nil), ("1E-6176", nil),
+            ("9.999999999999999999999999999999999E+6144", nil), ("NaN", nil), ("Infinity", nil), ("-Infinity", nil),
+            ("123456789012345678.0000000000000000", 123_456_789_012_345_678),
+        ]
+        for (text, want) in cases { XCTAssertEqual(d(text).exactInt, want, text) }
     }
 }

@@ -22,7 +22,7 @@ final class StageTests: XCTestCase {
         expect(#"[{"$sample": {"size": 1}}]"#, .unsupported, "pipeline[0].$sample", "not supported")
         expect(#"[{"$geoNear": {}}]"#, .unsupported, "pipeline[0].$geoNear", "not supported")
         expect(#"[{"$setWindowFields": {}}]"#, .badInput, "pipeline[0].$setWindowFields", "output")
-        expect(#"[{"$setWindowFields": {"sortBy": {"a": 1}, "output": {"d": {"$expMovingAvg": {"input": "$a", "N": 3}}}}}]"#, .unsupported, "pipeline[0].$setWindowFields.output.d.$expMovingAvg", "not supported")
+        expect(#"[{"$setWindowFields": {"sortBy": {"a": 1}, "output": {"d": {"$minMaxScaler": {"input": "$a"}}}}}]"#, .unsupported, "pipeline[0].$setWindowFields.output.d.$minMaxScaler", "not supported")
         expect(#"[{"$setWindowFields": {"output": {"r": {"$rank": {}}}}}]"#, .badInput, "pipeline[0].$setWindowFields.output.r.$rank", "sortBy")
         expect(#"[{"$group": {"_id": null, "total": {"$sum": {"$bad": 1}}}}]"#, .badInput, "pipeline[0].$group.total.$sum.$bad", "unknown expression operator")
         expect(#"[{"$group": {"_id": null, "total": {"$summ": 1}}}]"#, .badInput, "pipeline[0].$group.total.$summ", "unknown group operator")

@@ -400,18 +400,3 @@ extension Decimal128 {
         return Decimal128.round(negative: negative, U256(c), exponent: exp, sticky: sticky)
     }
 }
-
-extension Decimal128 {
-    /// The value as an Int64 when it is an integer in Int64's range (mongod's
-    /// `toLongExact` without flags), else nil.
-    public var exactInt64: Int64? {
-        let p = parts
-        guard p.kind == .finite else { return nil }
-        if p.coefficient == 0 { return 0 }
-        var c = p.coefficient, e = p.exponent
-        while e < 0 { if c % 10 != 0 { return nil }; c /= 10; e += 1 }
-        while e > 0 { if c > UInt128(Int64.max) { return nil }; c *= 10; e -= 1 }
-        if p.negative { return c <= UInt128(Int64.max) + 1 ? (c == UInt128(Int64.max) + 1 ? Int64.min : -Int64(c)) : nil }
-        return c <= UInt128(Int64.max) ? Int64(c) : nil
-    }
-}

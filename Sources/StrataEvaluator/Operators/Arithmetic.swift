@@ -24,12 +24,18 @@ extension EvalContext {
             let d = v.doubleValue!
             if d < 0 { throw evalError("$sqrt's argument must be greater than or equal to 0") }
             return .double(d.squareRoot()) } },
-        "$exp": { c, a in try numeric1("$exp", c.arg(a, 0)) { .double(Foundation.exp($0.doubleValue!)) } },
-        "$ln": { c, a in try numeric1("$ln", c.arg(a, 0)) { v in
+        "$exp": { c, a in try numeric1("$exp", c.arg(a, 0), decimalOK: true) { v in
+            if case .decimal128(let x) = v { return .decimal128(x.exp()) }
+            return .double(Foundation.exp(v.doubleValue!)) } },
+        // A decimal argument that is not > 0 (NaN included) falls through to mongod's double
+        // code: its error, or a double NaN.
+        "$ln": { c, a in try numeric1("$ln", c.arg(a, 0), decimalOK: true) { v in
+            if case .decimal128(let x) = v, Decimal128.compare(x, .zero) > 0 { return .decimal128(x.ln()) }
             let d = v.doubleValue!
             if !(d > 0 || d.isNaN) { throw evalError("$ln's argument must be a positive number, but is \(formatG(d))") }
             return .double(Foundation.log(d)) } },
-        "$log10": { c, a in try numeric1("$log10", c.arg(a, 0)) { v in
+        "$log10": { c, a in try numeric1("$log10", c.arg(a, 0), decimalOK: true) { v in
+            if case .decimal128(let x) = v, Decimal128.compare(x, .zero) > 0 { return .decimal128(x.log10()) }
             let d = v.doubleValue!
             if !(d > 0 || d.isNaN) { throw evalError("$log10's argument must be a positive number, but is \(formatG(d))") }
             return .double(Foundation.log10(d)) } },
@@ -284,7 +290,14 @@ extension EvalContext {
         if BSON.isNullish(x) || BSON.isNullish(b) { return .null }
         guard x!.isNumber else { throw evalError("$log's argument must be numeric, not \(typeName(x))") }
         guard b!.isNumber else { throw evalError("$log's base must be numeric, not \(typeName(b))") }
-        try Numeric.rejectDecimal(x, "$log"); try Numeric.rejectDecimal(b, "$log")
+        if NumericType(x!) == .decimal || NumericType(b!) == .decimal {
+            // mongod: ln(x) / ln(b), each rounded; other cases fall through to the double code
+            let xx = Numeric.coerceToDecimal(x!)!, bb = Numeric.coerceToDecimal(b!)!
+            let one = Decimal128(1)
+            if Decimal128.compare(xx, .zero) > 0 && !bb.isNaN && Decimal128.compare(bb, one) != 0 && Decimal128.compare(bb, .zero) > 0 {
+                return .decimal128(xx.ln() / bb.ln())
+            }
+        }
         let xd = x!.doubleValue!, bd = b!.doubleValue!
         if !(xd > 0 || xd.isNaN) { throw evalError("$log's argument must be a positive number, but is \(formatG(xd))") }
         if !((bd > 0 && bd != 1) || bd.isNaN) {
@@ -297,7 +310,11 @@ extension EvalContext {
         if BSON.isNullish(b) || BSON.isNullish(e) { return .null }
         guard b!.isNumber else { throw evalError("$pow's base must be numeric, not \(typeName(b))") }
         guard e!.isNumber else { throw evalError("$pow's exponent must be numeric, not \(typeName(e))") }
-        try Numeric.rejectDecimal(b, "$pow"); try Numeric.rejectDecimal(e, "$pow")
+        if NumericType(b!) == .decimal || NumericType(e!) == .decimal {
+            let x = Numeric.coerceToDecimal(b!)!, y = Numeric.coerceToDecimal(e!)!
+            if x.isZero && y.isNegative { throw evalError("$pow cannot take a base of 0 and a negative exponent") }
+            return .decimal128(Decimal128.mongoPower(x, y))
+        }
         let bd = b!.doubleValue!, ed = e!.doubleValue!
         if bd == 0 && ed < 0 { throw evalError("$pow cannot take a base of 0 and a negative exponent") }
         if case .double = b! { return .double(Foundation.pow(bd, ed)) }

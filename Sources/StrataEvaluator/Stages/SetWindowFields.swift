@@ -1,10 +1,10 @@
 /// `$setWindowFields` with the window functions strata implements exactly:
 /// `$sum $avg $min $max $count $push $addToSet $stdDevPop $stdDevSamp $first $last $shift
-/// $locf $linearFill $rank $denseRank $documentNumber`, document windows (`[lower, upper]` of integers,
-/// "current", "unbounded") and range windows (numbers, or dates with a `unit`, on a single
-/// ascending or descending `sortBy` field). Other window functions (`$derivative`,
-/// `$integral`, `$expMovingAvg`, `$covariance*`, `$topN`... in windows) are
-/// refused as unsupported.
+/// $locf $linearFill $rank $denseRank $documentNumber $derivative $integral $covariance*
+/// $expMovingAvg` (`SetWindowFields+ExpMovingAvg.swift`) and the accumulator-style ones
+/// (`$topN`, `$median`...), document windows (`[lower, upper]` of integers, "current",
+/// "unbounded") and range windows (numbers, or dates with a `unit`, on a single ascending or
+/// descending `sortBy` field). `$minMaxScaler` is refused as unsupported.
 ///
 /// Semantics follow mongod's executors: a left-unbounded window uses the `$group`
 /// accumulator; a bounded one uses the removable implementations (`$sum`/`$avg` narrow their
@@ -42,6 +42,8 @@ public struct SetWindowFields: Sendable, Equatable {
         public var unitMillis: Int64?
         /// The argument as written (for serialization).
         var rawArgument: BSON
+        /// `$expMovingAvg`'s alpha (from `alpha`, or 2 / (N + 1)).
+        var alpha: Decimal128? = nil
     }
 
     public var partitionBy: Expr?
@@ -55,8 +57,8 @@ public struct SetWindowFields: Sendable, Equatable {
                                                 "$median", "$percentile", "$mergeObjects", "$concatArrays", "$setUnion"]
     static let supported: Set<String> = accumulatorFunctions.union(accumulatorStyle)
         .union(["$first", "$last", "$shift", "$locf", "$linearFill", "$rank", "$denseRank", "$documentNumber",
-                "$derivative", "$integral", "$covariancePop", "$covarianceSamp"])
-    static let known: Set<String> = supported.union(["$expMovingAvg", "$minMaxScaler"])
+                "$derivative", "$integral", "$covariancePop", "$covarianceSamp", "$expMovingAvg"])
+    static let known: Set<String> = supported.union(["$minMaxScaler"])
     static let unitMillis: [String: Int64] = ["week": 604_800_000, "day": 86_400_000, "hour": 3_600_000, "minute": 60_000,
                                               "second": 1000, "millisecond": 1]
     static let units: Set<String> = ["year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond"]
@@ -214,6 +216,8 @@ public struct SetWindowFields: Sendable, Equatable {
                 }
             }
             if out.argument == nil || out.shiftBy == nil { throw StrataError.badInput("$shift requires 'output' and 'by'", at: fl) }
+        case "$expMovingAvg":
+            try parseExpMovingAvg(&out, arg, window: window, sortBy: sortBy, at: fl)
         case "$locf":
             if window != nil { throw StrataError.badInput("$locf does not accept a 'window' field", at: fl) }
             out.argument = try Expr.parse(arg, at: fl)
@@ -408,6 +412,8 @@ final class SetWindowFieldsOp: Op {
             return try linearFill(o, docs)
         case "$derivative":
             return try derivative(o, docs)
+        case "$expMovingAvg":
+            return try expMovingAvg(o, docs)
         case "$locf":
             var lastSeen: BSON = .null
             return try (0..<n).map { i in

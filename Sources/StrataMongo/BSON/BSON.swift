@@ -103,8 +103,9 @@ extension BSON {
         }
     }
 
-    /// The value as an exact integer, when it is an int32, an int64, or a
-    /// double with an integral value that fits in an Int64.
+    /// The value as an exact integer, when it is an int32, an int64, or a double or
+    /// decimal128 with an integral value that fits in an Int64 (decimals read exactly,
+    /// never through a double).
     public var exactInt: Int64? {
         switch self {
         case .int32(let v): return Int64(v)
@@ -112,9 +113,7 @@ extension BSON {
         case .double(let d):
             guard d.isFinite, d.rounded() == d, d >= -9.223372036854775808e18, d < 9.223372036854775808e18 else { return nil }
             return Int64(d)
-        case .decimal128(let d):
-            guard let v = d.doubleValue, v.isFinite, v.rounded() == v, abs(v) < 9.0e15 else { return nil }
-            return Int64(v)
+        case .decimal128(let d): return d.exactInt64
         default: return nil
         }
     }

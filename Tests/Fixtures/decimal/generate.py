@@ -22,6 +22,17 @@ Families (10,000 cases each):
   to_double                nearest double (ties to even)
   cmp_double               mongod's compareDecimalToDouble: exact (NaN == NaN, below all)
   parse                    string -> decimal128, rounded half even
+
+A second file, decimal128-transcendental.jsonl.gz (gzip, ~1.3 MB; 50,000 lines; seed 12;
+Tests/StrataEvaluatorTests/Decimal128TranscendentalOracleTests.swift), 10,000 cases each of:
+  exp, ln, log10           the context's exp/ln/log10 (correctly rounded); negative and zero
+                           operands too (NaN, -Infinity), though mongod refuses them before
+  log                      mongod's $log on decimals: ln(x) / ln(b), each rounded
+  pow                      mongod's Decimal128::power: IEEE 754-2008 pow's special cases (as
+                           Intel's bid128_pow), else Python's power at 120 digits rounded once to
+                           decimal128 (its 34-digit power misrounds some ties), then + 0E-6176
+Inputs cover NaN, infinities, signed zeros, subnormals, overflow and underflow edges, values
+near 1, powers of ten in several cohorts, integral and fractional exponents, exact powers.
 """
 import gzip, json, random, math, struct, os
 from decimal import (Decimal, Context, ROUND_HALF_EVEN, ROUND_DOWN, ROUND_CEILING, ROUND_FLOOR,
@@ -228,5 +239,180 @@ def main():
         f.write(text)
 
 
+# ---------------------------------------------------------------------------------------------
+# decimal128-transcendental.jsonl.gz: exp, ln, log10, log (mongod's ln(x) / ln(b)) and pow
+# (mongod's Decimal128::power: IEEE 754-2008 pow, then + 0E-6176). Its own generator (seed 12),
+# so the file above stays as it was.
+
+trng = random.Random(12)
+ZERO_MIN = Decimal((0, (0,), -6176))
+HI = Context(prec=120, Emax=10 ** 9, Emin=-10 ** 9, rounding=ROUND_HALF_EVEN, traps=[])
+
+
+def digits_decimal(sign, nd, e):
+    coef = trng.randint(10 ** (nd - 1), 10 ** nd - 1)
+    return Decimal((sign, tuple(int(c) for c in str(coef)), e))
+
+
+def t_any(sign=None):
+    """Any decimal128: specials, zeros, full and short coefficients over the whole range."""
+    sign = trng.randint(0, 1) if sign is None else sign
+    r = trng.random()
+    if r < 0.05:
+        return trng.choice([Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+    if r < 0.1:
+        return Decimal((sign, (0,), trng.choice([0, -1, 3, -6176, 6111, trng.randint(-6176, 6111)])))
+    nd = trng.choice([1, 2, 3, 5, 10, 17, 34, 34, trng.randint(1, 34)])
+    r2 = trng.random()
+    e = trng.randint(-40, 10) if r2 < 0.6 else (trng.randint(-6176, -6100) if r2 < 0.75 else (
+        trng.randint(6060, 6111) if r2 < 0.85 else trng.randint(-6176, 6111)))
+    return digits_decimal(sign, nd, e)
+
+
+def t_moderate(sign=None, lo=-40, hi=5):
+    """A finite nonzero decimal with adjusted exponent in [lo, hi]."""
+    sign = trng.randint(0, 1) if sign is None else sign
+    nd = trng.choice([1, 2, 3, 6, 15, 20, 34, 34, trng.randint(1, 34)])
+    adj = trng.randint(lo, hi)
+    return digits_decimal(sign, nd, adj - nd + 1)
+
+
+def t_near_one():
+    """1 ± a small random amount: cancellation in ln and log10."""
+    k = trng.randint(1, 34)
+    delta = t_moderate(0, -k - 1, -k)
+    x = CTX.add(Decimal(1), delta) if trng.random() < 0.5 else CTX.subtract(Decimal(1), delta)
+    return x
+
+
+def t_power_of_ten():
+    n = trng.randint(-6176, 6111)
+    z = trng.randint(0, 33)
+    e = max(-6176, n - z)
+    return Decimal((0, (1,) + (0,) * (n - e), e))
+
+
+def exp_input():
+    r = trng.random()
+    if r < 0.15:
+        return t_any()
+    if r < 0.5:
+        return t_moderate(lo=-40, hi=4)
+    if r < 0.6:  # around overflow (ln 9.99E+6144 = 14149.39) and underflow into subnormals
+        base = trng.choice(["14149", "14150", "-14140", "-14170", "-14200", "-14221", "-14222", "-14145"])
+        return CTX.add(Decimal(base), t_moderate(lo=-30, hi=1))
+    if r < 0.7:  # tiny: exp is 1 to 34 digits, or 0.99...
+        return t_moderate(lo=-45, hi=-30)
+    if r < 0.8:  # integers and short values
+        return Decimal(trng.randint(-15000, 15000)) / Decimal(trng.choice([1, 1, 10, 100, 1000]))
+    return t_moderate(lo=-5, hi=1)
+
+
+def log_input():
+    r = trng.random()
+    if r < 0.1:
+        return t_any()
+    if r < 0.2:
+        return t_power_of_ten()
+    if r < 0.35:
+        return t_near_one()
+    if r < 0.55:
+        return t_any(sign=0)
+    if r < 0.6:  # subnormal
+        return digits_decimal(0, trng.randint(1, 20), -6176)
+    return t_moderate(0, lo=-40, hi=40)
+
+
+def ieee_pow(x, y):
+    """IEEE 754-2008 pow's special cases (Intel's bid128_pow), Python's power otherwise."""
+    if y.is_zero():
+        return Decimal(1)
+    if x.is_finite() and not x.is_signed() and x == 1:
+        return Decimal(1)
+    if x.is_nan() or y.is_nan():
+        return Decimal("NaN")
+    yint = y.is_finite() and (y.as_tuple().exponent >= 0 or y == y.to_integral_value())
+    yodd = yint and y.as_tuple().exponent <= 0 and int(y) % 2 == 1
+    if y.is_infinite():
+        if x.is_finite() and x == -1:
+            return Decimal(1)
+        big = abs(x) > 1
+        return Decimal("Infinity") if big != y.is_signed() else Decimal(0)
+    neg = 1 if x.is_signed() and yodd else 0
+    if x.is_infinite():
+        return Decimal((neg, (0,), 0)) if y < 0 else Decimal((neg, (0,), "F"))
+    if x.is_zero():
+        return Decimal((neg, (0,), "F")) if y < 0 else Decimal((neg, (0,), 0))
+    if x < 0 and not yint:
+        return Decimal("NaN")
+    # Python's power at 34 digits misrounds some ties and near-ties (1.000000000019 ** -5000,
+    # (-5.22) ** 39, an exact 35-digit tie from 4.3195193013025E-63 ** 2.5): power at 120
+    # digits, then rounded once to decimal128
+    return CTX.plus(HI.power(x, y))
+
+
+def mongo_power(x, y):
+    return CTX.add(ieee_pow(x, y), ZERO_MIN)
+
+
+def pow_input():
+    r = trng.random()
+    if r < 0.08:
+        return t_any(), t_any()
+    if r < 0.3:  # integral exponents: exact powers, overflow, underflow, negative bases
+        x = t_moderate(lo=-10, hi=10) if trng.random() < 0.8 else t_any()
+        n = trng.choice([trng.randint(-40, 40), trng.randint(-3000, 3000), trng.randint(2, 5)])
+        y = Decimal(n)
+        if trng.random() < 0.2:
+            y = Decimal((1 if n < 0 else 0, tuple(int(c) for c in str(abs(n))) + (0,) * 2, -2))  # 3.00
+        return x, y
+    if r < 0.42:  # perfect powers with fractional exponents: exact results
+        root = t_moderate(0, lo=-5, hi=5)
+        root = Decimal((0, root.as_tuple().digits[:trng.randint(1, 8)], root.as_tuple().exponent))
+        k, y = trng.choice([(2, "0.5"), (4, "0.25"), (2, "1.5"), (2, "-0.5"), (5, "0.2"), (8, "0.125"), (2, "2.5")])
+        return CTX.power(root, Decimal(k)), Decimal(y)
+    if r < 0.5:  # base 10 and 2: mongod's exp10 / exp2
+        return Decimal(trng.choice(["10", "2", "10.0", "2.00", "1E+1"])), trng.choice(
+            [t_moderate(lo=-10, hi=3), Decimal(trng.randint(-6200, 6200))])
+    if r < 0.6:  # near 1, large exponents
+        return t_near_one(), t_moderate(lo=0, hi=38)
+    if r < 0.7:  # negative bases
+        return t_moderate(1, lo=-5, hi=5), (Decimal(trng.randint(-50, 50)) if trng.random() < 0.7 else t_moderate(lo=-3, hi=1))
+    if r < 0.75:  # zero bases, specials as the exponent
+        return trng.choice([Decimal(0), Decimal("-0"), Decimal("0E-30"), Decimal(1), Decimal(-1), Decimal("Infinity"),
+                            Decimal("-Infinity"), Decimal("0.5"), Decimal("2")]), trng.choice(
+            [Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN"), Decimal(3), Decimal(-3), Decimal("0.5"),
+             Decimal("-0.5"), Decimal(2), Decimal("-0"), Decimal("1E+50")])
+    return t_moderate(0, lo=-20, hi=20), t_moderate(lo=-20, hi=4)
+
+
+def transcendental():
+    out = []
+    for _ in range(N):
+        a = exp_input()
+        out.append(["exp", s(a), s(CTX.exp(a))])
+    for _ in range(N):
+        a = log_input()
+        out.append(["ln", s(a), s(CTX.ln(a))])
+    for _ in range(N):
+        a = log_input()
+        out.append(["log10", s(a), s(CTX.log10(a))])
+    for _ in range(N):
+        a = log_input()
+        b = log_input()
+        while b == 1:
+            b = log_input()
+        out.append(["log", s(a), s(b), s(CTX.divide(CTX.ln(a), CTX.ln(b)))])
+    for _ in range(N):
+        a, b = pow_input()
+        out.append(["pow", s(a), s(b), s(mongo_power(a, b))])
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "decimal128-transcendental.jsonl.gz")
+    text = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in out).encode()
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0,
+                                               filename="") as f:
+        f.write(text)
+
+
 if __name__ == "__main__":
     main()
+    transcendental()
