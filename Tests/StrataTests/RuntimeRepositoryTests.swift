@@ -84,7 +84,9 @@ final class RuntimeRepositoryTests: XCTestCase {
         let events = try RuntimeFixture.lens("events")
         let ef = try XCTUnwrap(UpgradeInputs.fetchProjection(events, projection: try Projection.parseFind(["kind": 1, "amount.value": 1]),
                                                              query: nil, sort: nil, versions: events.knownVersions))
-        XCTAssertEqual(Set(ef.keys), ["_id", "v", "kind", "type", "amount.value", "amountCents"])
+        // `amount` whole, not `amount.value`: the conversion that writes it refuses a document
+        // already holding an `amount` (its guard looks at it), and so must the partial read.
+        XCTAssertEqual(Set(ef.keys), ["_id", "v", "kind", "type", "amount", "amountCents"])
         // A projection of a projected read cannot be saved.
         XCTAssertThrowsError(try repo.save(try XCTUnwrap(repo.find(projection: ["password": 1]).first))) { e in
             XCTAssertEqual((e as? StrataError)?.kind, .badInput)
