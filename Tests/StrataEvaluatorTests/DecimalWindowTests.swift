@@ -99,4 +99,29 @@ final class DecimalWindowTests: XCTestCase {
         let byDocs = try run(#"[{"$setWindowFields": {"sortBy": {"x": 1}, "output": {"n": {"$sum": 1, "window": {"documents": [{"$numberDecimal": "-1"}, {"$numberDecimal": "0"}]}}}}}]"#, docs)
         XCTAssertEqual(byDocs.map { $0["n"] }, [1, 2, 2, 2])
     }
+
+    /// `$densify` with a decimal step: the grid is built by `$add` in decimal, the step
+    /// check by `$subtract` and `$mod` (remainder read as a double).
+    func testDensifyWithDecimals() throws {
+        let full = try run(#"[{"$densify": {"field": "v", "range": {"step": {"$numberDecimal": "0.25"}, "bounds": "full"}}}]"#,
+                           [["v": d("0")], ["v": d("1")]])
+        XCTAssertEqual(full.map { dstr($0["v"]) }, ["0", "0.25", "0.50", "0.75", "1"])
+        // explicit decimal bounds (all three the same type), a document off the grid; mongod
+        // starts from (lower − step) + step (processFirstDocForExplicitRange), hence 0.0
+        let explicit = try run(#"[{"$densify": {"field": "v", "range": {"step": {"$numberDecimal": "0.5"}, "bounds": [{"$numberDecimal": "0"}, {"$numberDecimal": "2"}]}}}]"#,
+                               [["v": d("0.7")], ["v": d("1.0")]])
+        XCTAssertEqual(explicit.map { dstr($0["v"]) }, ["0.0", "0.5", "0.7", "1.0", "1.5"])
+        // an int step over decimal values: the grid is decimal (0.5 + 1)
+        let mixed = try run(#"[{"$densify": {"field": "v", "range": {"step": 1, "bounds": "full"}}}]"#, [["v": d("0.5")], ["v": d("2.5")]])
+        XCTAssertEqual(mixed.map { dstr($0["v"]) }, ["0.5", "1.5", "2.5"])
+        // the same pipeline on doubles gives the same grid
+        let doubles = try run(#"[{"$densify": {"field": "v", "range": {"step": 0.5, "bounds": [0.0, 2.0]}}}]"#, [["v": 0.7], ["v": 1.0]])
+        XCTAssertEqual(doubles.map { $0["v"] }, [0.0, 0.5, 0.7, 1.0, 1.5])
+        XCTAssertThrowsError(try run(#"[{"$densify": {"field": "v", "range": {"step": {"$numberDecimal": "0.5"}, "bounds": [0, 2]}}}]"#, [])) {
+            XCTAssertTrue("\($0)".contains("same type"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$densify": {"field": "v", "range": {"step": {"$numberDecimal": "-0.5"}, "bounds": "full"}}}]"#, [])) {
+            XCTAssertTrue("\($0)".contains("strictly positive"))
+        }
+    }
 }
