@@ -124,4 +124,42 @@ final class DecimalWindowTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("strictly positive"))
         }
     }
+
+    /// Granularity on decimals: the preferred series as 15-digit decimals scaled by a decimal
+    /// multiplier, powers of two as `$pow(2, decimal k)`.
+    func testBucketAutoGranularityOnDecimals() throws {
+        let docs: [Document] = ["1", "2", "3", "5", "7", "9", "12", "20", "33"].map { ["v": d($0)] }
+        let r5 = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "R5"}}]"#, docs)
+        // the doubles give [0.63, 10], [10, 40] (StageTests); decimals carry the cohorts
+        XCTAssertEqual(r5.map { dstr(bound($0, "min")) }, ["0.630000000000000", "10.0000000000000"])
+        XCTAssertEqual(r5.map { dstr(bound($0, "max")) }, ["10.0000000000000", "40.0000000000000"])
+        let r = try XCTUnwrap(GranularityRounder("R5")), e6 = try XCTUnwrap(GranularityRounder("E6"))
+        XCTAssertEqual(dstr(try r.roundUp(d("50"))), "63.0000000000000")
+        XCTAssertEqual(dstr(try r.roundDown(d("50"))), "40.0000000000000")
+        XCTAssertEqual(dstr(try r.roundUp(d("63"))), "100.0000000000000")
+        XCTAssertEqual(dstr(try r.roundUp(d("0.5"))), "0.630000000000000")
+        XCTAssertEqual(dstr(try r.roundDown(d("0.8"))), "0.630000000000000")  // previous max
+        XCTAssertEqual(dstr(try r.roundUp(d("1234.5"))), "1600.0000000000000")
+        XCTAssertEqual(dstr(try r.roundDown(d("10"))), "6.30000000000000")
+        XCTAssertEqual(dstr(try e6.roundUp(d("0.8"))), "1.00000000000000")  // previous min
+        XCTAssertEqual(dstr(try e6.roundDown(d("7"))), "6.80000000000000")
+        // powers of two: 5 → 8 and 4; 4 → 8 and 2 (log2 4 is 2 exactly)
+        let p2 = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 1, "granularity": "POWERSOF2"}}]"#, [["v": d("5")], ["v": d("4")]])
+        XCTAssertEqual(Decimal128.compare(Decimal128.parse(dstr(bound(p2.first, "min")))!, Decimal128.parse("2")!), 0)
+        XCTAssertEqual(Decimal128.compare(Decimal128.parse(dstr(bound(p2.first, "max")))!, Decimal128.parse("8")!), 0)
+        // zero (and what converts to the double 0) is returned as it is; negatives fail
+        let zero = try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 1, "granularity": "R5"}}]"#, [["v": d("0.00")], ["v": d("1E-400")]])
+        XCTAssertEqual(dstr(bound(zero.first, "min")), "0.00")
+        XCTAssertEqual(dstr(bound(zero.first, "max")), "1E-400")
+        XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 1, "granularity": "R5"}}]"#, [["v": d("-1")]])) {
+            XCTAssertTrue("\($0)".contains("non-negative"))
+        }
+        XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 1, "granularity": "R5"}}]"#, [["v": d("NaN")]])) {
+            XCTAssertTrue("\($0)".contains("NaN"))
+        }
+        // an infinite decimal never leaves mongod's rounder: refused
+        XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 1, "granularity": "R5"}}]"#, [["v": d("Infinity")]])) {
+            XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
+        }
+    }
 }
