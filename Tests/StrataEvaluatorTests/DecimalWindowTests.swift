@@ -141,6 +141,9 @@ final class DecimalWindowTests: XCTestCase {
         XCTAssertEqual(dstr(try r.roundDown(d("0.8"))), "0.630000000000000")  // previous max
         XCTAssertEqual(dstr(try r.roundUp(d("1234.5"))), "1600.0000000000000")
         XCTAssertEqual(dstr(try r.roundDown(d("10"))), "6.30000000000000")
+        // beyond 10^34 the multiplier keeps 34 digits (1.000…000E+399), and so does the result
+        XCTAssertEqual(dstr(try r.roundUp(d("1E+400"))), "1.600000000000000000000000000000000E+400")
+        XCTAssertEqual(dstr(try r.roundDown(d("1E+400"))), "6.300000000000000000000000000000000E+399")
         XCTAssertEqual(dstr(try e6.roundUp(d("0.8"))), "1.00000000000000")  // previous min
         XCTAssertEqual(dstr(try e6.roundDown(d("7"))), "6.80000000000000")
         // powers of two: 5 → 8 and 4; 4 → 8 and 2 (log2 4 is 2 exactly)
@@ -157,9 +160,14 @@ final class DecimalWindowTests: XCTestCase {
         XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 1, "granularity": "R5"}}]"#, [["v": d("NaN")]])) {
             XCTAssertTrue("\($0)".contains("NaN"))
         }
-        // an infinite decimal never leaves mongod's rounder: refused
-        XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 1, "granularity": "R5"}}]"#, [["v": d("Infinity")]])) {
-            XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
+        // an infinity never leaves mongod's preferred-number rounder, and its powers of two
+        // convert an infinite log2 to int: refused, decimal or double
+        for g in ["R5", "POWERSOF2"] {
+            for v in [d("Infinity"), .double(.infinity)] {
+                XCTAssertThrowsError(try run(#"[{"$bucketAuto": {"groupBy": "$v", "buckets": 1, "granularity": "\#(g)"}}]"#, [["v": v]])) {
+                    XCTAssertEqual(($0 as? StrataError)?.kind, .unsupported)
+                }
+            }
         }
     }
 }

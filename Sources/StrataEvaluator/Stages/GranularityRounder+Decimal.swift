@@ -5,10 +5,10 @@ import Foundation
 /// (15 significant digits: 63 → 63.0000000000000) and scaled by a decimal multiplier (×10,
 /// ÷10 from 1), so the results carry those cohorts; powers of two as `$pow(2, k)` with a
 /// decimal exponent k = floor(log2 x) + 1 (up) or ceil(log2 x) − 1 (down), log2 x rounded to
-/// a double first. The caller has returned values whose double is 0 unchanged, as mongod.
+/// a double first. The caller has checked the value (finite, not NaN, not negative) and
+/// returned those whose double is 0 unchanged, as mongod.
 extension GranularityRounder {
     func roundUpDecimal(_ number: Decimal128) throws -> BSON {
-        try GranularityRounder.checkFinite(number)
         switch self {
         case .preferred(let doubles):
             let series = doubles.map { Decimal128(roundingTo15: $0) }
@@ -32,7 +32,6 @@ extension GranularityRounder {
     }
 
     func roundDownDecimal(_ number: Decimal128) throws -> BSON {
-        try GranularityRounder.checkFinite(number)
         switch self {
         case .preferred(let doubles):
             let series = doubles.map { Decimal128(roundingTo15: $0) }
@@ -61,13 +60,5 @@ extension GranularityRounder {
     /// in the last digits, which only matters within ~1e-33 of a double's rounding boundary.
     static func log2(_ x: Decimal128) -> Double {
         (x.ln() / Decimal128(Int64(2)).ln()).toDouble().0
-    }
-
-    /// An infinite decimal never leaves mongod's scaling loop (preferred numbers) or reaches an
-    /// undefined int conversion (powers of two): refused rather than guessed.
-    static func checkFinite(_ x: Decimal128) throws {
-        if x.isInfinite {
-            throw StrataError.unsupported("granularity rounding of an infinite decimal128 is not supported by strata's evaluator (mongod's rounder does not terminate or converts an infinity to int)")
-        }
     }
 }

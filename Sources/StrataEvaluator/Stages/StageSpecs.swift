@@ -471,6 +471,12 @@ enum GranularityRounder {
         let d = v.doubleValue!
         if d.isNaN { throw evalError("A granularity rounder cannot round NaN") }
         if d < 0 { throw evalError("A granularity rounder can only round non-negative numbers") }
+        // mongod's preferred-number loop never ends on an infinity, and its powers of two
+        // convert log2(inf) to int (undefined behaviour): refused rather than guessed
+        let infinite: Bool = { if case .decimal128(let x) = v { return x.isInfinite }; return d.isInfinite }()
+        if infinite {
+            throw StrataError.unsupported("granularity rounding of an infinity is not supported by strata's evaluator (mongod's rounder does not terminate or converts an infinite logarithm to int)")
+        }
         return d
     }
 
