@@ -194,7 +194,7 @@ public struct SumState: Sendable, Equatable {
     public var decimalTotal = Decimal128.zero
     public init() {}
 
-    /// Adds a value; non-numbers are ignored. Decimal128 throws `.unsupported`.
+    /// Adds a value; non-numbers are ignored; decimals go to `decimalTotal`.
     /// `widening: false` leaves `widest` alone (a partial sum whose inputs' widest type
     /// is known separately: its own type may come from an overflow).
     public mutating func add(_ v: BSON?, widening: Bool = true) throws {

@@ -67,7 +67,6 @@ public struct Densify: Sendable, Equatable {
         guard step.isNumber, BSONOrder.compare(step, .int32(0)) > 0 else {
             throw StrataError.badInput("The step parameter in a range statement must be a strictly positive numeric value", at: rl.appending("step"))
         }
-        if case .decimal128 = step { throw StrataError.unsupported("decimal128 densify steps are not supported by strata's evaluator", at: rl.appending("step")) }
         if unit != nil && !Numeric.isIntegral64(step) {
             throw StrataError.badInput("The step parameter in a range statement must be a whole number when densifying a date range", at: rl.appending("step"))
         }
@@ -332,7 +331,6 @@ final class DensifyOp: Op {
         switch v {
         case .date(let ms)?: dv = .date(ms)
         case let x? where x.isNumber:
-            if case .decimal128 = x { throw StrataError.unsupported("$densify over decimal128 values is not supported by strata's evaluator") }
             dv = .number(x)
         default: throw evalError("Densify field type must be numeric or a date")
         }

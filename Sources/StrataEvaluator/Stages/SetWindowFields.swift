@@ -100,7 +100,6 @@ public struct SetWindowFields: Sendable, Equatable {
             if !range {
                 guard n.exactInt != nil else { throw StrataError.badInput("Numeric document-based bounds must be an integer", at: l) }
             }
-            if case .decimal128 = n { throw StrataError.unsupported("decimal128 window bounds are not supported by strata's evaluator", at: l) }
             return .offset(n)
         default:
             throw StrataError.badInput("Window bounds must be 'unbounded', 'current', or a number", at: l)
@@ -654,40 +653,28 @@ final class SetWindowFieldsOp: Op {
             } else {
                 if case .date? = v { throw evalError("Invalid range: For windows that involve date or time ranges, a unit must be provided.") }
                 guard let v, v.isNumber else { throw evalError("Invalid range: Expected the sortBy field to be a number, but it was \(typeName(v))") }
-                if case .decimal128 = v { throw StrataError.unsupported("range windows over decimal128 values are not supported by strata's evaluator") }
             }
             return v!
         }
-        /// base + delta: a date, or mongod's decimal128 sum (doubles rounded to 15 digits),
-        /// compared exactly with the documents' values.
-        enum Threshold { case date(BSON), decimal(ExactDecimal) }
-        func threshold(_ base: BSON, _ delta: BSON) throws -> Threshold {
+        /// base + delta: a date, or mongod's `decimalAdd` (both coerced to decimal128, doubles
+        /// rounded to 15 digits, added with decimal128 rounding), compared exactly with the
+        /// documents' values by BSON order (a NaN threshold is below every number).
+        func threshold(_ base: BSON, _ delta: BSON) throws -> BSON {
             if let u = w.unit {
                 guard let amount = delta.exactInt else { throw evalError("With 'unit', range-based bounds must be an integer") }
-                guard case .date(let ms) = base else { return .date(base) }
-                return .date(.date(try DateMath.add(ms, unit: TimeUnit(rawValue: u)!, amount: amount, zone: .utc)))
+                guard case .date(let ms) = base else { return base }
+                return .date(try DateMath.add(ms, unit: TimeUnit(rawValue: u)!, amount: amount, zone: .utc))
             }
-            guard let a = ExactDecimal.coerced(base), let b = ExactDecimal.coerced(delta) else {
-                throw StrataError.unsupported("range window bounds over non-finite values are not supported by strata's evaluator")
-            }
-            guard let t = ExactDecimal.sum(a, b) else {
-                throw StrataError.unsupported("a range window bound needs more than decimal128's 34 digits; not supported by strata's evaluator")
-            }
-            return .decimal(t)
+            return .decimal128(Numeric.coerceToDecimal(base)! + Numeric.coerceToDecimal(delta)!)
         }
-        func compare(_ v: BSON, _ t: Threshold) -> Int {
-            switch t {
-            case .date(let d): return BSONOrder.compare(v, d)
-            case .decimal(let x): return x.compare(to: v)
-            }
-        }
+        func compare(_ v: BSON, _ t: BSON) -> Int { BSONOrder.compare(v, t) }
         // first index whose value is not less than x; last index whose value is not greater
-        func firstNotBelow(_ x: Threshold) -> Int {
+        func firstNotBelow(_ x: BSON) -> Int {
             var lo = 0, hi = n
             while lo < hi { let m = (lo + hi) / 2; if compare(sortValues[m], x) < 0 { lo = m + 1 } else { hi = m } }
             return lo
         }
-        func lastNotAbove(_ x: Threshold) -> Int {
+        func lastNotAbove(_ x: BSON) -> Int {
             var lo = 0, hi = n
             while lo < hi { let m = (lo + hi) / 2; if compare(sortValues[m], x) <= 0 { lo = m + 1 } else { hi = m } }
             return lo - 1
@@ -895,13 +882,19 @@ struct RemovableIntegral: RemovableState {
 
     init(unitMillis: Int64?) { self.unitMillis = unitMillis }
 
-    static func isNaN(_ v: BSON) -> Bool { if case .double(let d) = v { return d.isNaN }; return false }
+    /// mongod's `Value::isNaN`: a double or decimal128 NaN.
+    static func isNaN(_ v: BSON) -> Bool {
+        switch v {
+        case .double(let d): return d.isNaN
+        case .decimal128(let x): return x.isNaN
+        default: return false
+        }
+    }
 
     func point(_ v: BSON?) throws -> (BSON, BSON) {
         guard case .array(let a)? = v, a.count == 2, a[1].isNumber, a[0].isNumber || { if case .date = a[0] { return true }; return false }() else {
             throw evalError("The input value of $integral window function must be a vector of 2 value, the first value must be numeric or date type and the second must be numeric.")
         }
-        if case .decimal128 = a[1] { throw StrataError.unsupported("$integral over decimal128 values is not supported by strata's evaluator") }
         if unitMillis != nil {
             guard case .date = a[0] else { throw evalError("$integral with 'outputUnit' expects the sortBy field to be a Date") }
         } else if !a[0].isNumber {
@@ -953,16 +946,27 @@ struct RemovableCovariance: RemovableState {
 
     func pair(_ v: BSON?) throws -> (BSON, BSON)? {
         guard case .array(let a)? = v, a.count == 2, a[0].isNumber, a[1].isNumber else { return nil }
-        for x in a { if case .decimal128 = x { throw StrataError.unsupported("$covariance over decimal128 values is not supported by strata's evaluator") } }
         return (a[0], a[1])
     }
 
+    /// mongod's `convertNonFiniteInputValue`: nil for a finite pair; otherwise NaN (a NaN, or
+    /// infinities of both signs) or the infinity, a decimal128 one when either value is a
+    /// decimal (finite or not).
     static func nonFinite(_ p: (BSON, BSON)) -> BSON? {
-        let xs = [p.0.doubleValue!, p.1.doubleValue!]
-        if !xs.contains(where: { !$0.isFinite }) { return nil }
-        let nan = xs.contains { $0.isNaN }, pos = xs.contains { $0 == .infinity }, neg = xs.contains { $0 == -.infinity }
-        if nan || (pos && neg) { return .double(.nan) }
-        return .double(pos ? .infinity : -.infinity)
+        var nan = false, pos = false, neg = false, decimal = false
+        for v in [p.0, p.1] {
+            switch v {
+            case .decimal128(let x):
+                decimal = true
+                if x.isNaN { nan = true } else if x.isInfinite { if x.isNegative { neg = true } else { pos = true } }
+            default:
+                let d = v.doubleValue!
+                if d.isNaN { nan = true } else if d == .infinity { pos = true } else if d == -.infinity { neg = true }
+            }
+        }
+        if !nan && !pos && !neg { return nil }
+        if nan || (pos && neg) { return decimal ? .decimal128(.nan) : .double(.nan) }
+        return decimal ? .decimal128(.infinity(negative: !pos)) : .double(pos ? .infinity : -.infinity)
     }
 
     mutating func add(_ v: BSON?) throws {
@@ -993,6 +997,8 @@ struct RemovableCovariance: RemovableState {
         let adjusted = Double(sample ? count - 1 : count)
         if adjusted <= 0 { return .null }
         let out = cXY.value()
+        // a decimal co-moment sum is divided in decimal (the count converts exactly)
+        if case .decimal128(let x)? = out { return .decimal128(x / Decimal128(Int64(adjusted))) }
         if let out, out.isNumber, let d = out.doubleValue { return .double(d / adjusted) }
         return out
     }

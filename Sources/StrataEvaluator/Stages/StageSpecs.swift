@@ -422,7 +422,8 @@ public struct UnionWith: Sendable, Equatable {
 }
 
 /// mongod's granularity rounders for `$bucketAuto` (granularity_rounder_*.cpp): preferred
-/// number series scaled by powers of ten in double arithmetic, or powers of two via `$pow`.
+/// number series scaled by powers of ten in double arithmetic, or powers of two via `$pow`;
+/// decimal128 values are rounded in decimal (`GranularityRounder+Decimal.swift`).
 enum GranularityRounder {
     case preferred([Double])
     case powersOfTwo
@@ -467,16 +468,22 @@ enum GranularityRounder {
 
     func check(_ v: BSON) throws -> Double {
         guard v.isNumber else { throw evalError("A granularity rounder can only round numeric values, but found type: \(v.typeName)") }
-        if case .decimal128 = v { throw StrataError.unsupported("granularity rounding of decimal128 values is not supported by strata's evaluator") }
         let d = v.doubleValue!
         if d.isNaN { throw evalError("A granularity rounder cannot round NaN") }
         if d < 0 { throw evalError("A granularity rounder can only round non-negative numbers") }
+        // mongod's preferred-number loop never ends on an infinity, and its powers of two
+        // convert log2(inf) to int (undefined behaviour): refused rather than guessed
+        let infinite: Bool = { if case .decimal128(let x) = v { return x.isInfinite }; return d.isInfinite }()
+        if infinite {
+            throw StrataError.unsupported("granularity rounding of an infinity is not supported by strata's evaluator (mongod's rounder does not terminate or converts an infinite logarithm to int)")
+        }
         return d
     }
 
     func roundUp(_ v: BSON) throws -> BSON {
         let number = try check(v)
         if number == 0 { return v }
+        if case .decimal128(let x) = v { return try roundUpDecimal(x) }
         switch self {
         case .preferred(let series):
             var multiplier = 1.0
@@ -500,6 +507,7 @@ enum GranularityRounder {
     func roundDown(_ v: BSON) throws -> BSON {
         let number = try check(v)
         if number == 0 { return v }
+        if case .decimal128(let x) = v { return try roundDownDecimal(x) }
         switch self {
         case .preferred(let series):
             var multiplier = 1.0
