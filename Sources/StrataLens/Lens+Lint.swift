@@ -23,47 +23,30 @@ struct LensLint {
     static let knownVariables: Set<String> = ["value"]
 
     mutating func run() throws {
-        var goneInStep: [[String]: Location] = [:]
         var goneBefore: [[String]: Location] = [:]
-        var created: [[String]: Location] = [:]
+        var scope = LintScope(name: "step", of: "")
         for step in lens.steps {
-            for (p, l) in goneInStep { goneBefore[p] = l }
-            goneInStep = [:]
+            for (p, l) in scope.gone { goneBefore[p] = l }
+            scope.gone = [:]
             for op in step.operations {
                 try checkVersionField(op)
                 try checkExpressions(op)
                 if let scoped = op as? ScopedOperation { try checkInside(scoped) }
+                try scope.check(op)
                 for read in op.reads {
-                    if let (_, l) = goneInStep.first(where: { DocumentPaths.isWithin(read, $0.key) }) {
-                        throw StrataError.badInput(
-                            "\(op.name) reads '\(DocumentPaths.join(read))', which \(l.path) removed earlier in this step: it cannot exist here",
-                            at: op.location)
-                    }
                     if let (_, l) = goneBefore.first(where: { DocumentPaths.isWithin(read, $0.key) }) {
                         warnings.append(StrataError(.badInput,
                             "warning: \(op.name) reads '\(DocumentPaths.join(read))', which \(l.path) removed in an earlier step (only documents stored at a later version can have it)",
                             at: op.location))
                     }
                 }
-                for g in op.guards {
-                    guard case .present(let target) = g.condition,
-                          let (_, l) = created.first(where: { DocumentPaths.isWithin(target, $0.key) }) else { continue }
-                    throw StrataError.badInput(
-                        "\(op.name) writes '\(DocumentPaths.join(target))', which \(l.path) already wrote: every document upgraded through it would be refused. Say \"overwrite\": true if the old value is to be discarded",
-                        at: op.location)
-                }
-                for r in op.removes {
-                    goneInStep[r] = op.location
-                    created = created.filter { !DocumentPaths.isWithin($0.key, r) }
-                }
+                scope.record(op)
                 for w in op.writes {
-                    goneInStep = goneInStep.filter { !DocumentPaths.isWithin($0.key, w) && !DocumentPaths.isWithin(w, $0.key) }
                     goneBefore = goneBefore.filter { !DocumentPaths.isWithin($0.key, w) && !DocumentPaths.isWithin(w, $0.key) }
-                    created[w] = op.location
                 }
             }
         }
-        for (p, l) in goneInStep { goneBefore[p] = l }
+        for (p, l) in scope.gone { goneBefore[p] = l }
         for (i, index) in lens.indexes.enumerated() {
             for (key, _) in index.keys {
                 let path = DocumentPaths.split(key)
@@ -79,33 +62,12 @@ struct LensLint {
     /// The operations of a `map`/`in`, over the element: expressions, and reads of what an
     /// earlier inner operation removed, and unannounced overwrites, as for a step.
     func checkInside(_ scoped: ScopedOperation) throws {
-        var gone: [[String]: Location] = [:]
-        var created: [[String]: Location] = [:]
+        var scope = LintScope(name: scoped.name, of: " of each element")
         for op in scoped.operations {
             try checkExpressions(op)
             if let inner = op as? ScopedOperation { try checkInside(inner) }
-            for read in op.reads {
-                if let (_, l) = gone.first(where: { DocumentPaths.isWithin(read, $0.key) }) {
-                    throw StrataError.badInput(
-                        "\(op.name) reads '\(DocumentPaths.join(read))' of each element, which \(l.path) removed earlier in this \(scoped.name): it cannot exist here",
-                        at: op.location)
-                }
-            }
-            for g in op.guards {
-                guard case .present(let target) = g.condition,
-                      let (_, l) = created.first(where: { DocumentPaths.isWithin(target, $0.key) }) else { continue }
-                throw StrataError.badInput(
-                    "\(op.name) writes '\(DocumentPaths.join(target))' of each element, which \(l.path) already wrote: every element upgraded through it would be refused. Say \"overwrite\": true if the old value is to be discarded",
-                    at: op.location)
-            }
-            for r in op.removes {
-                gone[r] = op.location
-                created = created.filter { !DocumentPaths.isWithin($0.key, r) }
-            }
-            for w in op.writes {
-                gone = gone.filter { !DocumentPaths.isWithin($0.key, w) && !DocumentPaths.isWithin(w, $0.key) }
-                created[w] = op.location
-            }
+            try scope.check(op)
+            scope.record(op)
         }
     }
 
@@ -141,6 +103,51 @@ struct LensLint {
                         at: c.location.appending(key))
                 }
             }
+        }
+    }
+}
+
+/// What the operations of one scope (a step, or the inside of a `map`/`in`) removed and
+/// wrote so far, and the two errors that follow from it.
+struct LintScope {
+    var gone: [[String]: Location] = [:]
+    var created: [[String]: Location] = [:]
+    /// "step", "map", "in"
+    let name: String
+    /// How a path is said: "" or " of each element".
+    let of: String
+
+    init(name: String, of: String) {
+        self.name = name
+        self.of = of
+    }
+
+    /// Reading what an earlier operation removed; writing, without `overwrite`, what one wrote.
+    func check(_ op: any LensOperation) throws {
+        for read in op.reads {
+            if let (_, l) = gone.first(where: { DocumentPaths.isWithin(read, $0.key) }) {
+                throw StrataError.badInput(
+                    "\(op.name) reads '\(DocumentPaths.join(read))'\(of), which \(l.path) removed earlier in this \(name): it cannot exist here",
+                    at: op.location)
+            }
+        }
+        for g in op.guards {
+            guard case .present(let target) = g.condition,
+                  let (_, l) = created.first(where: { DocumentPaths.isWithin(target, $0.key) }) else { continue }
+            throw StrataError.badInput(
+                "\(op.name) writes '\(DocumentPaths.join(target))'\(of), which \(l.path) already wrote: every \(of.isEmpty ? "document" : "element") upgraded through it would be refused. Say \"overwrite\": true if the old value is to be discarded",
+                at: op.location)
+        }
+    }
+
+    mutating func record(_ op: any LensOperation) {
+        for r in op.removes {
+            gone[r] = op.location
+            created = created.filter { !DocumentPaths.isWithin($0.key, r) }
+        }
+        for w in op.writes {
+            gone = gone.filter { !DocumentPaths.isWithin($0.key, w) && !DocumentPaths.isWithin(w, $0.key) }
+            created[w] = op.location
         }
     }
 }

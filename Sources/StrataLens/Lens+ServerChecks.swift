@@ -36,8 +36,8 @@ extension Lens {
                 guard let check = op.guardCheck(id: .fieldPath(["_id"]), rewrite: { $0 }, translate: {
                     translate($0, beforeOperation: i, atVersion: version)
                 }) else { return nil }
-                stages += [["$set": .document(Document([(LensGuard.guardField, check.bson)]))],
-                           ["$unset": .string(LensGuard.guardField)]]
+                // A `$match` (it copies no document): true unless the chain fails the aggregation.
+                stages.append(["$match": ["$expr": ["$ifNull": .array([check.bson, true])]]])
             }
             if let c = op as? ConvertOperation, c.onError == .skip, let test = c.failureTest {
                 guard let condition = translate(c.over(test), beforeOperation: i, atVersion: version) else { return nil }
