@@ -7,14 +7,14 @@ extension EvalContext {
         "$multiply": { c, a in try multiply(c.evalAll(a)) },
         "$divide": { c, a in try divide(c.arg(a, 0), c.arg(a, 1)) },
         "$mod": { c, a in try mod(c.arg(a, 0), c.arg(a, 1)) },
-        "$abs": { c, a in try numeric1("$abs", c.arg(a, 0), decimalOK: true, abs) },
-        "$ceil": { c, a in try numeric1("$ceil", c.arg(a, 0), decimalOK: true) { v in
+        "$abs": { c, a in try numeric1("$abs", c.arg(a, 0), abs) },
+        "$ceil": { c, a in try numeric1("$ceil", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .up, guarded: false)) }
             if case .double(let d) = v { return .double(d.rounded(.up)) }; return v } },
-        "$floor": { c, a in try numeric1("$floor", c.arg(a, 0), decimalOK: true) { v in
+        "$floor": { c, a in try numeric1("$floor", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .down, guarded: false)) }
             if case .double(let d) = v { return .double(d.rounded(.down)) }; return v } },
-        "$sqrt": { c, a in try numeric1("$sqrt", c.arg(a, 0), decimalOK: true) { v in
+        "$sqrt": { c, a in try numeric1("$sqrt", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v {
                 if Decimal128.compare(x, Decimal128.zero) < 0 && !x.isNaN {
                     throw evalError("$sqrt's argument must be greater than or equal to 0")
@@ -24,17 +24,17 @@ extension EvalContext {
             let d = v.doubleValue!
             if d < 0 { throw evalError("$sqrt's argument must be greater than or equal to 0") }
             return .double(d.squareRoot()) } },
-        "$exp": { c, a in try numeric1("$exp", c.arg(a, 0), decimalOK: true) { v in
+        "$exp": { c, a in try numeric1("$exp", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v { return .decimal128(x.exp()) }
             return .double(Foundation.exp(v.doubleValue!)) } },
         // A decimal argument that is not > 0 (NaN included) falls through to mongod's double
         // code: its error, or a double NaN.
-        "$ln": { c, a in try numeric1("$ln", c.arg(a, 0), decimalOK: true) { v in
+        "$ln": { c, a in try numeric1("$ln", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v, Decimal128.compare(x, .zero) > 0 { return .decimal128(x.ln()) }
             let d = v.doubleValue!
             if !(d > 0 || d.isNaN) { throw evalError("$ln's argument must be a positive number, but is \(formatG(d))") }
             return .double(Foundation.log(d)) } },
-        "$log10": { c, a in try numeric1("$log10", c.arg(a, 0), decimalOK: true) { v in
+        "$log10": { c, a in try numeric1("$log10", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v, Decimal128.compare(x, .zero) > 0 { return .decimal128(x.log10()) }
             let d = v.doubleValue!
             if !(d > 0 || d.isNaN) { throw evalError("$log10's argument must be a positive number, but is \(formatG(d))") }
@@ -88,10 +88,9 @@ extension EvalContext {
     ]
 
     /// mongod's ExpressionSingleNumericArg: nullish → null, non-numbers → error.
-    static func numeric1(_ op: String, _ v: BSON?, decimalOK: Bool = false, _ f: (BSON) throws -> BSON) throws -> BSON? {
+    static func numeric1(_ op: String, _ v: BSON?, _ f: (BSON) throws -> BSON) throws -> BSON? {
         guard let v, !BSON.isNullish(v) else { return .null }
         guard v.isNumber else { throw evalError("\(op) only supports numeric types, not \(v.typeName)") }
-        if !decimalOK { try Numeric.rejectDecimal(v, op) }
         return try f(v)
     }
 
