@@ -33,6 +33,17 @@ Tests/StrataEvaluatorTests/Decimal128TranscendentalOracleTests.swift), 10,000 ca
                            decimal128 (its 34-digit power misrounds some ties), then + 0E-6176
 Inputs cover NaN, infinities, signed zeros, subnormals, overflow and underflow edges, values
 near 1, powers of ten in several cohorts, integral and fractional exponents, exact powers.
+
+A third file, decimal128-trigonometric.jsonl.gz (gzip, ~0.7 MB; 27,000 lines; seed 13;
+Tests/StrataEvaluatorTests/Decimal128TrigonometricOracleTests.swift), needs mpmath (Python's
+`decimal` has no trigonometry): 2,000 cases each of sin, cos, tan, asin, acos, atan, sinh,
+cosh, tanh, asinh, acosh, atanh and atan2 (mpmath at 130+ digits, more for large arguments
+and very different atan2 magnitudes, printed to 110+ digits and rounded once), 500 each of
+mongod's decimal degreesToRadians / radiansToDegrees (x times kPi/180 or 180/kPi, kPi the
+51-digit string rounded to 34). Special and exact cases (NaN, infinities, zeros, domain
+edges) follow strata's documented conventions. Inputs: near multiples of pi/2 (k up to
+10^30), the whole exponent range, tiny and huge arguments, values near +-1, 120 and the
+overflow edge of sinh/cosh.
 """
 import gzip, json, random, math, struct, os
 from decimal import (Decimal, Context, ROUND_HALF_EVEN, ROUND_DOWN, ROUND_CEILING, ROUND_FLOOR,
