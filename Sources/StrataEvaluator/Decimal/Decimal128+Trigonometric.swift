@@ -78,7 +78,8 @@ extension Decimal128 {
                 let e = m.timesPow10(k)
                 let inv = one.shiftedLeft(s) / e
                 sh = (e - inv).shiftedRight(1); ch = (e + inv).shiftedRight(1)
-                eb = Int((Double(k) * 3.33).rounded(.up)) + 3
+                // x's truncation: e × 2^−s ≤ 10^(k+1) units; expCore: 2 × 10^k units
+                eb = Int((Double(k + 1) * 3.33).rounded(.up)) + 2
             }
             switch f {
             case .sinh: return Decimal128.approximation(negative, sh, scale: s, errorBits: eb)
@@ -140,8 +141,9 @@ extension Decimal128 {
             let x = Decimal128.fixedMagnitude(p, scale: s)
             let one = BigNatural.one.shiftedLeft(s)
             let r = ((x - one) * (x + one)).squareRootFloor()
+            // x's truncation (1 unit) moves r by up to x/r units (2^54 near 1); ln adds 4
             let l = Decimal128.lnFixed(x + r, scale: s)
-            return Decimal128.approximation(false, l.magnitude, scale: s, errorBits: 8)
+            return Decimal128.approximation(false, l.magnitude, scale: s, errorBits: x.bitWidth - r.bitWidth + 10)
         }
     }
 
@@ -159,14 +161,16 @@ extension Decimal128 {
         var y = p
         y.negative = false
         return Decimal128.ziv { bits in
-            // 1 − |x| ≥ 10^−34: 128 more bits keep its relative precision
-            let s = bits + Decimal128.smallExtra(adj) + 128 + Decimal128.trigGuard
+            let s = bits + Decimal128.smallExtra(adj) + Decimal128.trigGuard
             let x = Decimal128.fixedMagnitude(y, scale: s)
             let one = BigNatural.one.shiftedLeft(s)
             if x < one.shiftedRight(1) {
                 return Decimal128.approximation(p.negative, Decimal128.atanhSeries(x, scale: s), scale: s, errorBits: 12)
             }
-            let ratio = (one + x).shiftedLeft(s) / (one - x)
+            // (1 + |x|) / (1 − |x|) = (10^k + c) / (10^k − c) exactly (|x| < 1: the exponent is
+            // negative), so that 1 − |x| ≥ 10^−34 keeps its precision; the ratio is ≥ 3
+            let cn = BigNatural(p.coefficient), d = BigNatural.pow10(-p.exponent)
+            let ratio = (d + cn).shiftedLeft(s) / (d - cn)
             let l = Decimal128.lnFixed(ratio, scale: s)
             return Decimal128.approximation(p.negative, l.magnitude.shiftedRight(1), scale: s, errorBits: 8)
         }
