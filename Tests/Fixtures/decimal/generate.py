@@ -34,7 +34,7 @@ Tests/StrataEvaluatorTests/Decimal128TranscendentalOracleTests.swift), 10,000 ca
 Inputs cover NaN, infinities, signed zeros, subnormals, overflow and underflow edges, values
 near 1, powers of ten in several cohorts, integral and fractional exponents, exact powers.
 
-A third file, decimal128-trigonometric.jsonl.gz (gzip, ~0.7 MB; 27,000 lines; seed 13;
+A third file, decimal128-trigonometric.jsonl.gz (gzip, ~0.7 MB; 28,224 lines; seed 13;
 Tests/StrataEvaluatorTests/Decimal128TrigonometricOracleTests.swift), needs mpmath (Python's
 `decimal` has no trigonometry): 2,000 cases each of sin, cos, tan, asin, acos, atan, sinh,
 cosh, tanh, asinh, acosh, atanh and atan2 (mpmath at 130+ digits, more for large arguments
@@ -42,8 +42,10 @@ and very different atan2 magnitudes, printed to 110+ digits and rounded once), 5
 mongod's decimal degreesToRadians / radiansToDegrees (x times kPi/180 or 180/kPi, kPi the
 51-digit string rounded to 34). Special and exact cases (NaN, infinities, zeros, domain
 edges) follow strata's documented conventions. Inputs: near multiples of pi/2 (k up to
-10^30), the whole exponent range, tiny and huge arguments, values near +-1, 120 and the
-overflow edge of sinh/cosh.
+10^30, and 1,224 sin/cos/tan cases from continued-fraction convergents of pi/2 / 10^e and
+their neighbours: remainders down to 10^-35 for arguments up to 10^6088), the whole
+exponent range, tiny and huge arguments, values near +-1, 120 and the overflow edge of
+sinh/cosh.
 """
 import gzip, json, random, math, struct, os
 from decimal import (Decimal, Context, ROUND_HALF_EVEN, ROUND_DOWN, ROUND_CEILING, ROUND_FLOOR,
@@ -526,7 +528,35 @@ def mp_round(v, digits=110):
     return CTX.create_decimal(mpmath.libmp.to_str(v._mpf_, digits, strip_zeros=False))
 
 
-def trig_expected(fam, x):
+def pi_convergents():
+    """x = c × 10^e, c/q the last continued-fraction convergent of π/(2 × 10^e) with c below
+    10^34: x − q π/2 about 10^-34 relative to x or smaller (sin/cos/tan lose those digits to the
+    argument reduction); exponents -33..39 and then every 97th up to 6111."""
+    import mpmath
+    out = []
+    for e in list(range(-33, 40)) + list(range(40, 6112, 97)):
+        with mpmath.workdps(80 + max(0, e)):
+            a = mpmath.pi / 2 / mpmath.mpf(10) ** e
+            h0, h1, k0, k1 = 0, 1, 1, 0
+            best = None
+            for _ in range(200):
+                ai = int(mpmath.floor(a))
+                h0, h1 = h1, ai * h1 + h0
+                k0, k1 = k1, ai * k1 + k0
+                if h1 >= 10 ** 34:
+                    break
+                if k1 > 0:
+                    best = h1
+                frac = a - ai
+                if frac == 0:
+                    break
+                a = 1 / frac
+        if best:
+            out.append(Decimal((0, tuple(int(ch) for ch in str(best)), e)))
+    return out
+
+
+def trig_expected(fam, x, extra=0):
     """strata's conventions for the exact and special cases, mpmath for the rest."""
     import mpmath
     if x.is_nan():
@@ -555,7 +585,7 @@ def trig_expected(fam, x):
     if fam == "atanh" and x.copy_abs() == 1:
         return Decimal("-Infinity") if x < 0 else Decimal("Infinity")
     adj = x.adjusted()
-    with mpmath.workdps(130 + max(0, adj)):
+    with mpmath.workdps(130 + extra + max(0, adj)):
         m = mpmath.mpf(x.to_eng_string()) if adj < 500 else mpmath.mpf(int("".join(map(str, x.as_tuple().digits)))) * mpmath.mpf(10) ** x.as_tuple().exponent * (-1 if x.is_signed() else 1)
         if fam in ("sinh", "cosh") and x.copy_abs() > 15000:
             return Decimal("Infinity") if fam == "cosh" or x > 0 else Decimal("-Infinity")
@@ -612,6 +642,10 @@ def trigonometric():
         for _ in range(TRIG_N):
             x = trig_input(fam)
             out.append([fam, s(x), s(trig_expected(fam, x))])
+    for x in pi_convergents():
+        for fam in ("sin", "cos", "tan"):
+            for v in (x, CTX.next_plus(x), -CTX.next_minus(x)):
+                out.append([fam, s(v), s(trig_expected(fam, v, extra=150))])
     for _ in range(TRIG_N):
         y, x = trig_atan2_input()
         out.append(["atan2", s(y), s(x), s(atan2_expected(y, x))])
