@@ -64,10 +64,8 @@ extension EvalContext {
                 throw evalError("$atan2 only supports numeric types, not \(typeName(y)) and \(typeName(x))")
             }
             // either operand decimal: both coerced to decimal (doubles to 15 digits), bid128_atan2
-            if case .decimal128? = y, let yv = Numeric.coerceToDecimal(y!), let xv = Numeric.coerceToDecimal(x!) {
-                return .decimal128(Decimal128.atan2(yv, xv))
-            }
-            if case .decimal128? = x, let yv = Numeric.coerceToDecimal(y!), let xv = Numeric.coerceToDecimal(x!) {
+            if NumericType(y!) == .decimal || NumericType(x!) == .decimal,
+               let yv = Numeric.coerceToDecimal(y!), let xv = Numeric.coerceToDecimal(x!) {
                 return .decimal128(Decimal128.atan2(yv, xv))
             }
             return .double(Foundation.atan2(yd, xd))
