@@ -161,16 +161,6 @@ public enum Numeric {
         }
     }
 
-    /// Throws `.unsupported` for decimal128 operands of the operators strata cannot compute
-    /// exactly as mongod does (the trigonometric ones and `$atan2`): mongod computes them
-    /// with the Intel library's trigonometric functions, which strata does not reproduce.
-    @inlinable
-    public static func rejectDecimal(_ v: BSON?, _ op: String) throws {
-        if case .decimal128? = v {
-            throw StrataError.unsupported("\(op) on decimal128 values is not supported by strata's evaluator (mongod computes it with the Intel decimal library's transcendental functions, which strata does not reproduce digit for digit)")
-        }
-    }
-
     /// mongod's `coerceToDecimal`: ints and longs exactly, doubles rounded to 15 significant
     /// digits (`Decimal128(double)`, kRoundTo15Digits), decimals as they are.
     public static func coerceToDecimal(_ v: BSON) -> Decimal128? {

@@ -1,3 +1,4 @@
+import Foundation
 import StrataEvaluator
 import XCTest
 
@@ -59,7 +60,55 @@ final class ExprEvalTests: XCTestCase {
         fails(#"{"$abs": {"$numberLong": "-9223372036854775808"}}"#, "can't take $abs of long long min")
         fails(#"{"$sqrt": -1}"#, "greater than or equal to 0")
         XCTAssertEqual(e(#"{"$add": [{"$numberDecimal": "1"}, 1]}"#), .decimal128(Decimal128("2")!))
-        fails(#"{"$sin": {"$numberDecimal": "1"}}"#, "Intel decimal library", kind: .unsupported)
+    }
+
+    /// Decimal operands of the trigonometric operators: decimal results (expected values from
+    /// mpmath, correctly rounded), mongod's bounds checks in decimal with the decimal string
+    /// in the message, NaN through, `$atan2` promoting a double operand to 15 digits.
+    func testDecimalTrigonometry() {
+        func dec(_ s: String) -> BSON { .decimal128(Decimal128.parse(s)!) }
+        let cases: [(String, String)] = [
+            (#"{"$sin": {"$numberDecimal": "1"}}"#, "0.8414709848078965066525023216302990"),
+            (#"{"$cos": {"$numberDecimal": "1"}}"#, "0.5403023058681397174009366074429766"),
+            (#"{"$tan": {"$numberDecimal": "1"}}"#, "1.557407724654902230506974807458360"),
+            (#"{"$sin": {"$numberDecimal": "1E+6144"}}"#, "0.9168078385445297016578219657016703"),
+            (#"{"$cos": {"$numberDecimal": "1E+6144"}}"#, "0.3993286706252226496850307517433643"),
+            (#"{"$asin": {"$numberDecimal": "0.5"}}"#, "0.5235987755982988730771072305465838"),
+            (#"{"$acos": {"$numberDecimal": "-1"}}"#, "3.141592653589793238462643383279503"),
+            (#"{"$atan": {"$numberDecimal": "1"}}"#, "0.7853981633974483096156608458198757"),
+            (#"{"$sinh": {"$numberDecimal": "1"}}"#, "1.175201193643801456882381850595601"),
+            (#"{"$cosh": {"$numberDecimal": "-1"}}"#, "1.543080634815243778477905620757062"),
+            (#"{"$tanh": {"$numberDecimal": "0.5"}}"#, "0.4621171572600097585023184836436725"),
+            (#"{"$asinh": {"$numberDecimal": "1"}}"#, "0.8813735870195430252326093249797923"),
+            (#"{"$acosh": {"$numberDecimal": "2"}}"#, "1.316957896924816708625046347307968"),
+            (#"{"$atanh": {"$numberDecimal": "0.5"}}"#, "0.5493061443340548456976226184612629"),
+            (#"{"$atan2": [{"$numberDecimal": "1"}, {"$numberDecimal": "-1"}]}"#, "2.356194490192344928846982537459627"),
+            (#"{"$atan2": [{"$numberDecimal": "1"}, 0.1]}"#, "1.471127674303734591852875571761731"),
+            (#"{"$atan2": [1, {"$numberDecimal": "-0"}]}"#, "1.570796326794896619231321691639751"),
+            (#"{"$degreesToRadians": {"$numberDecimal": "180"}}"#, "3.141592653589793238462643383279503"),
+            (#"{"$radiansToDegrees": {"$numberDecimal": "3.141592653589793238462643383279503"}}"#, "180.0000000000000000000000000000000"),
+            (#"{"$sin": {"$numberDecimal": "-0"}}"#, "-0"),
+            (#"{"$cos": {"$numberDecimal": "0"}}"#, "1"),
+            (#"{"$acosh": {"$numberDecimal": "1"}}"#, "0"),
+            (#"{"$atanh": {"$numberDecimal": "-1"}}"#, "-Infinity"),
+            (#"{"$sinh": {"$numberDecimal": "-Infinity"}}"#, "-Infinity"),
+            (#"{"$asin": {"$numberDecimal": "NaN"}}"#, "NaN"),
+            (#"{"$sin": {"$numberDecimal": "NaN"}}"#, "NaN"),
+            (#"{"$atan": {"$numberDecimal": "NaN"}}"#, "NaN"),
+        ]
+        for (expr, want) in cases { XCTAssertEqual(e(expr), dec(want), expr) }
+        XCTAssertEqual(e(#"{"$sin": 1}"#), .double(Foundation.sin(1.0)))  // ints stay double
+        XCTAssertEqual(e(#"{"$atan2": [1, 2]}"#), .double(Foundation.atan2(1.0, 2.0)))
+        XCTAssertEqual(e(#"{"$sin": null}"#), .null)
+        fails(#"{"$sin": {"$numberDecimal": "Infinity"}}"#, "cannot apply $sin to Infinity, value must be in (-inf,inf)")
+        fails(#"{"$tan": {"$numberDecimal": "-Infinity"}}"#, "cannot apply $tan to -Infinity, value must be in (-inf,inf)")
+        fails(#"{"$asin": {"$numberDecimal": "1.000000000000000000000000000000001"}}"#,
+              "cannot apply $asin to 1.000000000000000000000000000000001, value must be in [-1,1]")
+        fails(#"{"$acos": {"$numberDecimal": "-1.5"}}"#, "cannot apply $acos to -1.5, value must be in [-1,1]")
+        fails(#"{"$atanh": {"$numberDecimal": "2E+0"}}"#, "cannot apply $atanh to 2, value must be in [-1,1]")
+        fails(#"{"$acosh": {"$numberDecimal": "0.99"}}"#, "cannot apply $acosh to 0.99, value must be in [1,inf]")
+        fails(#"{"$sinh": "x"}"#, "$sinh supports only numeric types, not string")
+        fails(#"{"$atan2": [{"$numberDecimal": "1"}, "x"]}"#, "$atan2 only supports numeric types")
     }
 
     func testRoundAndTrunc() {

@@ -7,14 +7,14 @@ extension EvalContext {
         "$multiply": { c, a in try multiply(c.evalAll(a)) },
         "$divide": { c, a in try divide(c.arg(a, 0), c.arg(a, 1)) },
         "$mod": { c, a in try mod(c.arg(a, 0), c.arg(a, 1)) },
-        "$abs": { c, a in try numeric1("$abs", c.arg(a, 0), decimalOK: true, abs) },
-        "$ceil": { c, a in try numeric1("$ceil", c.arg(a, 0), decimalOK: true) { v in
+        "$abs": { c, a in try numeric1("$abs", c.arg(a, 0), abs) },
+        "$ceil": { c, a in try numeric1("$ceil", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .up, guarded: false)) }
             if case .double(let d) = v { return .double(d.rounded(.up)) }; return v } },
-        "$floor": { c, a in try numeric1("$floor", c.arg(a, 0), decimalOK: true) { v in
+        "$floor": { c, a in try numeric1("$floor", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v { return .decimal128(x.mongoQuantize(to: 0, .down, guarded: false)) }
             if case .double(let d) = v { return .double(d.rounded(.down)) }; return v } },
-        "$sqrt": { c, a in try numeric1("$sqrt", c.arg(a, 0), decimalOK: true) { v in
+        "$sqrt": { c, a in try numeric1("$sqrt", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v {
                 if Decimal128.compare(x, Decimal128.zero) < 0 && !x.isNaN {
                     throw evalError("$sqrt's argument must be greater than or equal to 0")
@@ -24,17 +24,17 @@ extension EvalContext {
             let d = v.doubleValue!
             if d < 0 { throw evalError("$sqrt's argument must be greater than or equal to 0") }
             return .double(d.squareRoot()) } },
-        "$exp": { c, a in try numeric1("$exp", c.arg(a, 0), decimalOK: true) { v in
+        "$exp": { c, a in try numeric1("$exp", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v { return .decimal128(x.exp()) }
             return .double(Foundation.exp(v.doubleValue!)) } },
         // A decimal argument that is not > 0 (NaN included) falls through to mongod's double
         // code: its error, or a double NaN.
-        "$ln": { c, a in try numeric1("$ln", c.arg(a, 0), decimalOK: true) { v in
+        "$ln": { c, a in try numeric1("$ln", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v, Decimal128.compare(x, .zero) > 0 { return .decimal128(x.ln()) }
             let d = v.doubleValue!
             if !(d > 0 || d.isNaN) { throw evalError("$ln's argument must be a positive number, but is \(formatG(d))") }
             return .double(Foundation.log(d)) } },
-        "$log10": { c, a in try numeric1("$log10", c.arg(a, 0), decimalOK: true) { v in
+        "$log10": { c, a in try numeric1("$log10", c.arg(a, 0)) { v in
             if case .decimal128(let x) = v, Decimal128.compare(x, .zero) > 0 { return .decimal128(x.log10()) }
             let d = v.doubleValue!
             if !(d > 0 || d.isNaN) { throw evalError("$log10's argument must be a positive number, but is \(formatG(d))") }
@@ -43,27 +43,31 @@ extension EvalContext {
         "$pow": { c, a in try pow(c.arg(a, 0), c.arg(a, 1)) },
         "$round": { c, a in try roundOrTrunc("$round", c, a, .toNearestOrEven) },
         "$trunc": { c, a in try roundOrTrunc("$trunc", c, a, .towardZero) },
-        "$sin": { c, a in try trig("$sin", c.arg(a, 0), Foundation.sin, finiteOnly: true) },
-        "$cos": { c, a in try trig("$cos", c.arg(a, 0), Foundation.cos, finiteOnly: true) },
-        "$tan": { c, a in try trig("$tan", c.arg(a, 0), Foundation.tan, finiteOnly: true) },
-        "$asin": { c, a in try trig("$asin", c.arg(a, 0), Foundation.asin, range: (-1, 1)) },
-        "$acos": { c, a in try trig("$acos", c.arg(a, 0), Foundation.acos, range: (-1, 1)) },
-        "$atan": { c, a in try trig("$atan", c.arg(a, 0), Foundation.atan) },
-        "$sinh": { c, a in try trig("$sinh", c.arg(a, 0), Foundation.sinh) },
-        "$cosh": { c, a in try trig("$cosh", c.arg(a, 0), Foundation.cosh) },
-        "$tanh": { c, a in try trig("$tanh", c.arg(a, 0), Foundation.tanh) },
-        "$asinh": { c, a in try trig("$asinh", c.arg(a, 0), Foundation.asinh) },
-        "$acosh": { c, a in try trig("$acosh", c.arg(a, 0), Foundation.acosh, range: (1, .infinity)) },
-        "$atanh": { c, a in try trig("$atanh", c.arg(a, 0), Foundation.atanh, range: (-1, 1)) },
-        "$degreesToRadians": { c, a in try trig("$degreesToRadians", c.arg(a, 0)) { $0 * (3.141592653589793 / 180.0) } },
-        "$radiansToDegrees": { c, a in try trig("$radiansToDegrees", c.arg(a, 0)) { $0 * (180.0 / 3.141592653589793) } },
+        "$sin": { c, a in try trig("$sin", c.arg(a, 0), Foundation.sin, { $0.sin() }, finiteOnly: true) },
+        "$cos": { c, a in try trig("$cos", c.arg(a, 0), Foundation.cos, { $0.cos() }, finiteOnly: true) },
+        "$tan": { c, a in try trig("$tan", c.arg(a, 0), Foundation.tan, { $0.tan() }, finiteOnly: true) },
+        "$asin": { c, a in try trig("$asin", c.arg(a, 0), Foundation.asin, { $0.asin() }, range: (-1, 1)) },
+        "$acos": { c, a in try trig("$acos", c.arg(a, 0), Foundation.acos, { $0.acos() }, range: (-1, 1)) },
+        "$atan": { c, a in try trig("$atan", c.arg(a, 0), Foundation.atan, { $0.atan() }) },
+        "$sinh": { c, a in try trig("$sinh", c.arg(a, 0), Foundation.sinh, { $0.sinh() }) },
+        "$cosh": { c, a in try trig("$cosh", c.arg(a, 0), Foundation.cosh, { $0.cosh() }) },
+        "$tanh": { c, a in try trig("$tanh", c.arg(a, 0), Foundation.tanh, { $0.tanh() }) },
+        "$asinh": { c, a in try trig("$asinh", c.arg(a, 0), Foundation.asinh, { $0.asinh() }) },
+        "$acosh": { c, a in try trig("$acosh", c.arg(a, 0), Foundation.acosh, { $0.acosh() }, range: (1, .infinity)) },
+        "$atanh": { c, a in try trig("$atanh", c.arg(a, 0), Foundation.atanh, { $0.atanh() }, range: (-1, 1)) },
+        "$degreesToRadians": { c, a in try trig("$degreesToRadians", c.arg(a, 0), { $0 * (3.141592653589793 / 180.0) }, { $0 * Decimal128.piOver180 }) },
+        "$radiansToDegrees": { c, a in try trig("$radiansToDegrees", c.arg(a, 0), { $0 * (180.0 / 3.141592653589793) }, { $0 * Decimal128.oneEightyOverPi }) },
         "$atan2": { c, a in
             let y = try c.arg(a, 0), x = try c.arg(a, 1)
             if BSON.isNullish(y) || BSON.isNullish(x) { return .null }
             guard let yd = y!.doubleValue, let xd = x!.doubleValue else {
                 throw evalError("$atan2 only supports numeric types, not \(typeName(y)) and \(typeName(x))")
             }
-            try Numeric.rejectDecimal(y, "$atan2"); try Numeric.rejectDecimal(x, "$atan2")
+            // either operand decimal: both coerced to decimal (doubles to 15 digits), bid128_atan2
+            if NumericType(y!) == .decimal || NumericType(x!) == .decimal,
+               let yv = Numeric.coerceToDecimal(y!), let xv = Numeric.coerceToDecimal(x!) {
+                return .decimal128(Decimal128.atan2(yv, xv))
+            }
             return .double(Foundation.atan2(yd, xd))
         },
         "$bitAnd": { c, a in try bitwise("$bitAnd", c.evalAll(a), initial: -1, &) },
@@ -82,10 +86,9 @@ extension EvalContext {
     ]
 
     /// mongod's ExpressionSingleNumericArg: nullish → null, non-numbers → error.
-    static func numeric1(_ op: String, _ v: BSON?, decimalOK: Bool = false, _ f: (BSON) throws -> BSON) throws -> BSON? {
+    static func numeric1(_ op: String, _ v: BSON?, _ f: (BSON) throws -> BSON) throws -> BSON? {
         guard let v, !BSON.isNullish(v) else { return .null }
         guard v.isNumber else { throw evalError("\(op) only supports numeric types, not \(v.typeName)") }
-        if !decimalOK { try Numeric.rejectDecimal(v, op) }
         return try f(v)
     }
 
@@ -335,11 +338,27 @@ extension EvalContext {
         return fmt(result)
     }
 
-    static func trig(_ op: String, _ v: BSON?, _ f: (Double) -> Double, finiteOnly: Bool = false,
-                     range: (Double, Double)? = nil) throws -> BSON? {
+    /// mongod's bounded and unbounded trigonometric expressions: a decimal operand goes to the
+    /// decimal function (NaN returned as it is when bounded; bounds compared in decimal, the
+    /// value printed with its decimal string), any other number to the double one.
+    static func trig(_ op: String, _ v: BSON?, _ f: (Double) -> Double, _ g: (Decimal128) -> Decimal128,
+                     finiteOnly: Bool = false, range: (Double, Double)? = nil) throws -> BSON? {
         guard let v, !BSON.isNullish(v) else { return .null }
         guard v.isNumber else { throw evalError("\(op) supports only numeric types, not \(v.typeName)") }
-        try Numeric.rejectDecimal(v, op)
+        if case .decimal128(let x) = v {
+            if finiteOnly || range != nil {
+                if x.parts.kind == .nan { return v }
+                let (lo, hi) = range ?? (-.infinity, .infinity)
+                let inside = finiteOnly
+                    ? Decimal128.compare(x, lo) > 0 && Decimal128.compare(x, hi) < 0
+                    : Decimal128.compare(x, lo) >= 0 && Decimal128.compare(x, hi) <= 0
+                if !inside {
+                    let (l, r) = finiteOnly ? ("(", ")") : ("[", "]")
+                    throw evalError("cannot apply \(op) to \(x.mongoString), value must be in \(l)\(formatG(lo)),\(formatG(hi))\(r)")
+                }
+            }
+            return .decimal128(g(x))
+        }
         let d = v.doubleValue!
         if finiteOnly && d.isInfinite {
             throw evalError("cannot apply \(op) to \(formatG(d)), value must be in (-inf,inf)")

@@ -33,6 +33,19 @@ Tests/StrataEvaluatorTests/Decimal128TranscendentalOracleTests.swift), 10,000 ca
                            decimal128 (its 34-digit power misrounds some ties), then + 0E-6176
 Inputs cover NaN, infinities, signed zeros, subnormals, overflow and underflow edges, values
 near 1, powers of ten in several cohorts, integral and fractional exponents, exact powers.
+
+A third file, decimal128-trigonometric.jsonl.gz (gzip, ~0.7 MB; 28,224 lines; seed 13;
+Tests/StrataEvaluatorTests/Decimal128TrigonometricOracleTests.swift), needs mpmath (Python's
+`decimal` has no trigonometry): 2,000 cases each of sin, cos, tan, asin, acos, atan, sinh,
+cosh, tanh, asinh, acosh, atanh and atan2 (mpmath at 130+ digits, more for large arguments
+and very different atan2 magnitudes, printed to 110+ digits and rounded once), 500 each of
+mongod's decimal degreesToRadians / radiansToDegrees (x times kPi/180 or 180/kPi, kPi the
+51-digit string rounded to 34). Special and exact cases (NaN, infinities, zeros, domain
+edges) follow strata's documented conventions. Inputs: near multiples of pi/2 (k up to
+10^30, and 1,224 sin/cos/tan cases from continued-fraction convergents of pi/2 / 10^e and
+their neighbours: remainders down to 10^-35 for arguments up to 10^6088), the whole
+exponent range, tiny and huge arguments, values near +-1, 120 and the overflow edge of
+sinh/cosh.
 """
 import gzip, json, random, math, struct, os
 from decimal import (Decimal, Context, ROUND_HALF_EVEN, ROUND_DOWN, ROUND_CEILING, ROUND_FLOOR,
@@ -413,6 +426,244 @@ def transcendental():
         f.write(text)
 
 
+# ---------------------------------------------------------------------------------------------
+# decimal128-trigonometric.jsonl.gz: mpmath (binary floating point at 400+ bits, its own
+# argument reduction and series; independent of strata's fixed-point code) evaluated at
+# high precision, printed to 110 digits and rounded once to decimal128 (half even).
+
+TRIG_N = 2000
+grng = random.Random(13)
+TRIG_UNARY = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh"]
+
+
+def g_digits(sign, nd, e):
+    return Decimal((sign, tuple(int(c) for c in str(grng.randint(10 ** (nd - 1), 10 ** nd - 1))), e))
+
+
+def g_nd():
+    return grng.choice([1, 2, 3, 7, 16, 33, 34, 34, 34, grng.randint(1, 34)])
+
+
+def g_magnitude(lo, hi, sign=None):
+    """A value whose adjusted exponent is in [lo, hi]."""
+    nd = g_nd()
+    adj = grng.randint(lo, hi)
+    return g_digits(grng.randint(0, 1) if sign is None else sign, nd, max(-6176, min(6111, adj - nd + 1)))
+
+
+def g_special():
+    return grng.choice([Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"), Decimal(0), Decimal("-0"),
+                        Decimal("0E-30"), Decimal("-0E+12"), Decimal("1E-6176"), Decimal("-1E-6176"),
+                        Decimal("9.999999999999999999999999999999999E+6144"), Decimal("1E-40"), Decimal("1E-39"),
+                        Decimal(1), Decimal(-1), Decimal("1.000"), Decimal("0.9999999999999999999999999999999999"),
+                        Decimal("-0.9999999999999999999999999999999999"), Decimal("1.000000000000000000000000000000001"),
+                        Decimal("0.5"), Decimal("-0.5"), Decimal(120), Decimal(-120), Decimal("119.9999999999999999999999999999999"),
+                        Decimal(100000), Decimal("-14000"), Decimal("1E+70"), Decimal("1E+69")])
+
+
+def near_pi_multiple():
+    """k π/2 (k up to 10^30) rounded to decimal128, or a neighbour."""
+    import mpmath
+    k = grng.randint(1, 10 ** grng.randint(1, 30))
+    with mpmath.workdps(150):
+        v = k * mpmath.pi / 2
+        d = CTX.create_decimal(mpmath.libmp.to_str(v._mpf_, 140))
+    step = grng.choice([0, 0, 1, -1, 2])
+    if step:
+        t = d.as_tuple()
+        d = CTX.add(d, Decimal((0 if step > 0 else 1, (abs(step),), t.exponent)))
+    return d if grng.random() < 0.8 else -d
+
+
+def trig_input(fam):
+    r = grng.random()
+    if r < 0.08:
+        return g_special()
+    if fam in ("asin", "acos", "atanh"):
+        if r < 0.12:
+            return g_magnitude(0, 3)  # out of the domain (|x| ≥ 1)
+        if r < 0.3:  # near ±1
+            nd = grng.randint(20, 34)
+            return Decimal((grng.randint(0, 1), (9,) * grng.randint(1, nd - 1) + tuple(grng.randint(0, 9) for _ in range(1)), -nd + 1 - 1)) \
+                if grng.random() < 0.5 else CTX.subtract(Decimal(1), g_magnitude(-34, -5, 0)).copy_sign(Decimal(grng.choice([1, -1])))
+        if r < 0.45:
+            return g_magnitude(-6176, -30)
+        return g_magnitude(-29, -1)
+    if fam == "acosh":
+        if r < 0.12:
+            return g_magnitude(-5, 0, grng.randint(0, 1))  # below 1 (mostly)
+        if r < 0.3:
+            return CTX.add(Decimal(1), g_magnitude(-34, -1, 0))
+        if r < 0.45:
+            return g_magnitude(0, 6144, 0)
+        return g_magnitude(0, 80, 0)
+    if fam in ("sin", "cos", "tan"):
+        if r < 0.3:
+            return near_pi_multiple()
+        if r < 0.45:
+            return g_magnitude(-6176, 6144)
+        if r < 0.55:
+            return g_magnitude(-50, -10)
+        return g_magnitude(-5, 40)
+    if fam in ("sinh", "cosh", "tanh"):
+        if r < 0.2:
+            return g_magnitude(-6176, 6144)
+        if r < 0.35:
+            return g_magnitude(-45, -20)
+        if r < 0.5:
+            return Decimal(grng.randint(100, 14200)) + g_magnitude(-30, -1, 0) if grng.random() < 0.9 else -g_magnitude(2, 4, 0)
+        return g_magnitude(-10, 2)
+    # atan, asinh
+    if r < 0.3:
+        return g_magnitude(-6176, 6144)
+    if r < 0.4:
+        return g_magnitude(-45, -30)
+    return g_magnitude(-20, 80)
+
+
+def mp_round(v, digits=110):
+    import mpmath
+    if mpmath.isinf(v):
+        return Decimal("-Infinity") if v < 0 else Decimal("Infinity")
+    return CTX.create_decimal(mpmath.libmp.to_str(v._mpf_, digits, strip_zeros=False))
+
+
+def pi_convergents():
+    """x = c × 10^e, c/q the last continued-fraction convergent of π/(2 × 10^e) with c below
+    10^34: x − q π/2 about 10^-34 relative to x or smaller (sin/cos/tan lose those digits to the
+    argument reduction); exponents -33..39 and then every 97th up to 6111."""
+    import mpmath
+    out = []
+    for e in list(range(-33, 40)) + list(range(40, 6112, 97)):
+        with mpmath.workdps(80 + max(0, e)):
+            a = mpmath.pi / 2 / mpmath.mpf(10) ** e
+            h0, h1, k0, k1 = 0, 1, 1, 0
+            best = None
+            for _ in range(200):
+                ai = int(mpmath.floor(a))
+                h0, h1 = h1, ai * h1 + h0
+                k0, k1 = k1, ai * k1 + k0
+                if h1 >= 10 ** 34:
+                    break
+                if k1 > 0:
+                    best = h1
+                frac = a - ai
+                if frac == 0:
+                    break
+                a = 1 / frac
+        if best:
+            out.append(Decimal((0, tuple(int(ch) for ch in str(best)), e)))
+    return out
+
+
+def trig_expected(fam, x, extra=0):
+    """strata's conventions for the exact and special cases, mpmath for the rest."""
+    import mpmath
+    if x.is_nan():
+        return Decimal("NaN")
+    def pi(num, den):
+        with mpmath.workdps(130):
+            return mp_round(mpmath.mpf(num) * mpmath.pi / den)
+    if x.is_infinite():
+        neg = x.is_signed()
+        return {"sin": Decimal("NaN"), "cos": Decimal("NaN"), "tan": Decimal("NaN"), "asin": Decimal("NaN"),
+                "acos": Decimal("NaN"), "atanh": Decimal("NaN"), "atan": pi(-1 if neg else 1, 2), "sinh": x,
+                "cosh": Decimal("Infinity"), "tanh": Decimal(-1 if neg else 1), "asinh": x,
+                "acosh": Decimal("NaN") if neg else x}[fam]
+    if x.is_zero():
+        if fam in ("cos", "cosh"):
+            return Decimal(1)
+        if fam == "acos":
+            return pi(1, 2)
+        if fam == "acosh":
+            return Decimal("NaN")
+        return x  # the odd functions: the zero itself
+    if fam in ("asin", "acos", "atanh") and x.copy_abs() > 1 or fam == "acosh" and x < 1:
+        return Decimal("NaN")
+    if fam == "acosh" and x == 1 or fam == "acos" and x == 1:
+        return Decimal(0)
+    if fam == "atanh" and x.copy_abs() == 1:
+        return Decimal("-Infinity") if x < 0 else Decimal("Infinity")
+    adj = x.adjusted()
+    with mpmath.workdps(130 + extra + max(0, adj)):
+        m = mpmath.mpf(x.to_eng_string()) if adj < 500 else mpmath.mpf(int("".join(map(str, x.as_tuple().digits)))) * mpmath.mpf(10) ** x.as_tuple().exponent * (-1 if x.is_signed() else 1)
+        if fam in ("sinh", "cosh") and x.copy_abs() > 15000:
+            return Decimal("Infinity") if fam == "cosh" or x > 0 else Decimal("-Infinity")
+        v = getattr(mpmath, fam)(m)
+        return mp_round(v)
+
+
+def trig_atan2_input():
+    r = grng.random()
+    if r < 0.15:
+        return grng.choice([g_special(), g_magnitude(-10, 10)]), grng.choice([g_special(), g_magnitude(-10, 10)])
+    if r < 0.3:  # very different magnitudes
+        return g_magnitude(-6176, 6144), g_magnitude(-6176, 6144)
+    if r < 0.4:  # ratio below 1E-41: y/x rounded as if slightly smaller (ties, exact quotients)
+        y = g_digits(grng.randint(0, 1), grng.randint(1, 34), grng.randint(-200, -60))
+        x = grng.choice([Decimal(2), Decimal(4), Decimal("0.5"), Decimal(8), Decimal(5), g_magnitude(-3, 3)])
+        return y, x if grng.random() < 0.8 else -x
+    return g_magnitude(-20, 20), g_magnitude(-20, 20)
+
+
+def atan2_expected(y, x):
+    import mpmath
+    if y.is_nan() or x.is_nan():
+        return Decimal("NaN")
+    neg = y.is_signed()
+    sz = Decimal("-0") if neg else Decimal(0)
+    def pi(num, den):
+        with mpmath.workdps(130):
+            return mp_round(mpmath.mpf(-num if neg else num) * mpmath.pi / den)
+    if y.is_infinite():
+        if x.is_infinite():
+            return pi(3 if x.is_signed() else 1, 4)
+        return pi(1, 2)
+    if x.is_infinite():
+        return pi(1, 1) if x.is_signed() else sz
+    if y.is_zero():
+        return pi(1, 1) if x.is_signed() else sz
+    if x.is_zero():
+        return pi(1, 2)
+    # an exact quotient y/x can be a tie, and atan(y/x) departs from it by (y/x)^3/3: enough
+    # digits to see that
+    prec = 130 + 3 * abs(y.adjusted() - x.adjusted())
+    with mpmath.workdps(prec):
+        ym = mpmath.mpf(int("".join(map(str, y.as_tuple().digits)))) * mpmath.mpf(10) ** y.as_tuple().exponent * (-1 if neg else 1)
+        xm = mpmath.mpf(int("".join(map(str, x.as_tuple().digits)))) * mpmath.mpf(10) ** x.as_tuple().exponent * (-1 if x.is_signed() else 1)
+        return mp_round(mpmath.atan2(ym, xm), prec - 20)
+
+
+def trigonometric():
+    import sys
+    sys.set_int_max_str_digits(0)
+    out = []
+    for fam in TRIG_UNARY:
+        for _ in range(TRIG_N):
+            x = trig_input(fam)
+            out.append([fam, s(x), s(trig_expected(fam, x))])
+    for x in pi_convergents():
+        for fam in ("sin", "cos", "tan"):
+            for v in (x, CTX.next_plus(x), -CTX.next_minus(x)):
+                out.append([fam, s(v), s(trig_expected(fam, v, extra=150))])
+    for _ in range(TRIG_N):
+        y, x = trig_atan2_input()
+        out.append(["atan2", s(y), s(x), s(atan2_expected(y, x))])
+    # mongod's $degreesToRadians / $radiansToDegrees on decimals: x × kPiOver180 / k180OverPi,
+    # constants from kPi (51 digits, rounded to 34) by decimal division
+    kpi = CTX.create_decimal("3.14159265358979323846264338327950288419716939937510")
+    for _ in range(TRIG_N // 4):
+        x = trig_input("atan")
+        out.append(["degreesToRadians", s(x), s(CTX.multiply(x, CTX.divide(kpi, Decimal(180))))])
+        out.append(["radiansToDegrees", s(x), s(CTX.multiply(x, CTX.divide(Decimal(180), kpi)))])
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "decimal128-trigonometric.jsonl.gz")
+    text = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in out).encode()
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0,
+                                               filename="") as f:
+        f.write(text)
+
+
 if __name__ == "__main__":
     main()
     transcendental()
+    trigonometric()
