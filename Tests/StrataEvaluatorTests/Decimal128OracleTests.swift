@@ -9,20 +9,7 @@ import StrataTestSupport
 /// the BID bits must agree too (each string is also parsed and re-encoded).
 final class Decimal128OracleTests: XCTestCase {
     static func loadCases() throws -> [[Any]] {
-        let path = TestServer.repositoryRoot.appendingPathComponent("Tests/Fixtures/decimal/decimal128.jsonl.gz").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        p.arguments = ["-dc", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        var rows: [[Any]] = []
-        for line in data.split(separator: UInt8(ascii: "\n")) {
-            rows.append(try JSONSerialization.jsonObject(with: Data(line)) as! [Any])
-        }
-        return rows
+        try GzippedJSONLines.rows("Tests/Fixtures/decimal/decimal128.jsonl.gz")
     }
 
     func dec(_ s: Any) -> Decimal128 {

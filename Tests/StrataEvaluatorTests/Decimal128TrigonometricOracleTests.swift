@@ -9,16 +9,7 @@ import StrataTestSupport
 /// conversions: results compared as to-sci-strings (value and cohort).
 final class Decimal128TrigonometricOracleTests: XCTestCase {
     static func loadCases() throws -> [[String]] {
-        let path = TestServer.repositoryRoot.appendingPathComponent("Tests/Fixtures/decimal/decimal128-trigonometric.jsonl.gz").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        p.arguments = ["-dc", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return try data.split(separator: UInt8(ascii: "\n")).map { try JSONSerialization.jsonObject(with: Data($0)) as! [String] }
+        try GzippedJSONLines.rows("Tests/Fixtures/decimal/decimal128-trigonometric.jsonl.gz").map { $0.map { $0 as! String } }
     }
 
     func dec(_ s: String) -> Decimal128 {
