@@ -69,7 +69,7 @@ final class PlannerRuleTests: XCTestCase {
             let stage = try PipelineStages.parse([c["stage"]!], at: Location(path: "pipeline"))[0]
             let plan = try XCTUnwrap(GroupPlan.make(stage))
             let partial = GroupRule.partial(plan, translate: { scope.translate($0)?.expr }, translateSort: { SortRule.translate($0, in: scope) })
-            var out: Document = ["partial": partial?.stage ?? .null, "post": .array(plan.post)]
+            var out: Document = ["partial": partial?.stage ?? .null, "post": .array(plan.post.map(\.bson))]
             if let raw = partial?.rawKey { out["mergerKey"] = raw.key.bson }
             return .document(out)
         }
@@ -132,7 +132,7 @@ final class PlannerRuleTests: XCTestCase {
 
     func testDependencyRule() throws {
         try check("dependencies.json") { c in
-            switch try Dependencies.of(c["stages"]!.arrayValue!, at: Location(path: "pipeline")) {
+            switch Dependencies.of(try Pipeline.parse(c["stages"]!.arrayValue!, at: Location(path: "pipeline")).stages) {
             case .all: return "all"
             case .fields(let f): return .array(f.sorted().map { .string($0) })
             }

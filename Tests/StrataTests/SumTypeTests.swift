@@ -22,8 +22,8 @@ final class SumTypeTests: XCTestCase {
         let runner = QueryRunner(database: db, lens: try lens(), options: QueryRunner.Options(profile: .mongod))
         let spec = QuerySpec(collection: "events", pipeline: pipeline)
         var out: [Document] = []
-        try runner.run(spec) { out.append($0); return true }
-        return (out, try db.collection("truth").aggregateAll(pipeline), runner.statistics.rerunsForSumTypes)
+        let statistics = try runner.run(spec) { out.append($0); return true }
+        return (out, try db.collection("truth").aggregateAll(pipeline), statistics.rerunsForSumTypes)
     }
 
     func amount(_ id: Int, _ v: Int32, _ value: BSON) -> Document {

@@ -78,9 +78,8 @@ public struct BenchWays: Sendable {
     /// what strata itself holds).
     func planner(_ query: BenchQuery, consistency: Consistency = .snapshot, each: (Document) throws -> Void) throws -> BenchPlannerStatistics {
         let runner = QueryRunner(database: database, lens: lens, functions: functions, options: .init(consistency: consistency))
-        try runner.run(QuerySpec(collection: lens.collection, pipeline: query.pipeline, file: query.file),
-                       versionedCollections: versionedCollections) { try each($0); return true }
-        let s = runner.statistics
+        let s = try runner.run(QuerySpec(collection: lens.collection, pipeline: query.pipeline, file: query.file),
+                               versionedCollections: versionedCollections) { try each($0); return true }
         return BenchPlannerStatistics(branchesRun: s.branchesRun, documentsFetched: s.documentsFetched,
                                       partialGroups: s.partialGroups, bytesReceived: s.bytesReceived,
                                       documentsUpgradedInSwift: s.documentsUpgradedInSwift)

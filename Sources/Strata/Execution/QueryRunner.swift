@@ -1,7 +1,8 @@
 /// Runs a `QueryPlan`: the branches on the server (or fetched and upgraded in
 /// Swift), the merge and the merger's stages in Swift. Results stream to
-/// `output`, which returns false to stop early.
-public final class QueryRunner: @unchecked Sendable {
+/// `output`, which returns false to stop early; each run returns what it did
+/// (`Statistics`). A plain value: each run keeps its own state (`QueryExecution`).
+public struct QueryRunner: Sendable {
     public struct Options: Sendable {
         /// Skip documents at versions the lens does not know (with a warning) instead of refusing.
         public var ignoreUnknownVersions = false
@@ -56,21 +57,13 @@ public final class QueryRunner: @unchecked Sendable {
     public let lens: Lens
     public let functions: LensFunctions
     public let options: Options
-    public private(set) var statistics = Statistics()
-    /// The database the current attempt reads from: `database`, pinned to one snapshot.
-    private var reading: MongoDatabase
-    private var lookups: DatabaseLookup
 
     public init(database: MongoDatabase, lens: Lens, functions: LensFunctions = .builtIn, options: Options = Options()) {
         self.database = database
         self.lens = lens
         self.functions = functions
         self.options = options
-        self.reading = database
-        self.lookups = DatabaseLookup(database: database)
     }
-
-    var collection: MongoCollection { reading.collection(lens.collection) }
 
     /// Plans and runs a query; every result goes to `output` (return false to stop).
     /// Documents at versions the lens does not know are looked for first: their
@@ -79,38 +72,28 @@ public final class QueryRunner: @unchecked Sendable {
     /// branch, lookups, facets, a rerun for `$sum` types — sees one state of the
     /// database (`ReadMechanism`); on a server without a consistent read the plan reads
     /// the collection with one cursor.
-    public func run(_ spec: QuerySpec, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws {
-        let mechanism = try readMechanism()
-        try consistently(mechanism, output: output) { output in
-            let indexes = try collection.listIndexes()
-            let unknown = try checkUnknownVersions(indexes: indexes)
-            let plan = try plan(spec, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
-                                indexes: options.planWithLensIndexes ? nil : indexes)
-            // One collection scan meets each stored document once: exact without a pin,
-            // and a pin would only slow it (a transaction's reads cost SecantusDB more).
-            if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
-            queryReads = plan.readsFields
-            warnAboutSkips(plan)
-            try execute(plan, output: output)
-        }
+    @discardableResult
+    public func run(_ spec: QuerySpec, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws -> Statistics {
+        let execution = QueryExecution(self)
+        try execution.run(spec, versionedCollections: versionedCollections, output: output)
+        return execution.statistics
     }
 
-    /// Says, whichever plan runs, that an `onError: "skip"` may leave documents out of the
-    /// answer (for the versions the plan reads below it).
-    func warnAboutSkips(_ plan: QueryPlan) {
-        let read = Set(plan.branches.flatMap(\.versions) + plan.facets.flatMap { $0.plan.branches.flatMap(\.versions) })
-        for step in lens.steps {
-            for case let c as ConvertOperation in step.operations where c.onError == .skip && read.contains(where: { $0 <= step.from }) {
-                options.warn("note: documents stored below version \(step.to) whose '\(c.field.joined(separator: "."))' the conversion rejects are left out of the answer (onError: skip at \(c.location)); `strata lens check` counts them")
-            }
-        }
+    /// Runs a plan made beforehand (after checking for unknown versions), its reads
+    /// pinned as `run(_:)` pins them. On a server without a consistent read only a plan
+    /// that reads the collection once runs (`QueryPlan.readsOnce`).
+    @discardableResult
+    public func run(_ plan: QueryPlan, output: (Document) throws -> Bool) throws -> Statistics {
+        let execution = QueryExecution(self)
+        try execution.run(plan, output: output)
+        return execution.statistics
     }
 
-    /// The rest of this attempt reads without the pin (`readsOnce` plans).
-    func unpinForSingleScan() {
-        reading = database
-        lookups = DatabaseLookup(database: database)
-        statistics.readMechanism = .singleCursor
+    /// Runs the plan and returns every result.
+    public func collect(_ plan: QueryPlan) throws -> [Document] {
+        var out: [Document] = []
+        try run(plan) { out.append($0); return true }
+        return out
     }
 
     /// The plan for `spec` under `mechanism`: one cursor over the collection where the
@@ -125,6 +108,69 @@ public final class QueryRunner: @unchecked Sendable {
     /// detected mechanism.
     public func readMechanism() throws -> ReadMechanism {
         try ReadMechanism.resolve(options.consistency, forced: options.readMechanism, database: database, collection: lens.collection)
+    }
+
+    /// The planner for this collection, its server and its indexes.
+    public func planner(versionedCollections: Set<String> = [], strict: Bool = false, indexes: [Document]? = nil) -> Planner {
+        Planner(lens: lens, versionedCollections: versionedCollections, strictVersionFilters: strict,
+                profile: options.profile ?? ServerProfile.of(database), indexes: indexes)
+    }
+}
+
+/// One run of a query: the state an attempt keeps (the pinned database, the lens's
+/// lookups, the fields the query reads) and what the run did. Not shared: a runner makes
+/// one per run.
+final class QueryExecution {
+    let runner: QueryRunner
+    var statistics = QueryRunner.Statistics()
+    /// The database the current attempt reads from: the runner's, pinned to one snapshot.
+    private var reading: MongoDatabase
+    private var lookups: DatabaseLookup
+
+    init(_ runner: QueryRunner) {
+        self.runner = runner
+        self.reading = runner.database
+        self.lookups = DatabaseLookup(database: runner.database)
+    }
+
+    var database: MongoDatabase { runner.database }
+    var lens: Lens { runner.lens }
+    var options: QueryRunner.Options { runner.options }
+    var functions: LensFunctions { runner.functions }
+    var collection: MongoCollection { reading.collection(lens.collection) }
+
+    func run(_ spec: QuerySpec, versionedCollections: Set<String>, output: (Document) throws -> Bool) throws {
+        let mechanism = try runner.readMechanism()
+        try consistently(mechanism, output: output) { output in
+            let indexes = try collection.listIndexes()
+            let unknown = try checkUnknownVersions(indexes: indexes)
+            let plan = try runner.plan(spec, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
+                                       indexes: options.planWithLensIndexes ? nil : indexes)
+            // One collection scan meets each stored document once: exact without a pin,
+            // and a pin would only slow it (a transaction's reads cost SecantusDB more).
+            if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
+            queryReads = plan.readsFields
+            warnAboutSkips(plan)
+            try execute(plan, output: output)
+        }
+    }
+
+    /// Says, whichever plan runs, that an `onError: "skip"` may leave documents out of the
+    /// answer (for the versions the plan reads below it).
+    func warnAboutSkips(_ plan: QueryPlan) {
+        let read = plan.versionsRead
+        for step in lens.steps {
+            for case let c as ConvertOperation in step.operations where c.onError == .skip && read.contains(where: { $0 <= step.from }) {
+                options.warn("note: documents stored below version \(step.to) whose '\(c.field.joined(separator: "."))' the conversion rejects are left out of the answer (onError: skip at \(c.location)); `strata lens check` counts them")
+            }
+        }
+    }
+
+    /// The rest of this attempt reads without the pin (`readsOnce` plans).
+    func unpinForSingleScan() {
+        reading = database
+        lookups = DatabaseLookup(database: database)
+        statistics.readMechanism = .singleCursor
     }
 
     /// Runs `body` with reads pinned by `mechanism`, again from a fresh snapshot when the
@@ -152,17 +198,8 @@ public final class QueryRunner: @unchecked Sendable {
         }
     }
 
-    /// The planner for this collection, its server and its indexes.
-    public func planner(versionedCollections: Set<String> = [], strict: Bool = false, indexes: [Document]? = nil) -> Planner {
-        Planner(lens: lens, versionedCollections: versionedCollections, strictVersionFilters: strict,
-                profile: options.profile ?? ServerProfile.of(database), indexes: indexes)
-    }
-
-    /// Runs a plan made beforehand (after checking for unknown versions), its reads
-    /// pinned as `run(_:)` pins them. On a server without a consistent read only a plan
-    /// that reads the collection once runs (`QueryPlan.readsOnce`).
-    public func run(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
-        let mechanism = try readMechanism()
+    func run(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
+        let mechanism = try runner.readMechanism()
         if mechanism == .singleCursor, !plan.readsOnce {
             throw StrataError.unsupported("this plan reads '\(lens.collection)' more than once, and the server offers no consistent read across commands (a standalone server): documents moving between versions could be counted twice or missed; plan it with the runner (QueryRunner.plan(_:mechanism:)), or use --consistency best-effort")
         }
@@ -174,18 +211,11 @@ public final class QueryRunner: @unchecked Sendable {
         }
     }
 
-    /// Runs the plan and returns every result.
-    public func collect(_ plan: QueryPlan) throws -> [Document] {
-        var out: [Document] = []
-        try run(plan) { out.append($0); return true }
-        return out
-    }
-
     func execute(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
-        switch plan.mode {
-        case .partialGroups: try runPartialGroups(plan, output: output)
-        case .recordOrder: try runRecordOrder(plan, output: output)
-        case .facets: try runFacets(plan, output: output)
+        switch plan.strategy {
+        case .partialGroups(let p): try runPartialGroups(p, output: output)
+        case .recordOrder(let r): try runRecordOrder(r, output: output)
+        case .facets(let f): try runFacets(f, output: output)
         }
     }
 
@@ -235,8 +265,8 @@ public final class QueryRunner: @unchecked Sendable {
         })
     }
 
-    func swiftPipeline(_ stages: [BSON], at loc: Location = Location(path: "merger")) throws -> PipelineExecutor {
-        PipelineExecutor(try Pipeline.parse(stages, at: loc), context: executionContext, location: loc)
+    func swiftPipeline(_ stages: [PipelineStage], at loc: Location = Location(path: "merger")) -> PipelineExecutor {
+        PipelineExecutor(Pipeline(stages.map(\.parsed)), context: executionContext, location: loc)
     }
 
     var lensContext: LensContext { lookups.context(functions: functions) }
@@ -292,9 +322,8 @@ public final class QueryRunner: @unchecked Sendable {
 
     // MARK: partial groups
 
-    func runPartialGroups(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
-        guard let split = plan.mergeSplit else { return }
-        let merger = split.makeMerger()
+    func runPartialGroups(_ plan: QueryPlan.PartialGroups, output: (Document) throws -> Bool) throws {
+        let merger = plan.split.makeMerger()
         for branch in plan.branches {
             switch branch.command {
             case .none:
@@ -333,7 +362,7 @@ public final class QueryRunner: @unchecked Sendable {
         try runMergerStages(plan.mergerStages, over: groups, output: output)
     }
 
-    func runMergerStages(_ stages: [BSON], over docs: [Document], output: (Document) throws -> Bool) throws {
+    func runMergerStages(_ stages: [PipelineStage], over docs: [Document], output: (Document) throws -> Bool) throws {
         if stages.isEmpty {
             for d in docs { if try !output(d) { return } }
             return
@@ -347,7 +376,7 @@ public final class QueryRunner: @unchecked Sendable {
 
     // MARK: record order
 
-    func runRecordOrder(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
+    func runRecordOrder(_ plan: QueryPlan.RecordOrder, output: (Document) throws -> Bool) throws {
         var cursors: [PrefetchingCursor] = []
         for branch in plan.branches {
             guard case .documents(let pipeline) = branch.command else { continue }
@@ -370,7 +399,7 @@ public final class QueryRunner: @unchecked Sendable {
 
     // MARK: facets
 
-    func runFacets(_ plan: QueryPlan, output: (Document) throws -> Bool) throws {
+    func runFacets(_ plan: QueryPlan.Facets, output: (Document) throws -> Bool) throws {
         var doc = Document()
         for (name, sub) in plan.facets {
             var results: [BSON] = []

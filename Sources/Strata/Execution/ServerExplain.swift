@@ -5,9 +5,9 @@ struct ServerExplain {
 
     func annotate(_ plan: QueryPlan) throws -> Document {
         var doc = plan.explainDocument
-        if plan.mode == .facets {
+        if case .facets(let f) = plan.strategy {
             var facets = Document()
-            for (name, sub) in plan.facets { facets.append(name, .document(try annotate(sub))) }
+            for (name, sub) in f.facets { facets.append(name, .document(try annotate(sub))) }
             doc["facets"] = .document(facets)
             return doc
         }

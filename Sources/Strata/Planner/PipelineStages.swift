@@ -1,22 +1,31 @@
-/// The stages of a logical pipeline, checked for shape and classified.
-enum PipelineStages {
-    struct Stage: Sendable {
-        var name: String
-        var spec: BSON
-        var location: Location
-        /// The evaluator's parse of the stage.
-        var parsed: StrataEvaluator.Stage
-        var bson: BSON { .document(Document([(name, spec)])) }
+import StrataEvaluator
 
-        /// True for stages that need all their input before they can emit (or that
-        /// cut the stream globally): where the per-version part of a pipeline ends.
-        var isBlocking: Bool { PipelineStages.blocking.contains(name) }
+/// One stage of a logical pipeline, parsed once: the evaluator's parse (which the
+/// planner inspects and the merger runs) beside the stage as written (which explain
+/// shows and rewrites start from), and where it is, for messages.
+public struct PipelineStage: Sendable {
+    public let name: String
+    /// The stage's argument as written.
+    public let spec: BSON
+    public let location: Location
+    /// The evaluator's parse of the stage.
+    public let parsed: Stage
+
+    /// The stage as written (`{$name: spec}`).
+    public var bson: BSON { .document(Document([(name, spec)])) }
+
+    /// True for stages that need all their input before they can emit (or that cut the
+    /// stream globally): where the per-version part of a pipeline ends
+    /// (`Stage.distributedPlan`).
+    var isBlocking: Bool { parsed.isBlocking }
+
+    init(name: String, spec: BSON, location: Location, parsed: Stage) {
+        self.name = name; self.spec = spec; self.location = location; self.parsed = parsed
     }
+}
 
-    static let perDocument: Set<String> = ["$match", "$project", "$addFields", "$set", "$unset", "$unwind", "$lookup",
-                                           "$replaceRoot", "$replaceWith", "$redact", "$graphLookup"]
-    static let blocking: Set<String> = ["$group", "$sort", "$count", "$sortByCount", "$bucket", "$bucketAuto", "$facet",
-                                        "$limit", "$skip", "$sample", "$setWindowFields", "$densify", "$fill", "$unionWith"]
+/// Parsing a logical pipeline: once per query.
+enum PipelineStages {
     static let refused: [String: String] = [
         "$out": "strata answers queries; it does not write results ($out)",
         "$merge": "strata answers queries; it does not write results ($merge)",
@@ -32,16 +41,28 @@ enum PipelineStages {
     /// Parses and checks a pipeline with the evaluator's parser (unknown stages and
     /// operators, wrong argument types: `.badInput` naming the place), refusing the
     /// stages strata does not run with the reason.
-    static func parse(_ pipeline: [BSON], at loc: Location) throws -> [Stage] {
+    static func parse(_ pipeline: [BSON], at loc: Location) throws -> [PipelineStage] {
         for (i, v) in pipeline.enumerated() {
             if case .document(let d) = v, d.count == 1, let name = d.keys.first, let why = refused[name] {
                 throw StrataError.unsupported(why, at: loc.appending(index: i).appending(name))
             }
         }
-        let parsed = try Pipeline.parse(pipeline, at: loc)
-        return zip(pipeline, parsed.stages).enumerated().map { i, pair in
-            let (name, spec) = pair.0.documentValue!.fields.first.map { ($0.key, $0.value) }!
-            return Stage(name: name, spec: spec, location: loc.appending(index: i).appending(name), parsed: pair.1)
+        return pair(pipeline, try Pipeline.parse(pipeline, at: loc), at: loc)
+    }
+
+    /// Stages as written beside their parse (a sub-pipeline the evaluator has parsed).
+    static func pair(_ pipeline: [BSON], _ parsed: Pipeline, at loc: Location) -> [PipelineStage] {
+        zip(pipeline, parsed.stages).enumerated().compactMap { i, pair in
+            guard let (name, spec) = pair.0.singleField else { return nil }
+            return PipelineStage(name: name, spec: spec, location: loc.appending(index: i).appending(name), parsed: pair.1)
+        }
+    }
+
+    /// The sub-pipelines of a parsed `$facet`, each as stages.
+    static func facets(of stage: PipelineStage) -> [(name: String, stages: [PipelineStage])] {
+        guard case .facet(let f) = stage.parsed, case .document(let written) = stage.spec else { return [] }
+        return f.pipelines.map { name, pipeline in
+            (name, pair(written[name]?.arrayValue ?? [], pipeline, at: stage.location.appending(name)))
         }
     }
 }

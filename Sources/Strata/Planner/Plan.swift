@@ -1,43 +1,91 @@
-/// What strata will run for one logical query: per-version branches on the
-/// server (the "shards part") and a merge in Swift (the "merger part"),
-/// like MongoDB's explain of a sharded aggregation.
+import StrataEvaluator
+
+/// What strata will run for one logical query: per-version branches on the server (the
+/// "shards part") and a merge in Swift (the "merger part"), like MongoDB's explain of a
+/// sharded aggregation. Each strategy carries exactly what it needs, over parsed stages:
+/// stages become BSON only when they are sent (the branches' commands) or explained.
 public struct QueryPlan: Sendable {
-    public enum Mode: String, Sendable {
+    public enum Strategy: Sendable {
         /// Each branch groups partially on the server; the merger combines groups.
-        case partialGroups
-        /// The documents stream in order (one find over every version, or sorted
-        /// streams merged on a unique key); the pipeline runs in Swift.
-        case recordOrder
+        case partialGroups(PartialGroups)
+        /// The documents stream in order (one find over every version, or sorted streams
+        /// merged on a unique key); the pipeline runs in Swift.
+        case recordOrder(RecordOrder)
         /// Each facet is planned on its own.
-        case facets
+        case facets(Facets)
+    }
+
+    /// The group split like a sharded `$group`: per-version partial groups, merged.
+    public struct PartialGroups: Sendable {
+        public let branches: [Branch]
+        /// The group being merged (over the newest schema).
+        let group: GroupPlan
+        /// The split whose merger combines the branches' partial rows.
+        let split: GroupSplit
+        /// Run in Swift on the merged groups: the group's own merging stages, then the rest.
+        public let mergerStages: [PipelineStage]
+        /// With untracked `$sum`s: the same plan with every partial `$sum` shipping its
+        /// widest input type (zero or one plan). The runner runs it only when the merger
+        /// finds a result type ambiguous (`GroupMerger.sumTypeAmbiguous`).
+        public let withSumWidths: [PartialGroups]
+    }
+
+    /// Documents in record order (or merged from sorted streams), the pipeline in Swift.
+    public struct RecordOrder: Sendable {
+        public let branches: [Branch]
+        /// The unique sort the branches return their documents in (nil: one stream).
+        public let mergeSort: SortPattern?
+        /// The whole pipeline, run in Swift over the merged documents.
+        public let mergerStages: [PipelineStage]
+    }
+
+    /// One plan per facet, and the stages after the `$facet`.
+    public struct Facets: Sendable {
+        public let facets: [(name: String, plan: QueryPlan)]
+        public let mergerStages: [PipelineStage]
     }
 
     public let collection: String
-    public let mode: Mode
-    public let branches: [Branch]
-    /// mode `.partialGroups`: the group being merged, and the split whose merger combines
-    /// the branches' partial rows.
-    let group: GroupPlan?
-    let mergeSplit: GroupSplit?
-    /// Stages the merger runs in Swift after merging (or, in record order, the whole pipeline).
-    public let mergerStages: [BSON]
-    /// mode `.recordOrder`: the unique sort the branches return their documents in (nil: one stream).
-    public let mergeSort: SortPattern?
-    /// mode `.facets`: one plan per facet.
-    public let facets: [(name: String, plan: QueryPlan)]
-    /// Why this mode was chosen, for explain.
+    public let strategy: Strategy
+    /// Why this strategy was chosen, for explain.
     public let reason: String
     /// The filter that finds documents at versions the lens does not know.
     public let unknownVersionFilter: Document
-    /// mode `.partialGroups` with untracked `$sum`s: the same plan with every partial
-    /// `$sum` shipping its widest input type (zero or one plan). The runner runs it
-    /// only when the merger finds a result type ambiguous (`GroupMerger.sumTypeAmbiguous`).
-    public var withSumWidths: [QueryPlan] = []
     /// The top-level fields of the newest schema the pipeline reads (nil: whole documents).
     /// A Swift upgrade that fails on a document is retried on just the stored fields these
     /// come from: a failure elsewhere in the document does not concern this query, and a
     /// server plan that computes only these fields never meets it either.
     public var readsFields: Set<String>? = nil
+
+    public enum Mode: String, Sendable {
+        case partialGroups, recordOrder, facets
+    }
+
+    /// The strategy's name (explain's "mode").
+    public var mode: Mode {
+        switch strategy {
+        case .partialGroups: return .partialGroups
+        case .recordOrder: return .recordOrder
+        case .facets: return .facets
+        }
+    }
+
+    /// The branches this plan runs on the server (none for facets: each facet has its own).
+    public var branches: [Branch] {
+        switch strategy {
+        case .partialGroups(let p): return p.branches
+        case .recordOrder(let r): return r.branches
+        case .facets: return []
+        }
+    }
+
+    /// Every version some branch reads, facets included.
+    var versionsRead: Set<Int> {
+        switch strategy {
+        case .facets(let f): return f.facets.reduce(into: []) { $0.formUnion($1.plan.versionsRead) }
+        default: return Set(branches.flatMap(\.versions))
+        }
+    }
 }
 
 /// The work for the documents stored at some versions.
@@ -68,8 +116,8 @@ public struct Branch: Sendable {
     public let strategy: Strategy
     public let command: Command
     /// Stages run in Swift on the upgraded documents of a `.documents` branch before they
-    /// reach the merger (partial-group mode: the stages before the group).
-    public let swiftStages: [BSON]
+    /// reach the merger (partial-group mode: the stages before the group, and the group).
+    public let swiftStages: [PipelineStage]
     /// Why this strategy, for explain (e.g. the path that needs Swift).
     public let note: String?
     /// An `.aggregate` branch whose partial groups are keyed by stored values: the
@@ -84,24 +132,27 @@ extension QueryPlan {
         d["collection"] = .string(collection)
         d["mode"] = .string(mode.rawValue)
         d["reason"] = .string(reason)
-        if mode == .facets {
-            d["facets"] = .document(Document(facets.map { ($0.name, .document($0.plan.explainDocument)) }))
-        } else {
-            d["shards"] = .array(branches.map { .document($0.explainDocument) })
-        }
         var merger = Document()
-        if let group {
-            merger["mergeGroups"] = .document(Document([
-                ("_id", group.key.bson),
-            ] + group.accumulators.map { ($0.name, $0.spec.bson) }))
+        switch strategy {
+        case .facets(let f):
+            d["facets"] = .document(Document(f.facets.map { ($0.name, .document($0.plan.explainDocument)) }))
+            merger["pipeline"] = .array(f.mergerStages.map(\.bson))
+        case .partialGroups(let p):
+            d["shards"] = .array(p.branches.map { .document($0.explainDocument) })
+            merger["mergeGroups"] = .document(Document([("_id", p.group.key.bson)] + p.group.accumulators.map { ($0.name, $0.spec.bson) }))
+            merger["pipeline"] = .array(p.mergerStages.map(\.bson))
+        case .recordOrder(let r):
+            d["shards"] = .array(r.branches.map { .document($0.explainDocument) })
+            if let s = r.mergeSort {
+                merger["mergeSortedStreams"] = s.bson
+            } else {
+                merger["stream"] = "one fetch over every version, in the server's order"
+            }
+            merger["pipeline"] = .array(r.mergerStages.map(\.bson))
         }
-        if let mergeSort { merger["mergeSortedStreams"] = mergeSort.bson } else if mode == .recordOrder {
-            merger["stream"] = "one fetch over every version, in the server's order"
-        }
-        merger["pipeline"] = .array(mergerStages)
         d["merger"] = .document(merger)
         d["unknownVersionProbe"] = .document(unknownVersionFilter)
-        if !withSumWidths.isEmpty {
+        if case .partialGroups(let p) = strategy, !p.withSumWidths.isEmpty {
             d["sumTypes"] = "partial $sums carry no input type; if a slice's sum overflowed int32 yet the total fits, the query runs again with types"
         }
         return d
@@ -124,7 +175,7 @@ extension Branch {
         case .documents(let p): d["fetch"] = .array(p)
         case .none: break
         }
-        if !swiftStages.isEmpty { d["swiftStages"] = .array(swiftStages) }
+        if !swiftStages.isEmpty { d["swiftStages"] = .array(swiftStages.map(\.bson)) }
         if let note { d["note"] = .string(note) }
         if let rawKey { d["mergerKeyFromStoredValues"] = rawKey.key.bson }
         return d

@@ -11,19 +11,19 @@ extension Planner {
     /// Documents at ignored unknown versions are left out in Swift.
     public func planSingleCursor(_ spec: QuerySpec) throws -> QueryPlan {
         let stages = try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation)
-        try checkLookups(stages)
+        try checkLookups(stages.map(\.parsed), at: stages.map(\.location))
         let versions = Array(lens.knownVersions)
         var fetch: [BSON] = []
-        if profile.projectsFetches, let projection = try fetchProjection(stages, versions: versions) {
+        if profile.projectsFetches, let projection = fetchProjection(stages, versions: versions) {
             fetch.append(["$project": .document(projection)])
         }
         let branch = Branch(versions: versions, strategy: .swiftUpgrade, command: .documents(fetch), swiftStages: [],
                             note: "one collection scan in natural order, every version upgraded and the whole pipeline run in Swift")
-        var plan = QueryPlan(collection: spec.collection, mode: .recordOrder, branches: [branch], group: nil, mergeSplit: nil,
-                             mergerStages: stages.map(\.bson), mergeSort: nil, facets: [],
+        var plan = QueryPlan(collection: spec.collection,
+                             strategy: .recordOrder(.init(branches: [branch], mergeSort: nil, mergerStages: stages)),
                              reason: "the server offers no consistent read across commands: one cursor reads each stored document once",
                              unknownVersionFilter: lens.filterForUnknownVersions)
-        plan.readsFields = try readFields(spec)
+        plan.readsFields = readFields(stages)
         return plan
     }
 }
@@ -32,8 +32,8 @@ extension QueryPlan {
     /// The plan reads the collection once, with one cursor that no index serves: the
     /// only plan whose answer is exact on a server without a consistent read.
     public var readsOnce: Bool {
-        guard mode == .recordOrder, mergeSort == nil, branches.count == 1,
-              case .documents(let fetch) = branches[0].command else { return false }
+        guard case .recordOrder(let r) = strategy, r.mergeSort == nil, r.branches.count == 1,
+              case .documents(let fetch) = r.branches[0].command else { return false }
         return fetch.allSatisfy { $0.singleField?.key == "$project" }
     }
 }

@@ -55,7 +55,7 @@ public struct Planner: Sendable {
     /// A full scan that streams well on this server: no index serves the leading filter
     /// at any version (so the server would read every document anyway), and nothing asks
     /// the server once per document (`$lookup`, a lens `lookup`).
-    func streamsAsFullScan(_ stages: [PipelineStages.Stage]) -> Bool {
+    func streamsAsFullScan(_ stages: [PipelineStage]) -> Bool {
         guard mayStream(stages) else { return false }
         let leading = stages.prefix { $0.name == "$match" }
         guard !leading.isEmpty else { return true }
@@ -64,7 +64,7 @@ public struct Planner: Sendable {
     }
 
     /// This server streams full scans, and nothing asks the server once per document.
-    func mayStream(_ stages: [PipelineStages.Stage]) -> Bool {
+    func mayStream(_ stages: [PipelineStage]) -> Bool {
         guard profile.streamsFullScans else { return false }
         let perDocument: Set<String> = ["$lookup", "$graphLookup", "$unionWith", "$facet"]
         if stages.contains(where: { perDocument.contains($0.name) }) { return false }
@@ -82,26 +82,31 @@ public struct Planner: Sendable {
     func versionFilter(_ version: Int) -> Document { lens.filter(forVersion: version, strict: strictVersionFilters) }
     func versionFilter(_ versions: [Int]) -> Document { lens.filter(forVersions: versions, strict: strictVersionFilters) }
 
+    /// The plan for `spec`: its pipeline parsed once, then planned.
     public func plan(_ spec: QuerySpec) throws -> QueryPlan {
-        let stages = try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation)
-        try checkLookups(stages)
-        var plan = try plan(stages, collection: spec.collection)
-        plan.readsFields = try readFields(spec)
+        try plan(try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation), collection: spec.collection)
+    }
+
+    /// The plan for a parsed pipeline.
+    public func plan(_ stages: [PipelineStage], collection: String) throws -> QueryPlan {
+        try checkLookups(stages.map(\.parsed), at: stages.map(\.location))
+        var plan = try planStages(stages, collection: collection)
+        plan.readsFields = readFields(stages)
         return plan
     }
 
-    /// The top-level newest fields `spec`'s pipeline reads, nil for whole documents.
-    func readFields(_ spec: QuerySpec) throws -> Set<String>? {
-        guard case .fields(let f) = try Dependencies.of(spec.pipeline, at: spec.pipelineLocation) else { return nil }
+    /// The top-level newest fields the pipeline reads, nil for whole documents.
+    func readFields(_ stages: [PipelineStage]) -> Set<String>? {
+        guard case .fields(let f) = Dependencies.of(stages.map(\.parsed)) else { return nil }
         return f.union(["_id"])
     }
 
-    func plan(_ stages: [PipelineStages.Stage], collection: String) throws -> QueryPlan {
+    func planStages(_ stages: [PipelineStage], collection: String) throws -> QueryPlan {
         let blocking = stages.firstIndex { $0.isBlocking }
         if let b = blocking, stages[b].name == "$facet" {
             return try planFacets(stages, at: b, collection: collection)
         }
-        if let b = blocking, let group = GroupPlan.make(stages[b]) {
+        if let b = blocking, let group = try GroupPlan.make(stages[b]) {
             if group.isOrderInsensitive, !streamsAsFullScan(stages) {
                 return try planPartialGroups(stages, at: b, group: group, collection: collection)
             }
@@ -121,53 +126,57 @@ public struct Planner: Sendable {
         return try planRecordOrder(stages, collection: collection, reason: reason)
     }
 
-    func checkLookups(_ stages: [PipelineStages.Stage]) throws {
-        for s in stages {
-            if s.name == "$lookup" || s.name == "$graphLookup" || s.name == "$unionWith",
-               let from = s.spec.documentValue?["from"]?.stringValue ?? (s.name == "$unionWith" ? s.spec.stringValue ?? s.spec.documentValue?["coll"]?.stringValue : nil),
-               versionedCollections.contains(from)
-            {
+    /// Refuses a join into a collection that has a lens of its own, at any depth.
+    func checkLookups(_ stages: [Stage], at locations: [Location]) throws {
+        for (s, loc) in zip(stages, locations) {
+            var into: String?
+            var subPipelines: [(Pipeline, Location)] = []
+            switch s {
+            case .lookup(let l):
+                into = l.from
+                if let p = l.pipeline { subPipelines.append((p, loc.appending("pipeline"))) }
+            case .graphLookup(let g):
+                into = g.from
+            case .unionWith(let u):
+                into = u.coll
+                if let p = u.pipeline { subPipelines.append((p, loc.appending("pipeline"))) }
+            case .facet(let f):
+                subPipelines = f.pipelines.map { ($0.1, loc.appending($0.0)) }
+            default:
+                break
+            }
+            if let from = into, versionedCollections.contains(from) {
                 throw StrataError.unsupported("\(s.name) into '\(from)', which is itself versioned, is not supported (its documents would need upgrading too)",
-                                              at: s.location.appending("from"))
+                                              at: loc.appending("from"))
             }
-            if s.name == "$facet", case .document(let f) = s.spec {
-                for (k, v) in f {
-                    if case .array(let sub) = v { try checkLookups(try PipelineStages.parse(sub, at: s.location.appending(k))) }
-                }
-            }
-            // Sub-pipelines of $lookup and $unionWith may name versioned collections too.
-            if s.name == "$lookup" || s.name == "$unionWith", case .array(let sub)? = s.spec.documentValue?["pipeline"] {
-                try checkLookups(try PipelineStages.parse(sub, at: s.location.appending("pipeline")))
+            for (p, l) in subPipelines {
+                try checkLookups(p.stages, at: p.stages.enumerated().map { l.appending(index: $0.offset).appending($0.element.name) })
             }
         }
     }
 
     // MARK: $facet
 
-    func planFacets(_ stages: [PipelineStages.Stage], at b: Int, collection: String) throws -> QueryPlan {
-        guard case .document(let facets) = stages[b].spec, !facets.isEmpty else {
-            throw StrataError.badInput("$facet needs an object of sub-pipelines", at: stages[b].location)
+    func planFacets(_ stages: [PipelineStage], at b: Int, collection: String) throws -> QueryPlan {
+        var plans: [(name: String, plan: QueryPlan)] = []
+        for (name, sub) in PipelineStages.facets(of: stages[b]) {
+            plans.append((name, try planStages(Array(stages[..<b]) + sub, collection: collection)))
         }
-        var plans: [(String, QueryPlan)] = []
-        for (name, v) in facets {
-            guard case .array(let sub) = v else {
-                throw StrataError.badInput("each facet must be an array of stages", at: stages[b].location.appending(name))
-            }
-            let subStages = try PipelineStages.parse(sub, at: stages[b].location.appending(name))
-            if let bad = subStages.first(where: { ["$facet", "$out", "$merge"].contains($0.name) }) {
-                throw StrataError.badInput("\(bad.name) is not allowed inside $facet", at: bad.location)
-            }
-            plans.append((name, try plan(Array(stages[..<b]) + subStages, collection: collection)))
-        }
-        return QueryPlan(collection: collection, mode: .facets, branches: [], group: nil, mergeSplit: nil,
-                         mergerStages: stages[(b + 1)...].map(\.bson), mergeSort: nil, facets: plans,
+        return QueryPlan(collection: collection,
+                         strategy: .facets(.init(facets: plans, mergerStages: Array(stages[(b + 1)...]))),
                          reason: "$facet at \(stages[b].location): each facet is planned on its own",
                          unknownVersionFilter: lens.filterForUnknownVersions)
     }
 
     // MARK: partial groups
 
-    func planPartialGroups(_ stages: [PipelineStages.Stage], at b: Int, group: GroupPlan, collection: String) throws -> QueryPlan {
+    func planPartialGroups(_ stages: [PipelineStage], at b: Int, group: GroupPlan, collection: String) throws -> QueryPlan {
+        QueryPlan(collection: collection, strategy: .partialGroups(try partialGroups(stages, at: b, group: group)),
+                  reason: "\(stages[b].name) at \(stages[b].location) merges from partial groups",
+                  unknownVersionFilter: lens.filterForUnknownVersions)
+    }
+
+    func partialGroups(_ stages: [PipelineStage], at b: Int, group: GroupPlan) throws -> QueryPlan.PartialGroups {
         let prefix = Array(stages[..<b])
         let split = try GroupRule.mergeSplit(group, trackSumWidth: trackSumWidth)
         // Consecutive versions whose rewrites are the same but for the version filter
@@ -188,21 +197,19 @@ public struct Planner: Sendable {
             }
             branches.append(try partialGroupBranch(VersionScope(lens: lens, version: version), versions: [version], prefix: prefix, blocking: stages[b], group: group, split: split))
         }
-        var withSumWidths: [QueryPlan] = []
+        var withSumWidths: [QueryPlan.PartialGroups] = []
         if !split.untrackedSums.isEmpty {
             var tracking = self
             tracking.trackSumWidth = true
-            withSumWidths = [try tracking.planPartialGroups(stages, at: b, group: group, collection: collection)]
+            withSumWidths = [try tracking.partialGroups(stages, at: b, group: group)]
         }
-        return QueryPlan(collection: collection, mode: .partialGroups, branches: branches, group: group, mergeSplit: split,
-                         mergerStages: group.post + stages[(b + 1)...].map(\.bson), mergeSort: nil, facets: [],
-                         reason: "\(stages[b].name) at \(stages[b].location) merges from partial groups",
-                         unknownVersionFilter: lens.filterForUnknownVersions, withSumWidths: withSumWidths)
+        return QueryPlan.PartialGroups(branches: branches, group: group, split: split,
+                                       mergerStages: group.post + stages[(b + 1)...], withSumWidths: withSumWidths)
     }
 
     /// The branch for the documents stored at `versions`, translated for `scope`'s
     /// version (the same for each of them when they share a branch).
-    func partialGroupBranch(_ scope: VersionScope, versions: [Int], prefix: [PipelineStages.Stage], blocking: PipelineStages.Stage,
+    func partialGroupBranch(_ scope: VersionScope, versions: [Int], prefix: [PipelineStage], blocking: PipelineStage,
                             group: GroupPlan, split: GroupSplit) throws -> Branch {
         let leading = prefix.prefix { $0.name == "$match" }
         let rest = Array(prefix.dropFirst(leading.count))
@@ -216,7 +223,7 @@ public struct Planner: Sendable {
         // Reading stored documents without the upgrade stages, the branch checks what the
         // upgrade would: documents an `onError: "skip"` leaves out, guards of the operations
         // that decide what the query reads (`Lens.serverChecks`); nil: only the upgrade can.
-        let checks = serverChecks(versions, reads: try Dependencies.of(prefix.map(\.bson) + [blocking.bson], at: blocking.location))
+        let checks = serverChecks(versions, reads: Dependencies.of(prefix.map(\.parsed) + [blocking.parsed]))
         var server: [BSON] = fetch + (checks ?? []) + MatchStages.temporaryStages(mr, versionGuard: lens.versionExpression(forVersions: versions))
 
         if checks != nil && !mr.needsUpgradedDocuments && rest.isEmpty {
@@ -233,11 +240,11 @@ public struct Planner: Sendable {
             }
         }
         // The stages after the translated filter run on newest-shaped documents.
-        let after = (mr.needsUpgradedDocuments ? leading.map(\.bson) : []) + rest.map(\.bson)
+        let after = (mr.needsUpgradedDocuments ? Array(leading) : []) + rest
         let untranslated: BSON = ["$group": .document(split.partialGroup)]
-        let deps = try Dependencies.of(after + [blocking.bson], at: blocking.location)
+        let deps = Dependencies.of(after.map(\.parsed) + [blocking.parsed])
         if checks != nil, case .fields(let fields) = deps, let m = MaterializeRule.project(fields, in: scope) {
-            server += m + after + [untranslated]
+            server += m + after.map(\.bson) + [untranslated]
             return Branch(versions: versions, strategy: .materialized, command: .aggregate(server), swiftStages: [],
                           note: "computes \(fields.union(["_id"]).sorted().joined(separator: ", ")) of the newest schema")
         }
@@ -247,14 +254,14 @@ public struct Planner: Sendable {
             if case .fields(let fields) = deps, let stored = storedInputs(fields, versions: versions) {
                 server.append(["$project": .document(stored)])
             }
-            server += upgrade + after + [untranslated]
+            server += upgrade + after.map(\.bson) + [untranslated]
             return Branch(versions: versions, strategy: .serverUpgrade, command: .aggregate(server), swiftStages: [],
                           note: MaterializeRule.whyNot(deps, in: scope))
         }
         let obstacle = lens.serverUpgradeObstacle(from: scope.version)
         return Branch(versions: versions, strategy: .swiftUpgrade,
                       command: .documents(fetch),
-                      swiftStages: prefix.map(\.bson) + [untranslated],
+                      swiftStages: prefix + (try PipelineStages.parse([untranslated], at: blocking.location)),
                       note: obstacle.map { "\($0.name) at \($0.location) runs only in Swift" })
     }
 
@@ -268,7 +275,7 @@ public struct Planner: Sendable {
     /// that order, as the server's stable sort does. A `$sort` on a unique key (`_id`, or a
     /// path of a unique index the lens declares) has no ties: each version then sorts and
     /// limits on the server and the merger interleaves the sorted streams.
-    func planRecordOrder(_ stages: [PipelineStages.Stage], collection: String, reason: String) throws -> QueryPlan {
+    func planRecordOrder(_ stages: [PipelineStage], collection: String, reason: String) throws -> QueryPlan {
         let leading = stages.prefix { $0.name == "$match" }
         let filter = try MatchStages.query(leading)
         let scopes = lens.knownVersions.map { VersionScope(lens: lens, version: $0) }
@@ -287,8 +294,7 @@ public struct Planner: Sendable {
         let samePushdown = live.allSatisfy { rewrites[$0].pushdown == rewrites[live[0]].pushdown }
         // The sort may come after stages that keep its key as it was (`$project` of it...).
         if !filterInSwift, (allExact && profile.sortsWithIndexes) || !samePushdown,
-           let j = next.firstIndex(where: { $0.name == "$sort" }), case .document(let s) = next[j].spec,
-           let p = try? SortPattern.parse(s, at: next[j].location),
+           let j = next.firstIndex(where: { $0.name == "$sort" }), case .sort(let p) = next[j].parsed,
            SortRule.keptThrough(Array(next[..<j]), paths: p.components.map(\.path))
         {
             let translated = live.map { SortRule.translate(p, in: scopes[$0]) }
@@ -302,9 +308,9 @@ public struct Planner: Sendable {
                                   command: .documents(fetch), swiftStages: [],
                                   note: "sorted and limited on the server: the sort key is unique, so streams merge without ties")
                 }
-                return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, mergeSplit: nil,
-                                 mergerStages: stages.map(\.bson), mergeSort: p, facets: [], reason: reason,
-                                 unknownVersionFilter: lens.filterForUnknownVersions)
+                return QueryPlan(collection: collection,
+                                 strategy: .recordOrder(.init(branches: branches, mergeSort: p, mergerStages: stages)),
+                                 reason: reason, unknownVersionFilter: lens.filterForUnknownVersions)
             }
         }
         var limit: Int64?
@@ -339,7 +345,7 @@ public struct Planner: Sendable {
                 fetch = [["$match": filters.count == 1 ? .document(filters[0]) : ["$or": .array(filters.map { .document($0) })]]]
             }
             if let limit { fetch.append(["$limit": .int64(limit)]) }
-            if profile.projectsFetches, let projection = try fetchProjection(stages, versions: versions) {
+            if profile.projectsFetches, let projection = fetchProjection(stages, versions: versions) {
                 fetch.append(["$project": .document(projection)])
             }
             let upgraded = versions.filter { $0 != lens.newest }
@@ -350,16 +356,16 @@ public struct Planner: Sendable {
             branches.append(Branch(versions: versions, strategy: upgraded.isEmpty ? .translated : .swiftUpgrade,
                                    command: .documents(fetch), swiftStages: [], note: note))
         }
-        return QueryPlan(collection: collection, mode: .recordOrder, branches: branches, group: nil, mergeSplit: nil,
-                         mergerStages: stages.map(\.bson), mergeSort: nil, facets: [], reason: reason,
-                         unknownVersionFilter: lens.filterForUnknownVersions)
+        return QueryPlan(collection: collection,
+                         strategy: .recordOrder(.init(branches: branches, mergeSort: nil, mergerStages: stages)),
+                         reason: reason, unknownVersionFilter: lens.filterForUnknownVersions)
     }
 
     /// The stored fields to fetch so that the upgraded documents are right wherever the
     /// pipeline reads them (`Dependencies`, traced back through the lens by
     /// `UpgradeInputs`); nil when the pipeline needs whole documents.
-    func fetchProjection(_ stages: [PipelineStages.Stage], versions: [Int]) throws -> Document? {
-        guard case .fields(let fields) = try Dependencies.of(stages.map(\.bson), at: Location(path: "pipeline")) else { return nil }
+    func fetchProjection(_ stages: [PipelineStage], versions: [Int]) -> Document? {
+        guard case .fields(let fields) = Dependencies.of(stages.map(\.parsed)) else { return nil }
         return storedInputs(fields, versions: versions)
     }
 
@@ -394,12 +400,12 @@ public struct Planner: Sendable {
 /// Helpers for the leading `$match` stages of a pipeline.
 enum MatchStages {
     /// The conjunction of the stages' filters.
-    static func query(_ stages: some Collection<PipelineStages.Stage>) throws -> Query {
+    static func query(_ stages: some Collection<PipelineStage>) throws -> Query {
         let qs = try stages.map { s -> Query in
-            guard case .document(let f) = s.spec else {
+            guard case .match(let q) = s.parsed else {
                 throw StrataError.badInput("the match filter must be an expression in an object", at: s.location)
             }
-            return try Query.parse(f, at: s.location)
+            return q
         }
         return qs.count == 1 ? qs[0] : .and(qs)
     }

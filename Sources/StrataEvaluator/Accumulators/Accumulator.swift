@@ -33,7 +33,8 @@
 /// and a double partial caused by an int64 overflow makes the result double. Counts and sums of
 /// same-typed inputs are exact. The `{sum, width}` form removes the ambiguity for integers.
 /// mongod's own sharded partials (`[type, sum, addend]` for `$sum`, `{count, ps}` for `$avg`)
-/// are accepted too. `GroupSplit` builds all of these server-side specs for a whole `$group`.
+/// are accepted too. Each type's `split` (AccumulatorSplit.swift) builds its server-side specs and
+/// names its partial fields; `GroupSplit` builds them for a whole `$group`.
 /// Double partial sums lose the slice's compensation term, so the last bits may differ from
 /// a single pass (mongod's own sharded merges ship it; public `$group` cannot).
 public protocol Accumulator: Sendable {
@@ -138,17 +139,10 @@ public struct AccumulatorSpec: Sendable, Equatable {
         }
     }
 
-    /// True for the accumulators whose result depends on the order of the documents.
-    public var isOrderSensitive: Bool {
-        ["$first", "$last", "$push", "$firstN", "$lastN", "$mergeObjects", "$concatArrays"].contains(op)
-            || ((op == "$top" || op == "$bottom" || op == "$topN" || op == "$bottomN"))  // ties keep the first seen
-            || (percentile?.method == .approximate)  // the t-digest's buffer boundaries (beyond 5000 inputs)
-    }
-
-    /// A fresh accumulator. `groupId` is the group's `_id`, against which `n` is evaluated.
     /// True when `n` reads the group key (a field path or `$$ROOT`), so differs by group.
     public var nDependsOnKey: Bool { n.map { !$0.fieldPaths.isEmpty || $0.usesRoot } ?? false }
 
+    /// A fresh accumulator. `groupId` is the group's `_id`, against which `n` is evaluated.
     public func makeAccumulator(groupId: BSON? = nil, variables: Variables = Variables()) throws -> any Accumulator {
         switch op {
         case "$sum", "$count":
@@ -205,8 +199,8 @@ public struct AccumulatorSpec: Sendable, Equatable {
                 fields.append(try ctx.eval(.fieldPath(c.path)) ?? .null)
             }
             var d = Document()
-            if let o = try ctx.eval(argument) { d["output"] = o }
-            d["sortFields"] = .array(fields)
+            if let o = try ctx.eval(argument) { d[TopBottomAccumulator.PartialField.output] = o }
+            d[TopBottomAccumulator.PartialField.sortFields] = .array(fields)
             return .document(d)
         }
         return try ctx.eval(argument)

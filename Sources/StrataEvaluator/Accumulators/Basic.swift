@@ -54,12 +54,12 @@ public struct SumAccumulator: Accumulator {
             if let s = parts[1].doubleValue { state.total.addDouble(s) }
             if let a = parts[2].doubleValue, a.isFinite || (parts[1].doubleValue?.isFinite ?? true) { state.total.addDouble(a) }
         case .document(let d)?:
-            if let w = d["width"].flatMap({ $0.exactInt }), w >= 0, let nt = NumericType(rawValue: Int(w)) {
+            if let w = d[PartialField.width].flatMap({ $0.exactInt }), w >= 0, let nt = NumericType(rawValue: Int(w)) {
                 // The slice's widest input type, not the type its total overflowed into.
-                try state.add(d["sum"], widening: false)
+                try state.add(d[PartialField.sum], widening: false)
                 state.widest = max(state.widest, nt)
             } else {
-                try state.add(d["sum"])
+                try state.add(d[PartialField.sum])
             }
         case let v?: try state.add(v)
         case nil: break
@@ -93,7 +93,7 @@ public struct AvgAccumulator: Accumulator {
             if BSON.isNullish(p) { return }
             throw evalError("$avg expects partial states of the form {subTotal, count}, found \(show(p))")
         }
-        guard let c = (d["count"]).flatMap({ Numeric.coerceToLong($0) }) else {
+        guard let c = d[PartialField.count].flatMap({ Numeric.coerceToLong($0) }) else {
             throw evalError("$avg partial state lacks a numeric 'count': \(show(p))")
         }
         if case .array(let ps)? = d["ps"] {
@@ -106,7 +106,7 @@ public struct AvgAccumulator: Accumulator {
             count += c
             return
         }
-        let sub = d["subTotal"] ?? d["sum"]
+        let sub = d[PartialField.subTotal] ?? d["sum"]
         switch sub {
         case .int32(let i)?: total.addDouble(Double(i))
         case .int64(let i)?: total.addLong(i)
@@ -114,7 +114,7 @@ public struct AvgAccumulator: Accumulator {
         case .decimal128(let x)?: isDecimal = true; decimalTotal = decimalTotal + x
         default: break
         }
-        if case .double(let e)? = d["subTotalError"] { total.addDouble(e) }
+        if case .double(let e)? = d[PartialField.subTotalError] { total.addDouble(e) }
         count += c
     }
     public func finalize() -> BSON? {
@@ -166,7 +166,9 @@ public struct LastAccumulator: Accumulator {
 }
 
 func unwrapPartialValue(_ p: BSON?) -> BSON? {
-    if case .document(let d)? = p, d.count <= 1, d.count == 0 || d.keys == ["v"] { return d["v"] }
+    if case .document(let d)? = p, d.count <= 1, d.count == 0 || d.keys == [FirstAccumulator.PartialField.value] {
+        return d[FirstAccumulator.PartialField.value]
+    }
     return p
 }
 
@@ -266,14 +268,14 @@ public struct StdDevAccumulator: Accumulator {
         }
     }
     public mutating func merge(_ p: BSON?) throws {
-        guard case .document(let d)? = p, let c = d["count"].flatMap({ Numeric.coerceToLong($0) }) else {
+        guard case .document(let d)? = p, let c = d[PartialField.count].flatMap({ Numeric.coerceToLong($0) }) else {
             if BSON.isNullish(p) { return }
             throw evalError("standard deviation partial states must be {count, mean, m2}, found \(show(p))")
         }
         if c == 0 { return }
-        let pm = d["mean"]?.doubleValue ?? 0
-        var pm2 = d["m2"]?.doubleValue
-        if pm2 == nil, let sd = d["stdDevPop"]?.doubleValue { pm2 = sd * sd * Double(c) }
+        let pm = d[PartialField.mean]?.doubleValue ?? 0
+        var pm2 = d[PartialField.m2]?.doubleValue
+        if pm2 == nil, let sd = d[PartialField.stdDevPop]?.doubleValue { pm2 = sd * sd * Double(c) }
         let delta = pm - mean
         let newCount = c + count
         mean = (Double(count) * mean + Double(c) * pm) / Double(newCount)

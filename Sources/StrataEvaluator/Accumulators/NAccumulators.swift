@@ -24,10 +24,10 @@ public struct TopBottomAccumulator: Accumulator {
 
     public mutating func accumulate(_ v: BSON?) throws {
         guard case .document(let d)? = v else { return }
-        let fields: [BSON?] = d["sortFields"]?.arrayValue?.map { Optional($0) } ?? []
+        let fields: [BSON?] = d[PartialField.sortFields]?.arrayValue?.map { Optional($0) } ?? []
         let padded = fields + [BSON?](repeating: nil, count: max(0, pattern.components.count - fields.count))
         let key = try pattern.key(values: padded)
-        let output = d["output"] ?? .null
+        let output = d[PartialField.output] ?? .null
         if entries.count == n && !removable {
             if top {
                 guard pattern.compare(entries[entries.count - 1].key, key) > 0 else { return }

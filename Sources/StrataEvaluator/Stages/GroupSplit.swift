@@ -2,12 +2,12 @@
 /// input (per version, per shard...) and the second in Swift:
 ///
 /// 1. run `partialGroup` (a `$group` specification with the same `_id`) on each slice;
-/// 2. feed every output row to a `GroupMerger` — for the order-sensitive accumulators
-///    (`$first`, `$last`, `$push`, `$firstN`, `$lastN`, `$mergeObjects`, `$concatArrays`, and
-///    the tie-breaking of `$top`/`$bottom`...) slice by slice in document order;
+/// 2. feed every output row to a `GroupMerger` — slice by slice in document order for the
+///    accumulators that do not merge in any order (`AccumulatorSpec.mergesInAnyOrder`);
 /// 3. `finish()` gives the rows the single-pass `$group` would give.
 ///
-/// The partial states are the shapes documented on `Accumulator`. Exactness: integer sums and
+/// Each accumulator's part is its own (`AccumulatorSpec.split`, AccumulatorSplit.swift): the
+/// server-side accumulators and how its partial state is read back. Exactness: integer sums and
 /// counts are exact (their widest input type travels with them); double sums lose each slice's
 /// compensation term (the last bits may differ from a single pass); `$stdDev*` partials go
 /// through `$stdDevPop`, `$avg` and a count, combined with the parallel formula (agreement to
@@ -33,71 +33,18 @@ public struct GroupSplit: Sendable {
         var builders: [@Sendable (Document) -> BSON?] = []
         var untracked: [Int] = []
         for (i, (_, acc)) in group.accumulators.enumerated() {
-            let p = "__s\(i)"
-            let arg = acc.argument.bson
-            let isNumber: BSON = ["$cond": [["$isNumber": arg], 1, 0]]
-            switch acc.op {
-            case "$sum", "$count":
-                if case .literal(let v) = acc.argument, v.isNumber {
-                    spec[p] = ["$sum": arg]
-                    builders.append { $0[p] }
-                } else if !trackSumWidth {
-                    spec[p] = ["$sum": arg]
-                    builders.append { $0[p] }
-                    untracked.append(i)
-                } else {
-                    spec[p] = ["$sum": arg]
-                    // The widest numeric type seen (0 int, 1 long, 2 double, 3 decimal; -1 none),
-                    // with the argument evaluated once per document.
-                    spec[p + "w"] = ["$max": ["$indexOfArray": [["int", "long", "double", "decimal"], ["$type": arg]]]]
-                    builders.append { .document(["sum": $0[p] ?? .int32(0), "width": $0[p + "w"] ?? .int32(-1)]) }
-                }
-            case "$avg":
-                spec[p] = ["$sum": arg]
-                spec[p + "c"] = ["$sum": isNumber]
-                builders.append { .document(["subTotal": $0[p] ?? .int32(0), "count": $0[p + "c"] ?? .int32(0)]) }
-            case "$stdDevPop", "$stdDevSamp":
-                spec[p + "c"] = ["$sum": isNumber]
-                spec[p + "m"] = ["$avg": arg]
-                spec[p + "s"] = ["$stdDevPop": arg]
-                builders.append { .document(["count": $0[p + "c"] ?? .int32(0), "mean": $0[p + "m"] ?? .null, "stdDevPop": $0[p + "s"] ?? .null]) }
-            case "$first", "$last":
-                spec[p] = [acc.op: ["v": arg]]
-                builders.append { $0[p] }
-            case "$topN" where acc.nDependsOnKey, "$bottomN" where acc.nDependsOnKey:
-                // An `n` that reads the group key: every slice ships all its inputs, so that
-                // the merge (evaluating n against the final key in Swift, as mongod does)
-                // does not depend on how the server reads such an n.
-                let sortFields: [BSON] = (acc.sortBy?.components ?? []).map { .string("$" + $0.path.joined(separator: ".")) }
-                spec[p] = ["$push": ["output": arg, "sortFields": .array(sortFields)]]
-                builders.append { $0[p] }
-            case "$firstN" where acc.nDependsOnKey, "$lastN" where acc.nDependsOnKey:
-                spec[p] = ["$push": ["$ifNull": [arg, .null]]]  // a missing input counts, as null
-                builders.append { $0[p] }
-            case "$maxN" where acc.nDependsOnKey, "$minN" where acc.nDependsOnKey:
-                spec[p] = ["$push": arg]
-                builders.append { $0[p] }
-            case "$top", "$bottom", "$topN", "$bottomN":
-                let sortFields: [BSON] = (acc.sortBy?.components ?? []).map { .string("$" + $0.path.joined(separator: ".")) }
-                let nArg: BSON = acc.n?.bson ?? .int32(1)
-                spec[p] = [acc.op.hasPrefix("$top") ? "$topN" : "$bottomN": [
-                    "n": nArg, "sortBy": acc.sortBy?.bson ?? .document([:]),
-                    "output": ["output": arg, "sortFields": .array(sortFields)],
-                ]]
-                builders.append { $0[p] }
-            case "$median", "$percentile":
-                spec[p] = ["$push": ["$cond": [["$isNumber": arg], arg, "$$REMOVE"]]]
-                builders.append { $0[p] }
-            default:
-                // $min $max $push $addToSet $mergeObjects $concatArrays $setUnion $firstN $lastN $maxN $minN
-                spec[p] = acc.bson
-                builders.append { $0[p] }
-            }
+            let split = acc.split(trackSumWidth: trackSumWidth)
+            for (suffix, accumulator) in split.shardsPart { spec[Self.rowField(i, suffix)] = accumulator }
+            builders.append { row in split.mergingPart { row[Self.rowField(i, $0)] } }
+            if split.isUntrackedSum { untracked.append(i) }
         }
         partialGroup = spec
         self.builders = builders
         self.untrackedSums = untracked
     }
+
+    /// The partial row's field for accumulator `i`'s part `suffix` (`__s0`, `__s0c`...).
+    static func rowField(_ i: Int, _ suffix: String) -> String { "__s\(i)\(suffix)" }
 
     /// A plain partial sum whose type may come from an overflow rather than from the
     /// slice's inputs: an int64 outside int32's range, a double outside int64's.
@@ -145,7 +92,7 @@ public final class GroupMerger {
         for j in 0..<split.group.accumulators.count {
             try states[i].accs[j].merge(split.builders[j](row))
         }
-        for j in split.untrackedSums where GroupSplit.mayHaveOverflowed(row["__s\(j)"]) {
+        for j in split.untrackedSums where GroupSplit.mayHaveOverflowed(row[GroupSplit.rowField(j, SumAccumulator.RowField.sum)]) {
             overflowSuspects.append((i, j))
         }
     }

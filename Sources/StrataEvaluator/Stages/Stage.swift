@@ -63,15 +63,6 @@ public enum Stage: Sendable, Equatable {
         }
     }
 
-    /// True for stages that need all their input before producing output.
-    public var isBlocking: Bool {
-        switch self {
-        case .group, .sort, .count, .sortByCount, .bucket, .bucketAuto, .facet, .setWindowFields, .densify: return true
-        case .fill(let f): return f.windowFields != nil
-        default: return false
-        }
-    }
-
     /// The stage written back (`{$name: argument}`).
     public var bson: BSON {
         let arg: BSON

@@ -8,150 +8,163 @@ enum Dependencies: Equatable {
     /// The whole document (its output is the document, or it reads `$$ROOT`).
     case all
 
-    static func of(_ stages: [BSON], at loc: Location) throws -> Dependencies {
-        var needed = Set<String>()
-        // Fields produced by earlier stages (they satisfy later reads).
-        var produced = Set<String>()
-        func need(_ paths: some Sequence<[String]>) {
-            for p in paths { if let f = p.first, !produced.contains(f) { needed.insert(f) } }
-        }
-        func need(_ e: Expr) -> Bool {
-            if e.usesRoot { return false }
-            need(e.fieldPaths)
-            return true
-        }
-        // An accumulator reads its argument, its `n` and its `sortBy` paths.
-        func needAccumulator(_ a: AccumulatorSpec) -> Bool {
-            guard need(a.argument) else { return false }
-            if let n = a.n, !need(n) { return false }
-            if let s = a.sortBy { need(s.components.map(\.path)) }
-            return true
-        }
-        for (i, stage) in stages.enumerated() {
-            let l = loc.appending(index: i)
-            guard let (name, spec) = stage.singleField else {
-                return .all
-            }
-            switch name {
-            case "$match":
-                guard case .document(let f) = spec else { return .all }
-                let q = try Query.parse(f, at: l.appending(name))
-                guard Self.need(query: q, &needed, produced) else { return .all }
-            case "$sort":
-                guard case .document(let s) = spec else { return .all }
-                need(s.keys.map { Query.components($0) })
-            case "$limit", "$skip":
-                continue
-            case "$addFields", "$set":
-                guard case .document(let s) = spec else { return .all }
-                for (k, v) in s {
-                    let e = try Expr.parse(v, at: l.appending(k))
-                    guard need(e) else { return .all }
-                    // An object value is merged into an existing sub-document (mongod),
-                    // and a dotted key sets a field inside one: both read the field.
-                    if case .object = e { need([Query.components(k)]) }
-                    if k.contains(".") { need([Query.components(k)]) }
-                }
-                for k in s.keys { if let f = Query.components(k).first, !k.contains(".") { produced.insert(f) } }
-            case "$unset":
-                continue
-            case "$unwind":
-                let path: String? = spec.stringValue ?? spec.documentValue?["path"]?.stringValue
-                guard let path, path.hasPrefix("$") else { return .all }
-                need([Query.components(String(path.dropFirst()))])
-            case "$project":
-                guard case .document(let s) = spec else { return .all }
-                var inclusion = false
-                for (k, v) in s {
-                    switch v {
-                    case .int32(0), .int64(0), .double(0), .bool(false): continue
-                    case .int32, .int64, .double, .bool:
-                        // Any included field, `_id` too ({_id: 1} keeps only _id), makes it an inclusion.
-                        inclusion = true
-                        need([Query.components(k)])
-                    case .document(let sub) where !sub.isEmpty && !(sub.keys.first?.hasPrefix("$") ?? false):
-                        // A nested projection ({reading: {tempC: 1}}): an exclusion inside
-                        // keeps everything else; otherwise it reads the field (and what its
-                        // expressions read).
-                        if Self.nestedIsExclusion(sub) { continue }
-                        if k != "_id" { inclusion = true }
-                        need([Query.components(k)])
-                        if !projectionValueDeps(v, at: l.appending(k), need) { return .all }
-                    default:
-                        // A computed field reads what its expression reads, not the field itself.
-                        if k != "_id" { inclusion = true }
-                        if !projectionValueDeps(v, at: l.appending(k), need) { return .all }
-                    }
-                }
-                if inclusion { return .fields(needed) }
-            case "$replaceRoot", "$replaceWith":
-                let e = name == "$replaceRoot" ? spec.documentValue?["newRoot"] : spec
-                guard let e, need(try Expr.parse(e, at: l)) else { return .all }
-                return .fields(needed)
-            case "$group":
-                guard case .document(let g) = spec else { return .all }
-                for (k, v) in g {
-                    if k == "_id" {
-                        guard need(try Expr.parse(v, at: l.appending(k))) else { return .all }
-                    } else {
-                        guard needAccumulator(try AccumulatorSpec.parse(v, at: l.appending(k))) else { return .all }
-                    }
-                }
-                return .fields(needed)
-            case "$count":
-                return .fields(needed)
-            case "$sortByCount":
-                guard need(try Expr.parse(spec, at: l)) else { return .all }
-                return .fields(needed)
-            case "$bucket", "$bucketAuto":
-                guard case .document(let b) = spec, let g = b["groupBy"] else { return .all }
-                guard need(try Expr.parse(g, at: l.appending("groupBy"))) else { return .all }
-                for (k, v) in b["output"]?.documentValue ?? [:] {
-                    guard needAccumulator(try AccumulatorSpec.parse(v, at: l.appending("output").appending(k))) else { return .all }
-                }
-                return .fields(needed)
-            case "$lookup":
-                guard case .document(let lk) = spec else { return .all }
-                if let lf = lk["localField"]?.stringValue { need([Query.components(lf)]) }
-                if let lets = lk["let"]?.documentValue {
-                    for (k, v) in lets { guard need(try Expr.parse(v, at: l.appending("let").appending(k))) else { return .all } }
-                }
-                if let a = lk["as"]?.stringValue, let f = Query.components(a).first, !a.contains(".") { produced.insert(f) }
-            case "$facet":
-                guard case .document(let f) = spec else { return .all }
-                for (k, v) in f {
-                    guard case .array(let sub) = v else { return .all }
-                    switch try of(sub, at: l.appending(k)) {
-                    case .all: return .all
-                    case .fields(let fs): for x in fs where !produced.contains(x) { needed.insert(x) }
-                    }
-                }
-                return .fields(needed)
-            default:
-                return .all
+    /// What `stages` read of their input, from their parse (the pipeline is not parsed again).
+    static func of(_ stages: [Stage]) -> Dependencies {
+        var deps = Tracker()
+        for stage in stages {
+            switch deps.visit(stage) {
+            case .next: continue
+            case .done: return .fields(deps.needed)
+            case .whole: return .all
             }
         }
         // The documents themselves flow out.
         return .all
     }
 
-    /// A nested projection object whose every leaf excludes (`{patch: 0}`, `{a: {b: false}}`).
-    static func nestedIsExclusion(_ d: Document) -> Bool {
-        d.values.allSatisfy { v in
-            switch v {
-            case .int32(0), .int64(0), .double(0), .bool(false): return true
-            case .document(let sub) where !sub.isEmpty && !(sub.keys.first?.hasPrefix("$") ?? false): return nestedIsExclusion(sub)
-            default: return false
+    /// The fields needed so far, and those earlier stages produce (they satisfy later reads).
+    struct Tracker {
+        var needed = Set<String>()
+        var produced = Set<String>()
+
+        /// After a stage: read on, the stage's output no longer carries its input's fields, or
+        /// the stage needs the whole document.
+        enum Outcome { case next, done, whole }
+
+        mutating func need(_ paths: some Sequence<[String]>) {
+            for p in paths { if let f = p.first, !produced.contains(f) { needed.insert(f) } }
+        }
+
+        /// False when the expression reads the whole document.
+        mutating func need(_ e: Expr) -> Bool {
+            if e.usesRoot { return false }
+            need(e.fieldPaths)
+            return true
+        }
+
+        /// An accumulator reads its argument, its `n` and its `sortBy` paths.
+        mutating func need(_ a: AccumulatorSpec) -> Bool {
+            guard need(a.argument) else { return false }
+            if let n = a.n, !need(n) { return false }
+            if let s = a.sortBy { need(s.components.map(\.path)) }
+            return true
+        }
+
+        mutating func need(_ accumulators: [(String, AccumulatorSpec)]) -> Bool {
+            accumulators.allSatisfy { need($0.1) }
+        }
+
+        mutating func visit(_ stage: Stage) -> Outcome {
+            switch stage {
+            case .match(let q):
+                return Dependencies.need(query: q, &needed, produced) ? .next : .whole
+            case .sort(let p):
+                need(p.components.map(\.path))
+                return .next
+            case .limit, .skip, .unset:
+                return .next
+            case .addFields(let p, _):
+                return addFields(p) ? .next : .whole
+            case .unwind(let u):
+                need([Query.components(u.path)])
+                return .next
+            case .project(let p):
+                guard p.mode == .inclusion else { return .next }
+                return project(p.root) ? .done : .whole
+            case .replaceRoot(let e, _):
+                return need(e) ? .done : .whole
+            case .group(let g):
+                return need(g.id) && need(g.accumulators) ? .done : .whole
+            case .count:
+                return .done
+            case .sortByCount(let e):
+                return need(e) ? .done : .whole
+            case .bucket(let b):
+                return need(b.groupBy) && need(b.output ?? []) ? .done : .whole
+            case .bucketAuto(let b):
+                return need(b.groupBy) && need(b.output ?? []) ? .done : .whole
+            case .lookup(let l):
+                if let lf = l.localField { need([Query.components(lf)]) }
+                for (_, e) in l.letVariables { guard need(e) else { return .whole } }
+                if let f = Query.components(l.as).first, !l.as.contains(".") { produced.insert(f) }
+                return .next
+            case .facet(let f):
+                for (_, pipeline) in f.pipelines {
+                    guard case .fields(let fs) = Dependencies.of(pipeline.stages) else { return .whole }
+                    for x in fs where !produced.contains(x) { needed.insert(x) }
+                }
+                return .done
+            default:
+                return .whole
             }
         }
-    }
 
-    /// Computed `$project` values: expressions, or nested projection objects.
-    static func projectionValueDeps(_ v: BSON, at l: Location, _ need: ([[String]]) -> Void) -> Bool {
-        guard let e = try? Expr.parse(v, at: l) else { return false }
-        if e.usesRoot { return false }
-        need(Array(e.fieldPaths))
-        return true
+        /// `$addFields`/`$set`: each computed value reads what its expression reads; a value
+        /// set inside a field (a dotted name, or an object merged into a sub-document, as
+        /// mongod does) also reads that field. A top-level field set whole is produced.
+        mutating func addFields(_ p: Projection) -> Bool {
+            for (name, entry) in p.root.fields {
+                switch entry {
+                case .computed(let e):
+                    guard need(e) else { return false }
+                    if case .object = e { need([[name]]) }
+                case .nested(let node):
+                    guard needComputed(in: node) else { return false }
+                    need([[name]])
+                default:
+                    return false
+                }
+            }
+            for (name, entry) in p.root.fields {
+                if case .computed = entry { produced.insert(name) }
+            }
+            return true
+        }
+
+        /// An inclusion `$project`: included fields (`_id` too: `{_id: 1}` keeps only `_id`)
+        /// and sub-documents are read whole; a computed field reads what its expression reads,
+        /// not the field itself. A sub-document that only excludes keeps everything else.
+        mutating func project(_ root: Projection.Node) -> Bool {
+            for (name, entry) in root.fields {
+                switch entry {
+                case .exclude:
+                    continue
+                case .include:
+                    need([[name]])
+                case .computed(let e):
+                    guard need(e) else { return false }
+                case .nested(let node):
+                    if Self.onlyExcludes(node) { continue }
+                    need([[name]])
+                    guard needComputed(in: node) else { return false }
+                case .slice, .elemMatch:
+                    return false
+                }
+            }
+            return true
+        }
+
+        /// What the computed values inside a sub-document read.
+        mutating func needComputed(in node: Projection.Node) -> Bool {
+            for (_, entry) in node.fields {
+                switch entry {
+                case .computed(let e): guard need(e) else { return false }
+                case .nested(let n): guard needComputed(in: n) else { return false }
+                default: continue
+                }
+            }
+            return true
+        }
+
+        static func onlyExcludes(_ node: Projection.Node) -> Bool {
+            node.fields.allSatisfy {
+                switch $0.1 {
+                case .exclude: return true
+                case .nested(let n): return onlyExcludes(n)
+                default: return false
+                }
+            }
+        }
     }
 
     static func need(query q: Query, _ needed: inout Set<String>, _ produced: Set<String>) -> Bool {

@@ -1,62 +1,31 @@
 import StrataMongo
 /// A `$group` (or a stage that is one underneath: `$count`, `$sortByCount`,
-/// `$bucket`) split the way a sharded cluster splits it: every branch groups
-/// its own documents into partial states, the merger combines the partial
-/// states per group key in Swift and finalises them.
+/// `$bucket`) split the way a sharded cluster splits it (`Stage.distributedPlan`):
+/// every branch groups its own documents into partial states, the merger combines the
+/// partial states per group key in Swift and finalises them.
 struct GroupPlan: Sendable {
     /// The group key, over the newest schema.
     var key: Expr
     /// Output field names and accumulators, in the stage's order.
     var accumulators: [(name: String, spec: AccumulatorSpec)]
-    /// Stages that follow the group in the merger (from desugaring, e.g. `$sortByCount`'s `$sort`).
-    var post: [BSON]
+    /// Stages that follow the group in the merger (the stage's merging part, e.g.
+    /// `$sortByCount`'s `$sort`).
+    var post: [PipelineStage]
     /// Where the stage is, for messages.
     var location: Location
 
-    /// Accumulators whose partial states merge without knowing the input order.
-    static let orderInsensitive: Set<String> = ["$sum", "$count", "$avg", "$min", "$max", "$stdDevPop", "$stdDevSamp",
-                                                "$addToSet", "$top", "$bottom", "$topN", "$bottomN", "$maxN", "$minN"]
-
-    /// True when every accumulator merges without knowing the input order.
-    var isOrderInsensitive: Bool { accumulators.allSatisfy { Self.orderInsensitive.contains($0.spec.op) } }
+    /// True when every accumulator merges without knowing the input order
+    /// (`AccumulatorSpec.mergesInAnyOrder`).
+    var isOrderInsensitive: Bool { accumulators.allSatisfy(\.spec.mergesInAnyOrder) }
 
     /// The accumulators that need their input order ($first, $push...).
-    var orderSensitiveOperators: [String] { accumulators.map(\.spec.op).filter { !Self.orderInsensitive.contains($0) } }
+    var orderSensitiveOperators: [String] { accumulators.filter { !$0.spec.mergesInAnyOrder }.map(\.spec.op) }
 
-    /// `$group`, `$count`, `$sortByCount`, `$bucket` as a group plan (desugared as mongod
-    /// does); nil for other stages.
-    static func make(_ stage: PipelineStages.Stage) -> GroupPlan? {
-        let loc = stage.location
-        switch stage.parsed {
-        case .group(let g):
-            return GroupPlan(key: g.id, accumulators: g.accumulators.map { (name: $0.0, spec: $0.1) }, post: [], location: loc)
-        case .count(let field):
-            return GroupPlan(key: .literal(.null), accumulators: [(field, AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))],
-                             post: [["$project": .document(Document([("_id", .int32(0)), (field, .int32(1))]))]], location: loc)
-        case .sortByCount(let key):
-            return GroupPlan(key: key, accumulators: [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))],
-                             post: [["$sort": ["count": -1]]], location: loc)
-        case .bucket(let b):
-            return bucket(b, at: loc)
-        default:
-            return nil
-        }
-    }
-
-    /// `$bucket` is `$group` by a `$switch` over the boundaries, then `$sort` by `_id`.
-    static func bucket(_ b: Bucket, at loc: Location) -> GroupPlan {
-        var branches: [Expr] = []
-        for i in 0..<(b.boundaries.count - 1) {
-            let cond = Expr.op("$and", .positional([
-                .op("$gte", .positional([b.groupBy, .literal(b.boundaries[i])])),
-                .op("$lt", .positional([b.groupBy, .literal(b.boundaries[i + 1])])),
-            ]))
-            branches.append(.object([("case", cond), ("then", .literal(b.boundaries[i]))]))
-        }
-        var switchArgs: [(String, Expr)] = [("branches", .array(branches))]
-        if let d = b.defaultBucket { switchArgs.append(("default", .literal(d))) }
-        return GroupPlan(key: .op("$switch", .named(switchArgs)), accumulators: b.effectiveOutput.map { (name: $0.0, spec: $0.1) },
-                         post: [["$sort": ["_id": 1]]], location: loc)
+    /// The stage's group, when its distributed plan is one; nil for other stages.
+    static func make(_ stage: PipelineStage) throws -> GroupPlan? {
+        guard case .group(let g, let merging) = stage.parsed.distributedPlan else { return nil }
+        return GroupPlan(key: g.id, accumulators: g.accumulators.map { (name: $0.0, spec: $0.1) },
+                         post: try PipelineStages.parse(merging, at: stage.location), location: stage.location)
     }
 }
 

@@ -27,7 +27,7 @@ enum SortRule {
     /// `paths` as they were (`$project` keeping them, `$addFields`/`$set`/`$unset` not
     /// touching them): a sort on those paths after the stages orders the documents as
     /// the same sort before them would.
-    static func keptThrough(_ stages: [PipelineStages.Stage], paths: [[String]]) -> Bool {
+    static func keptThrough(_ stages: [PipelineStage], paths: [[String]]) -> Bool {
         func touches(_ key: String, _ p: [String]) -> Bool {
             let k = key.split(separator: ".").map(String.init)
             return p.starts(with: k) || k.starts(with: p)
@@ -69,7 +69,7 @@ enum SortRule {
 
     /// How many documents from the head of a sorted (or natural-order) stream the
     /// stages right after it can use: `$limit n` → n, `$skip s, $limit n` → s + n.
-    static func limitAfter(_ stages: [PipelineStages.Stage]) -> Int64? {
+    static func limitAfter(_ stages: [PipelineStage]) -> Int64? {
         var skipped: Int64 = 0
         for s in stages {
             switch s.name {
