@@ -17,7 +17,11 @@ public struct StrataClient: Sendable {
 
     /// A collection read through its lens (`<schemas>/<name>.json`).
     public func collection(_ name: String) throws -> VersionedCollection {
-        let lens = try Lens.load(collection: name, schemasDirectory: schemasDirectory)
+        try collection(lens: try Lens.load(collection: name, schemasDirectory: schemasDirectory))
+    }
+
+    /// A collection read through a lens loaded beforehand (from this client's folder).
+    public func collection(lens: Lens) throws -> VersionedCollection {
         // A lens lookup into a collection with a lens of its own would read its documents as stored.
         try lens.checkLookups(versionedCollections: versionedCollections())
         if let unbound = lens.unboundFunctions(functions).first {
@@ -63,7 +67,7 @@ public struct VersionedCollection: Sendable {
     public func plan(_ pipeline: [BSON], file: String? = nil) throws -> QueryPlan {
         let indexes = try database.collection(name).listIndexes()
         let runner = runner
-        return try runner.plan(QuerySpec(collection: name, pipeline: pipeline, file: file), mechanism: try runner.readMechanism(),
+        return try runner.plan(try ParsedQuery(QuerySpec(collection: name, pipeline: pipeline, file: file)), mechanism: try runner.readMechanism(),
                                versionedCollections: versionedCollections, indexes: indexes)
     }
 
@@ -75,6 +79,12 @@ public struct VersionedCollection: Sendable {
     /// (return false to stop).
     public func aggregate(_ pipeline: [BSON], file: String? = nil, each: (Document) throws -> Bool) throws {
         try runner.run(QuerySpec(collection: name, pipeline: pipeline, file: file), versionedCollections: versionedCollections, output: each)
+    }
+
+    /// Runs a query parsed beforehand (`ParsedQuery`); results stream to `each`.
+    @discardableResult
+    public func aggregate(_ query: ParsedQuery, each: (Document) throws -> Bool) throws -> QueryRunner.Statistics {
+        try runner.run(query, versionedCollections: versionedCollections, output: each)
     }
 
     /// The plan as a document, each branch with the server's own explain of its command

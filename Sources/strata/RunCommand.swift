@@ -48,14 +48,16 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let spec = try query.load()
-        // The lens and the plan are checked before anything connects.
+        // The lens and the query are loaded, parsed and checked once, before anything
+        // connects; the plan is made once, with the server's indexes.
         let lens = try schemas.lens(for: spec.collection)
-        _ = try Planner(lens: lens).plan(spec)
+        let parsed = try ParsedQuery(spec)
+        try Planner(lens: lens).check(parsed)
         let writer = OutputFormat.Writer(format, canonical: canonical)
         try connection.resolve().run { db in
             let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
-                                                     consistency: consistency)
-            try collection.aggregate(spec.pipeline, file: spec.file) { doc in
+                                                     consistency: consistency, lens: lens)
+            try collection.aggregate(parsed) { doc in
                 writer.write(doc)
                 return true
             }

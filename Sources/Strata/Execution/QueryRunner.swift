@@ -74,8 +74,14 @@ public struct QueryRunner: Sendable {
     /// the collection with one cursor.
     @discardableResult
     public func run(_ spec: QuerySpec, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws -> Statistics {
+        try run(try ParsedQuery(spec), versionedCollections: versionedCollections, output: output)
+    }
+
+    /// Runs a parsed query (see `run(_:versionedCollections:output:)`).
+    @discardableResult
+    public func run(_ query: ParsedQuery, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws -> Statistics {
         let execution = QueryExecution(self)
-        try execution.run(spec, versionedCollections: versionedCollections, output: output)
+        try execution.run(query, versionedCollections: versionedCollections, output: output)
         return execution.statistics
     }
 
@@ -98,10 +104,10 @@ public struct QueryRunner: Sendable {
 
     /// The plan for `spec` under `mechanism`: one cursor over the collection where the
     /// server offers no consistent read, else the planner's best.
-    public func plan(_ spec: QuerySpec, mechanism: ReadMechanism, versionedCollections: Set<String> = [], strict: Bool = false,
+    public func plan(_ query: ParsedQuery, mechanism: ReadMechanism, versionedCollections: Set<String> = [], strict: Bool = false,
                      indexes: [Document]? = nil) throws -> QueryPlan {
         let planner = planner(versionedCollections: versionedCollections, strict: strict, indexes: indexes)
-        return mechanism == .singleCursor ? try planner.planSingleCursor(spec) : try planner.plan(spec)
+        return mechanism == .singleCursor ? try planner.planSingleCursor(query) : try planner.plan(query)
     }
 
     /// How this runner pins its reads: `.unpinned` for best-effort, else the forced or
@@ -139,12 +145,12 @@ final class QueryExecution {
     var functions: LensFunctions { runner.functions }
     var collection: MongoCollection { reading.collection(lens.collection) }
 
-    func run(_ spec: QuerySpec, versionedCollections: Set<String>, output: (Document) throws -> Bool) throws {
+    func run(_ query: ParsedQuery, versionedCollections: Set<String>, output: (Document) throws -> Bool) throws {
         let mechanism = try runner.readMechanism()
         try consistently(mechanism, output: output) { output in
             let indexes = try collection.listIndexes()
             let unknown = try checkUnknownVersions(indexes: indexes)
-            let plan = try runner.plan(spec, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
+            let plan = try runner.plan(query, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
                                        indexes: options.planWithLensIndexes ? nil : indexes)
             // One collection scan meets each stored document once: exact without a pin,
             // and a pin would only slow it (a transaction's reads cost SecantusDB more).

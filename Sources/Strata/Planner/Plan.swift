@@ -114,7 +114,7 @@ public struct Branch: Sendable {
 
     public let versions: [Int]
     public let strategy: Strategy
-    public let command: Command
+    public internal(set) var command: Command
     /// Stages run in Swift on the upgraded documents of a `.documents` branch before they
     /// reach the merger (partial-group mode: the stages before the group, and the group).
     public let swiftStages: [PipelineStage]

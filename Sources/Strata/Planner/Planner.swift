@@ -1,20 +1,10 @@
 /// Plans a logical pipeline (written for the newest schema) over a collection
-/// whose documents sit at several versions.
-///
-/// The rules, in the order they apply:
-/// 1. `$facet` is planned facet by facet (`planFacets`).
-/// 2. A pipeline whose first blocking stage is a `$group` (or `$count`,
-///    `$sortByCount`, `$bucket`) with order-insensitive accumulators is split
-///    like a sharded aggregation: per-version partial groups on the server,
-///    merged in Swift (`planPartialGroups`).
-/// 3. Everything else streams documents in (sort key, record id) order from
-///    every version, upgraded where needed, and runs the pipeline in Swift
-///    (`planRecordOrder`); leading `$match`, `$sort` and `$limit` go to the
-///    server when their translation is exact.
-/// Per version, `MatchRule` translates filters, `GroupRule` partial groups,
-/// `SortRule` sorts, `MaterializeRule` computes needed fields; a version whose
-/// paths need Swift (an application-defined operation) is fetched and upgraded
-/// in Swift.
+/// whose documents sit at several versions: a draft goes through `Planner.passes` in
+/// order (PlannerPass.swift, one file per pass under Passes/), then becomes a
+/// `QueryPlan`. The passes use the per-version rules under Rules/: `MatchRule`
+/// translates filters, `GroupRule` partial groups, `SortRule` sorts,
+/// `MaterializeRule` computes needed fields, `IndexShapeRule` shapes a branch's
+/// leading stages for an index, `Dependencies` says what a pipeline reads.
 public struct Planner: Sendable {
     public let lens: Lens
     /// Collections that have lenses of their own (a `$lookup` into one is refused).
@@ -25,7 +15,7 @@ public struct Planner: Sendable {
     /// Partial `$sum`s ship the widest type of their inputs (see `GroupSplit`). Off by
     /// default: a partial-group plan then carries a second plan with widths, which the
     /// runner uses only when the merged types are ambiguous.
-    public private(set) var trackSumWidth: Bool
+    public internal(set) var trackSumWidth: Bool
     /// The server's costs, where they change the best plan: whether pipelines that read
     /// every document stream their needed fields to Swift instead of grouping per
     /// version on the server, and whether sorts are better done per version.
@@ -55,12 +45,10 @@ public struct Planner: Sendable {
     /// A full scan that streams well on this server: no index serves the leading filter
     /// at any version (so the server would read every document anyway), and nothing asks
     /// the server once per document (`$lookup`, a lens `lookup`).
-    func streamsAsFullScan(_ stages: [PipelineStage]) -> Bool {
-        guard mayStream(stages) else { return false }
-        let leading = stages.prefix { $0.name == "$match" }
-        guard !leading.isEmpty else { return true }
-        guard let filter = try? MatchStages.query(leading) else { return false }
-        return !anIndexServes(lens.knownVersions.map { MatchRule.rewrite(filter, in: VersionScope(lens: lens, version: $0)) })
+    func streamsAsFullScan(_ draft: PlanDraft) -> Bool {
+        guard mayStream(draft.stages) else { return false }
+        guard !draft.leading.isEmpty else { return true }
+        return !anIndexServes(draft.rewrites)
     }
 
     /// This server streams full scans, and nothing asks the server once per document.
@@ -82,17 +70,25 @@ public struct Planner: Sendable {
     func versionFilter(_ version: Int) -> Document { lens.filter(forVersion: version, strict: strictVersionFilters) }
     func versionFilter(_ versions: [Int]) -> Document { lens.filter(forVersions: versions, strict: strictVersionFilters) }
 
-    /// The plan for `spec`: its pipeline parsed once, then planned.
+    /// The plan for `spec` (its pipeline parsed, then planned).
     public func plan(_ spec: QuerySpec) throws -> QueryPlan {
-        try plan(try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation), collection: spec.collection)
+        try plan(try ParsedQuery(spec))
     }
 
-    /// The plan for a parsed pipeline.
-    public func plan(_ stages: [PipelineStage], collection: String) throws -> QueryPlan {
-        try checkLookups(stages.map(\.parsed), at: stages.map(\.location))
-        var plan = try planStages(stages, collection: collection)
-        plan.readsFields = readFields(stages)
-        return plan
+    /// The plan for a parsed query: every pass, in order.
+    public func plan(_ query: ParsedQuery) throws -> QueryPlan {
+        try planStages(query.stages, collection: query.collection)
+    }
+
+    /// The plan for a server that offers no consistent read across commands (a
+    /// standalone): one cursor over the collection (`PlannerPass.singleCursor`).
+    public func planSingleCursor(_ query: ParsedQuery) throws -> QueryPlan {
+        try planStages(query.stages, collection: query.collection, passes: Planner.singleCursorPasses)
+    }
+
+    /// What the planner refuses whatever the server: a join into a versioned collection.
+    public func check(_ query: ParsedQuery) throws {
+        try checkLookups(query.stages.map(\.parsed), at: query.stages.map(\.location))
     }
 
     /// The top-level newest fields the pipeline reads, nil for whole documents.
@@ -101,120 +97,15 @@ public struct Planner: Sendable {
         return f.union(["_id"])
     }
 
-    func planStages(_ stages: [PipelineStage], collection: String) throws -> QueryPlan {
-        let blocking = stages.firstIndex { $0.isBlocking }
-        if let b = blocking, stages[b].name == "$facet" {
-            return try planFacets(stages, at: b, collection: collection)
-        }
-        if let b = blocking, let group = try GroupPlan.make(stages[b]) {
-            if group.isOrderInsensitive, !streamsAsFullScan(stages) {
-                return try planPartialGroups(stages, at: b, group: group, collection: collection)
-            }
-            if group.isOrderInsensitive {
-                return try planRecordOrder(stages, collection: collection,
-                                           reason: "a full scan: this server (\(profile)) is faster at sending the needed fields than at grouping them per version")
-            }
-            return try planRecordOrder(stages, collection: collection,
-                                       reason: "\(group.orderSensitiveOperators.joined(separator: ", ")) depend on the input order, which only record order gives exactly")
-        }
-        let reason: String
-        if let b = blocking {
-            reason = "\(stages[b].name) at \(stages[b].location) needs every document in order"
-        } else {
-            reason = "no blocking stage: the documents themselves are the result, in natural order"
-        }
-        return try planRecordOrder(stages, collection: collection, reason: reason)
-    }
+    // MARK: branches
 
-    /// Refuses a join into a collection that has a lens of its own, at any depth.
-    func checkLookups(_ stages: [Stage], at locations: [Location]) throws {
-        for (s, loc) in zip(stages, locations) {
-            var into: String?
-            var subPipelines: [(Pipeline, Location)] = []
-            switch s {
-            case .lookup(let l):
-                into = l.from
-                if let p = l.pipeline { subPipelines.append((p, loc.appending("pipeline"))) }
-            case .graphLookup(let g):
-                into = g.from
-            case .unionWith(let u):
-                into = u.coll
-                if let p = u.pipeline { subPipelines.append((p, loc.appending("pipeline"))) }
-            case .facet(let f):
-                subPipelines = f.pipelines.map { ($0.1, loc.appending($0.0)) }
-            default:
-                break
-            }
-            if let from = into, versionedCollections.contains(from) {
-                throw StrataError.unsupported("\(s.name) into '\(from)', which is itself versioned, is not supported (its documents would need upgrading too)",
-                                              at: loc.appending("from"))
-            }
-            for (p, l) in subPipelines {
-                try checkLookups(p.stages, at: p.stages.enumerated().map { l.appending(index: $0.offset).appending($0.element.name) })
-            }
-        }
-    }
-
-    // MARK: $facet
-
-    func planFacets(_ stages: [PipelineStage], at b: Int, collection: String) throws -> QueryPlan {
-        var plans: [(name: String, plan: QueryPlan)] = []
-        for (name, sub) in PipelineStages.facets(of: stages[b]) {
-            plans.append((name, try planStages(Array(stages[..<b]) + sub, collection: collection)))
-        }
-        return QueryPlan(collection: collection,
-                         strategy: .facets(.init(facets: plans, mergerStages: Array(stages[(b + 1)...]))),
-                         reason: "$facet at \(stages[b].location): each facet is planned on its own",
-                         unknownVersionFilter: lens.filterForUnknownVersions)
-    }
-
-    // MARK: partial groups
-
-    func planPartialGroups(_ stages: [PipelineStage], at b: Int, group: GroupPlan, collection: String) throws -> QueryPlan {
-        QueryPlan(collection: collection, strategy: .partialGroups(try partialGroups(stages, at: b, group: group)),
-                  reason: "\(stages[b].name) at \(stages[b].location) merges from partial groups",
-                  unknownVersionFilter: lens.filterForUnknownVersions)
-    }
-
-    func partialGroups(_ stages: [PipelineStage], at b: Int, group: GroupPlan) throws -> QueryPlan.PartialGroups {
-        let prefix = Array(stages[..<b])
-        let split = try GroupRule.mergeSplit(group, trackSumWidth: trackSumWidth)
-        // Consecutive versions whose rewrites are the same but for the version filter
-        // share one branch (`{v: {$in: [1, 2]}}`): one command fewer.
-        var branches: [Branch] = []
-        for version in lens.knownVersions {
-            let scope = VersionScope(lens: lens, version: version)
-            if let last = branches.last, last.strategy == .translated || last.strategy == .materialized {
-                let together = last.versions + [version]
-                let first = try partialGroupBranch(VersionScope(lens: lens, version: last.versions[0]), versions: together,
-                                                   prefix: prefix, blocking: stages[b], group: group, split: split)
-                let this = try partialGroupBranch(scope, versions: together, prefix: prefix, blocking: stages[b], group: group, split: split)
-                if first.strategy == last.strategy, this.strategy == last.strategy, first.serverPipeline == this.serverPipeline,
-                   first.rawKey == this.rawKey {
-                    branches[branches.count - 1] = first
-                    continue
-                }
-            }
-            branches.append(try partialGroupBranch(VersionScope(lens: lens, version: version), versions: [version], prefix: prefix, blocking: stages[b], group: group, split: split))
-        }
-        var withSumWidths: [QueryPlan.PartialGroups] = []
-        if !split.untrackedSums.isEmpty {
-            var tracking = self
-            tracking.trackSumWidth = true
-            withSumWidths = [try tracking.partialGroups(stages, at: b, group: group)]
-        }
-        return QueryPlan.PartialGroups(branches: branches, group: group, split: split,
-                                       mergerStages: group.post + stages[(b + 1)...], withSumWidths: withSumWidths)
-    }
-
-    /// The branch for the documents stored at `versions`, translated for `scope`'s
-    /// version (the same for each of them when they share a branch).
-    func partialGroupBranch(_ scope: VersionScope, versions: [Int], prefix: [PipelineStage], blocking: PipelineStage,
-                            group: GroupPlan, split: GroupSplit) throws -> Branch {
+    /// The partial-group branch for the documents stored at `versions`, translated for
+    /// `scope`'s version (the same for each of them when they share a branch); `mr` is the
+    /// leading filter's rewrite at that version.
+    func partialGroupBranch(_ scope: VersionScope, versions: [Int], rewrite mr: MatchRewrite, prefix: [PipelineStage],
+                            blocking: PipelineStage, group: GroupPlan, split: GroupSplit) throws -> Branch {
         let leading = prefix.prefix { $0.name == "$match" }
         let rest = Array(prefix.dropFirst(leading.count))
-        let filter = try MatchStages.query(leading)
-        let mr = MatchRule.rewrite(filter, in: scope)
         if mr.alwaysFalse {
             return Branch(versions: versions, strategy: .empty, command: .none, swiftStages: [],
                           note: "the filter is false for every document stored at this version")
@@ -265,102 +156,6 @@ public struct Planner: Sendable {
                       note: obstacle.map { "\($0.name) at \($0.location) runs only in Swift" })
     }
 
-    // MARK: record order
-
-    /// Documents in order: the result is the documents themselves (or needs all of them
-    /// in order). Without a sort that a unique key makes total, one `find` whose filter
-    /// is the union of every version's translated filter returns the documents in the
-    /// order a scan of the migrated collection would (the server's order for an unsorted
-    /// query); Swift upgrades each and runs the pipeline, so ties in a later `$sort` keep
-    /// that order, as the server's stable sort does. A `$sort` on a unique key (`_id`, or a
-    /// path of a unique index the lens declares) has no ties: each version then sorts and
-    /// limits on the server and the merger interleaves the sorted streams.
-    func planRecordOrder(_ stages: [PipelineStage], collection: String, reason: String) throws -> QueryPlan {
-        let leading = stages.prefix { $0.name == "$match" }
-        let filter = try MatchStages.query(leading)
-        let scopes = lens.knownVersions.map { VersionScope(lens: lens, version: $0) }
-        let rewrites = scopes.map { MatchRule.rewrite(filter, in: $0) }
-        let allExact = rewrites.allSatisfy { $0.pushdownIsExact || $0.alwaysFalse }
-        let next = Array(stages.dropFirst(leading.count))
-        let live = scopes.indices.filter { !rewrites[$0].alwaysFalse }
-        // On a server that streams full scans, a filter no index serves is cheaper in
-        // Swift (after the upgrade, in the merger's pipeline) than on the server.
-        let filterInSwift = !leading.isEmpty && mayStream(stages) && !anIndexServes(rewrites)
-
-        // Sorted per version when each version's filter needs its own index (an `$or` of
-        // them is a collection scan on SecantusDB), or for a top-k on a server that reads
-        // indexes in sort order; otherwise one fetch serves every version. The limit goes
-        // to the server only when every pushed-down filter is exact.
-        let samePushdown = live.allSatisfy { rewrites[$0].pushdown == rewrites[live[0]].pushdown }
-        // The sort may come after stages that keep its key as it was (`$project` of it...).
-        if !filterInSwift, (allExact && profile.sortsWithIndexes) || !samePushdown,
-           let j = next.firstIndex(where: { $0.name == "$sort" }), case .sort(let p) = next[j].parsed,
-           SortRule.keptThrough(Array(next[..<j]), paths: p.components.map(\.path))
-        {
-            let translated = live.map { SortRule.translate(p, in: scopes[$0]) }
-            if SortRule.isTotal(p, uniquePaths: uniquePaths), translated.allSatisfy({ $0 != nil }) {
-                let limit = allExact ? SortRule.limitAfter(Array(next[(j + 1)...])) : nil
-                let branches = live.enumerated().map { j, i in
-                    let v = scopes[i].version
-                    let fetch = leadingStages([v], pushdown: rewrites[i].pushdown, versionFilter: versionFilter(v))
-                        + [["$sort": translated[j]!.bson]] + (limit.map { [["$limit": .int64($0)]] } ?? [])
-                    return Branch(versions: [v], strategy: scopes[i].isNewest ? .translated : .swiftUpgrade,
-                                  command: .documents(fetch), swiftStages: [],
-                                  note: "sorted and limited on the server: the sort key is unique, so streams merge without ties")
-                }
-                return QueryPlan(collection: collection,
-                                 strategy: .recordOrder(.init(branches: branches, mergeSort: p, mergerStages: stages)),
-                                 reason: reason, unknownVersionFilter: lens.filterForUnknownVersions)
-            }
-        }
-        var limit: Int64?
-        if allExact, !filterInSwift, let first = next.first, first.name == "$limit" || first.name == "$skip" {
-            limit = SortRule.limitAfter(next)
-        }
-        var branches: [Branch] = []
-        if !live.isEmpty {
-            let versions = live.map { scopes[$0].version }
-            // Every known version with the same pushdown: no version filter at all (the
-            // look for unknown versions found none; one written since is refused by the
-            // upgrade in Swift, loudly), so an index on the pushdown's fields serves it.
-            // Ignoring unknown versions keeps the filter.
-            var fetch: [BSON]
-            let everyVersion = !strictVersionFilters && versions.count == lens.knownVersions.count
-            if filterInSwift {
-                fetch = everyVersion ? [] : [["$match": .document(versionFilter(versions))]]
-            } else if samePushdown {
-                fetch = leadingStages(versions, pushdown: rewrites[live[0]].pushdown,
-                                      versionFilter: everyVersion ? nil : versionFilter(versions))
-            } else {
-                // One arm per distinct pushdown, over the versions that share it.
-                var arms: [(pushdown: [Query], versions: [Int])] = []
-                for i in live {
-                    if let k = arms.firstIndex(where: { $0.pushdown == rewrites[i].pushdown }) {
-                        arms[k].versions.append(scopes[i].version)
-                    } else {
-                        arms.append((rewrites[i].pushdown, [scopes[i].version]))
-                    }
-                }
-                let filters = arms.map { MatchStages.firstMatch(version: versionFilter($0.versions), pushdown: $0.pushdown) }
-                fetch = [["$match": filters.count == 1 ? .document(filters[0]) : ["$or": .array(filters.map { .document($0) })]]]
-            }
-            if let limit { fetch.append(["$limit": .int64(limit)]) }
-            if profile.projectsFetches, let projection = fetchProjection(stages, versions: versions) {
-                fetch.append(["$project": .document(projection)])
-            }
-            let upgraded = versions.filter { $0 != lens.newest }
-            var note = upgraded.isEmpty ? nil : "one fetch over every version, in the server's order; versions \(upgraded.map(String.init).joined(separator: ", ")) upgraded in Swift"
-            if filterInSwift {
-                note = (note.map { $0 + "; " } ?? "") + "no index serves the filter at any version: on this server (\(profile)) it runs in Swift, after the upgrade"
-            }
-            branches.append(Branch(versions: versions, strategy: upgraded.isEmpty ? .translated : .swiftUpgrade,
-                                   command: .documents(fetch), swiftStages: [], note: note))
-        }
-        return QueryPlan(collection: collection,
-                         strategy: .recordOrder(.init(branches: branches, mergeSort: nil, mergerStages: stages)),
-                         reason: reason, unknownVersionFilter: lens.filterForUnknownVersions)
-    }
-
     /// The stored fields to fetch so that the upgraded documents are right wherever the
     /// pipeline reads them (`Dependencies`, traced back through the lens by
     /// `UpgradeInputs`); nil when the pipeline needs whole documents.
@@ -387,6 +182,21 @@ public struct Planner: Sendable {
             stored.formUnion(s)
         }
         return UpgradeInputs.inclusion(stored)
+    }
+
+    /// One `$match` for versions with different pushed-down filters: one arm per distinct
+    /// pushdown, over the versions that share it.
+    func unionOfArms(_ each: [(pushdown: [Query], version: Int)]) -> BSON {
+        var arms: [(pushdown: [Query], versions: [Int])] = []
+        for (pushdown, version) in each {
+            if let k = arms.firstIndex(where: { $0.pushdown == pushdown }) {
+                arms[k].versions.append(version)
+            } else {
+                arms.append((pushdown, [version]))
+            }
+        }
+        let filters = arms.map { MatchStages.firstMatch(version: versionFilter($0.versions), pushdown: $0.pushdown) }
+        return filters.count == 1 ? .document(filters[0]) : ["$or": .array(filters.map { .document($0) })]
     }
 
     /// Paths whose values are unique per document: `_id` and single-key unique indexes of the lens.

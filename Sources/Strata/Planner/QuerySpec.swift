@@ -64,3 +64,20 @@ public struct QuerySpec: Sendable {
         return QuerySpec(collection: collection, pipeline: stages, file: "--pipeline")
     }
 }
+
+/// A query whose pipeline is parsed and checked, once: what the planner plans and the
+/// runner runs (a retry at a fresh snapshot plans again from the same parse).
+public struct ParsedQuery: Sendable {
+    public let spec: QuerySpec
+    /// The pipeline's stages, each beside its parse.
+    public let stages: [PipelineStage]
+
+    /// Parses `spec`'s pipeline (`.badInput` naming the place; `.unsupported` for stages
+    /// strata does not run).
+    public init(_ spec: QuerySpec) throws {
+        self.spec = spec
+        self.stages = try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation)
+    }
+
+    public var collection: String { spec.collection }
+}
