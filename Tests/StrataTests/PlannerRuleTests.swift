@@ -13,35 +13,62 @@ final class PlannerRuleTests: XCTestCase {
     static let schemas = TestServer.repositoryRoot.appendingPathComponent("schemas")
     static var update: Bool { ProcessInfo.processInfo.environment["STRATA_UPDATE_FIXTURES"] == "1" }
 
+    /// Each fixture file and the test that reads it: `check` asserts its caller is the one
+    /// named here, and `testFixturesAreTitledAndEachIsRead` that the directory holds exactly
+    /// these files — so a fixture no test reads fails, whichever tests run and in what order.
+    static let readers: [String: String] = [
+        "match.json": "testMatchRule()",
+        "group.json": "testGroupRule()",
+        "sort.json": "testSortRule()",
+        "sort-kept.json": "testSortKeptThrough()",
+        "server-profile.json": "testServerProfilePlans()",
+        "fetch-as-find.json": "testFetchAsFind()",
+        "index-shape.json": "testIndexShapeRule()",
+        "dependencies.json": "testDependencyRule()",
+        "materialize.json": "testMaterializeRule()",
+        "monotone.json": "testMonotoneBounds()",
+    ]
+
     /// The shipped lens, named by its path from the repository root: refusal messages in the
     /// expected stages name it, the same in every clone.
     func lens(_ name: String) throws -> Lens {
         try Lens.parse(String(contentsOf: Self.schemas.appendingPathComponent("\(name).json"), encoding: .utf8), file: "schemas/\(name).json")
     }
 
-    /// Runs `rule` on every case of `file` and compares with the case's `expected`.
-    func check(_ file: String, _ rule: (Document) throws -> BSON) throws {
+    /// Runs `rule` on every case of `file` (the case without its title and expected output)
+    /// and compares with the case's `expected`. `function` must be the test that
+    /// `readers` names for the file.
+    func check(_ file: String, function: String = #function, _ rule: (Document) throws -> BSON) throws {
+        XCTAssertEqual(Self.readers[file], function, "\(file) is read by \(function): say so in PlannerRuleTests.readers")
         let url = Self.dir.appendingPathComponent(file)
-        let cases = try XCTUnwrap(ExtendedJSON.parseQueryValue(String(contentsOf: url, encoding: .utf8)).arrayValue)
-        var updated: [BSON] = []
-        for (i, c) in cases.enumerated() {
-            var doc = try XCTUnwrap(c.documentValue)
-            let input = Document(doc.filter { $0.key != "expected" }.map { ($0.key, $0.value) })
-            let got = try rule(input)
+        var updated: [Document] = []
+        for (i, doc) in try Self.cases(url).enumerated() {
+            let title = doc["title"]?.stringValue ?? ""
+            let input = Document(doc.filter { $0.key != "title" && $0.key != "expected" }.map { ($0.key, $0.value) })
+            let got: BSON
+            do { got = try rule(input) } catch {
+                XCTFail("\(file) case \(i) “\(title)” throws: \(error)")
+                throw error
+            }
             if Self.update {
-                doc["expected"] = got
+                updated.append(FixtureLayout.ordered(doc, expected: got))
             } else {
-                let want = try XCTUnwrap(doc["expected"], "\(file) case \(i) has no expected output: run with STRATA_UPDATE_FIXTURES=1")
+                let want = try XCTUnwrap(doc["expected"], "\(file) case \(i) “\(title)” has no expected output: run with STRATA_UPDATE_FIXTURES=1")
                 // Relaxed text: the fixture file keeps values as relaxed Extended JSON.
                 XCTAssertEqual(ExtendedJSON.string(got, mode: .relaxed), ExtendedJSON.string(want, mode: .relaxed),
-                               "\(file) case \(i): \(ExtendedJSON.string(.document(input)))")
+                               "\(file) case \(i) “\(title)”: \(ExtendedJSON.string(.document(input)))")
             }
-            updated.append(.document(doc))
         }
         if Self.update {
-            let text = "[\n" + updated.map { " " + ExtendedJSON.string($0) }.joined(separator: ",\n") + "\n]\n"
-            try text.write(to: url, atomically: true, encoding: .utf8)
+            try FixtureLayout.file(updated).write(to: url, atomically: true, encoding: .utf8)
         }
+    }
+
+    /// The cases of a fixture file (relaxed Extended JSON; query operators such as `$type` as keys are fine).
+    static func cases(_ url: URL) throws -> [Document] {
+        let cases = try XCTUnwrap(ExtendedJSON.parseQueryValue(String(contentsOf: url, encoding: .utf8)).arrayValue,
+                                  "\(url.lastPathComponent) is not an array of cases")
+        return try cases.enumerated().map { i, c in try XCTUnwrap(c.documentValue, "\(url.lastPathComponent) case \(i) is not an object") }
     }
 
     func scope(_ c: Document) throws -> VersionScope {
@@ -186,5 +213,57 @@ final class PlannerRuleTests: XCTestCase {
                 }
             }
         }
+    }
+}
+
+/// The layout of the rule fixtures, which `STRATA_UPDATE_FIXTURES=1` writes: an array with
+/// one block per case, its keys in the order title, inputs, expected; nested values
+/// indented by two spaces, and an object or array on one line when it fits in `width`
+/// columns. Values are relaxed Extended JSON, as libbson writes them.
+enum FixtureLayout {
+    static let width = 100
+
+    /// A case with its keys in order: title (empty when it has none: write one), the
+    /// inputs as they were, `expected`.
+    static func ordered(_ c: Document, expected: BSON) -> Document {
+        Document([("title", c["title"] ?? .string(""))]
+            + c.filter { $0.key != "title" && $0.key != "expected" }.map { ($0.key, $0.value) }
+            + [("expected", expected)])
+    }
+
+    static func file(_ cases: [Document]) -> String {
+        let blocks = cases.enumerated().map { i, c in
+            render(.document(c), indent: "  ", lead: "", tail: i == cases.count - 1 ? "" : ",", broken: true)
+        }
+        return "[\n" + blocks.joined(separator: "\n") + "\n]\n"
+    }
+
+    static func key(_ k: String) -> String { ExtendedJSON.string(.string(k), mode: .relaxed) + ": " }
+
+    /// `v` on one line.
+    static func inline(_ v: BSON) -> String {
+        switch v {
+        case .document(let d): "{" + d.map { key($0.key) + inline($0.value) }.joined(separator: ", ") + "}"
+        case .array(let a): "[" + a.map(inline).joined(separator: ", ") + "]"
+        default: ExtendedJSON.string(v, mode: .relaxed)
+        }
+    }
+
+    /// `v` at `indent` after `lead` (its key, if any) and before `tail` (a comma, if any):
+    /// on one line when it fits and `broken` is false, else one line per element.
+    static func render(_ v: BSON, indent: String, lead: String, tail: String, broken: Bool = false) -> String {
+        let line = indent + lead + inline(v) + tail
+        let elements: [(lead: String, value: BSON)]
+        let (open, close): (String, String)
+        switch v {
+        case .document(let d) where !d.isEmpty: elements = d.map { (key($0.key), $0.value) }; (open, close) = ("{", "}")
+        case .array(let a) where !a.isEmpty: elements = a.map { ("", $0) }; (open, close) = ("[", "]")
+        default: return line
+        }
+        if !broken && line.count <= width { return line }
+        let lines = elements.enumerated().map { i, e in
+            render(e.value, indent: indent + "  ", lead: e.lead, tail: i == elements.count - 1 ? "" : ",")
+        }
+        return ([indent + lead + open] + lines + [indent + close + tail]).joined(separator: "\n")
     }
 }
