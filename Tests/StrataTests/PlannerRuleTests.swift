@@ -245,8 +245,29 @@ enum FixtureLayout {
         switch v {
         case .document(let d): "{" + d.map { key($0.key) + inline($0.value) }.joined(separator: ", ") + "}"
         case .array(let a): "[" + a.map(inline).joined(separator: ", ") + "]"
-        default: ExtendedJSON.string(v, mode: .relaxed)
+        default: respaced(ExtendedJSON.string(v, mode: .relaxed))
         }
+    }
+
+    /// libbson's JSON (`{ "$date" : "…" }`) in the layout's spacing (`{"$date": "…"}`):
+    /// outside strings, no blanks except one after each colon and comma.
+    static func respaced(_ json: String) -> String {
+        var out = ""
+        var inString = false, escaped = false
+        for ch in json {
+            if inString {
+                out.append(ch)
+                if escaped { escaped = false } else if ch == "\\" { escaped = true } else if ch == "\"" { inString = false }
+                continue
+            }
+            switch ch {
+            case " ", "\n", "\t", "\r": continue
+            case "\"": inString = true; out.append(ch)
+            case ":", ",": out.append(ch); out.append(" ")
+            default: out.append(ch)
+            }
+        }
+        return out
     }
 
     /// `v` at `indent` after `lead` (its key, if any) and before `tail` (a comma, if any):
