@@ -3,10 +3,18 @@ import Foundation
 import StrataTestSupport
 import XCTest
 
-/// The planner's rules as pure functions, each with a fixture file of inputs and
-/// expected outputs (`Tests/StrataTests/Fixtures/rules/<rule>.json`). The expected
-/// outputs were produced by the rules and read by a person; `STRATA_UPDATE_FIXTURES=1`
-/// rewrites them after a deliberate change (then read the diff). Whether the
+/// The planner's rules as pure functions, each with a fixture file of cases
+/// (`Tests/StrataTests/Fixtures/rules/<rule>.json`): an array of objects, one block per
+/// case, whose keys are, in order, `title` (a short sentence saying what the case shows,
+/// unique in its file, named in a failure), the rule's inputs, and `expected` (the
+/// rule's output). Values are relaxed Extended JSON (`{"$date": ...}`; query operators
+/// such as `$type` as keys are fine); a case passes when the relaxed Extended JSON text of
+/// the output equals that of `expected`. The expected outputs were produced by the rules
+/// and read by a person; `STRATA_UPDATE_FIXTURES=1` rewrites them after a deliberate
+/// change (then read the diff), keeping titles and inputs and writing `FixtureLayout`
+/// (nested values indented two spaces, short ones on one line); a new case may be added
+/// with a title and inputs only. `readers` names the test that reads each file, and
+/// `testFixturesAreTitledAndEachIsRead` checks every file against it. Whether the
 /// rewrites are *right* is what the differential tests check on the server.
 final class PlannerRuleTests: XCTestCase {
     static let dir = TestServer.repositoryRoot.appendingPathComponent("Tests/StrataTests/Fixtures/rules")
@@ -69,6 +77,35 @@ final class PlannerRuleTests: XCTestCase {
         let cases = try XCTUnwrap(ExtendedJSON.parseQueryValue(String(contentsOf: url, encoding: .utf8)).arrayValue,
                                   "\(url.lastPathComponent) is not an array of cases")
         return try cases.enumerated().map { i, c in try XCTUnwrap(c.documentValue, "\(url.lastPathComponent) case \(i) is not an object") }
+    }
+
+    /// Every fixture file is read by the test `readers` names (`check` asserts the other
+    /// half), has cases, and each case a title of its own and an expected output; the
+    /// file is in `FixtureLayout`.
+    func testFixturesAreTitledAndEachIsRead() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.dir.path).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertEqual(files, Self.readers.keys.sorted(),
+                       "the rules fixtures on disk and those PlannerRuleTests.readers names (the files some test reads) differ")
+        for file in files {
+            let url = Self.dir.appendingPathComponent(file)
+            let cases = try Self.cases(url)
+            XCTAssertFalse(cases.isEmpty, "\(file) has no cases")
+            var titles: Set<String> = []
+            for (i, c) in cases.enumerated() {
+                let title = c["title"]?.stringValue ?? ""
+                XCTAssertFalse(title.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                               "\(file) case \(i) needs a title: a short sentence saying what it shows")
+                if !Self.update { // (while updating, the rules write it)
+                    XCTAssertNotNil(c["expected"], "\(file) case \(i) “\(title)” has no expected output: run with STRATA_UPDATE_FIXTURES=1")
+                }
+                XCTAssertTrue(titles.insert(title).inserted, "\(file): more than one case is titled “\(title)”")
+            }
+            // (Not while updating: the other tests may not have rewritten the file yet.)
+            if !Self.update {
+                let text = try String(contentsOf: url, encoding: .utf8)
+                XCTAssertTrue(text == FixtureLayout.file(cases), "\(file) is not in the fixture layout: STRATA_UPDATE_FIXTURES=1 rewrites it")
+            }
+        }
     }
 
     func scope(_ c: Document) throws -> VersionScope {
