@@ -3,15 +3,39 @@ import Foundation
 import StrataTestSupport
 import XCTest
 
-/// The planner's rules as pure functions, each with a fixture file of inputs and
-/// expected outputs (`Tests/StrataTests/Fixtures/rules/<rule>.json`). The expected
-/// outputs were produced by the rules and read by a person; `STRATA_UPDATE_FIXTURES=1`
-/// rewrites them after a deliberate change (then read the diff). Whether the
+/// The planner's rules as pure functions, each with a fixture file of cases
+/// (`Tests/StrataTests/Fixtures/rules/<rule>.json`): an array of objects, one block per
+/// case, whose keys are, in order, `title` (a short sentence saying what the case shows,
+/// unique in its file, named in a failure), the rule's inputs, and `expected` (the
+/// rule's output). Values are relaxed Extended JSON (`{"$date": ...}`; query operators
+/// such as `$type` as keys are fine); a case passes when the relaxed Extended JSON text of
+/// the output equals that of `expected`. The expected outputs were produced by the rules
+/// and read by a person; `STRATA_UPDATE_FIXTURES=1` rewrites them after a deliberate
+/// change (then read the diff), keeping titles and inputs and writing `FixtureLayout`
+/// (nested values indented two spaces, short ones on one line); a new case may be added
+/// with a title and inputs only. `readers` names the test that reads each file, and
+/// `testFixturesAreTitledAndEachIsRead` checks every file against it. Whether the
 /// rewrites are *right* is what the differential tests check on the server.
 final class PlannerRuleTests: XCTestCase {
     static let dir = TestServer.repositoryRoot.appendingPathComponent("Tests/StrataTests/Fixtures/rules")
     static let schemas = TestServer.repositoryRoot.appendingPathComponent("schemas")
     static var update: Bool { ProcessInfo.processInfo.environment["STRATA_UPDATE_FIXTURES"] == "1" }
+
+    /// Each fixture file and the test that reads it: `check` asserts its caller is the one
+    /// named here, and `testFixturesAreTitledAndEachIsRead` that the directory holds exactly
+    /// these files — so a fixture no test reads fails, whichever tests run and in what order.
+    static let readers: [String: String] = [
+        "match.json": "testMatchRule()",
+        "group.json": "testGroupRule()",
+        "sort.json": "testSortRule()",
+        "sort-kept.json": "testSortKeptThrough()",
+        "server-profile.json": "testServerProfilePlans()",
+        "fetch-as-find.json": "testFetchAsFind()",
+        "index-shape.json": "testIndexShapeRule()",
+        "dependencies.json": "testDependencyRule()",
+        "materialize.json": "testMaterializeRule()",
+        "monotone.json": "testMonotoneBounds()",
+    ]
 
     /// The shipped lens, named by its path from the repository root: refusal messages in the
     /// expected stages name it, the same in every clone.
@@ -19,28 +43,68 @@ final class PlannerRuleTests: XCTestCase {
         try Lens.parse(String(contentsOf: Self.schemas.appendingPathComponent("\(name).json"), encoding: .utf8), file: "schemas/\(name).json")
     }
 
-    /// Runs `rule` on every case of `file` and compares with the case's `expected`.
-    func check(_ file: String, _ rule: (Document) throws -> BSON) throws {
+    /// Runs `rule` on every case of `file` (the case without its title and expected output)
+    /// and compares with the case's `expected`. `function` must be the test that
+    /// `readers` names for the file.
+    func check(_ file: String, function: String = #function, _ rule: (Document) throws -> BSON) throws {
+        XCTAssertEqual(Self.readers[file], function, "\(file) is read by \(function): say so in PlannerRuleTests.readers")
         let url = Self.dir.appendingPathComponent(file)
-        let cases = try XCTUnwrap(ExtendedJSON.parseQueryValue(String(contentsOf: url, encoding: .utf8)).arrayValue)
-        var updated: [BSON] = []
-        for (i, c) in cases.enumerated() {
-            var doc = try XCTUnwrap(c.documentValue)
-            let input = Document(doc.filter { $0.key != "expected" }.map { ($0.key, $0.value) })
-            let got = try rule(input)
+        var updated: [Document] = []
+        for (i, doc) in try Self.cases(url).enumerated() {
+            let title = doc["title"]?.stringValue ?? ""
+            let input = Document(doc.filter { $0.key != "title" && $0.key != "expected" }.map { ($0.key, $0.value) })
+            let got: BSON
+            do { got = try rule(input) } catch {
+                XCTFail("\(file) case \(i) “\(title)” throws: \(error)")
+                throw error
+            }
             if Self.update {
-                doc["expected"] = got
+                updated.append(FixtureLayout.ordered(doc, expected: got))
             } else {
-                let want = try XCTUnwrap(doc["expected"], "\(file) case \(i) has no expected output: run with STRATA_UPDATE_FIXTURES=1")
+                let want = try XCTUnwrap(doc["expected"], "\(file) case \(i) “\(title)” has no expected output: run with STRATA_UPDATE_FIXTURES=1")
                 // Relaxed text: the fixture file keeps values as relaxed Extended JSON.
                 XCTAssertEqual(ExtendedJSON.string(got, mode: .relaxed), ExtendedJSON.string(want, mode: .relaxed),
-                               "\(file) case \(i): \(ExtendedJSON.string(.document(input)))")
+                               "\(file) case \(i) “\(title)”: \(ExtendedJSON.string(.document(input)))")
             }
-            updated.append(.document(doc))
         }
         if Self.update {
-            let text = "[\n" + updated.map { " " + ExtendedJSON.string($0) }.joined(separator: ",\n") + "\n]\n"
-            try text.write(to: url, atomically: true, encoding: .utf8)
+            try FixtureLayout.file(updated).write(to: url, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// The cases of a fixture file (relaxed Extended JSON; query operators such as `$type` as keys are fine).
+    static func cases(_ url: URL) throws -> [Document] {
+        let cases = try XCTUnwrap(ExtendedJSON.parseQueryValue(String(contentsOf: url, encoding: .utf8)).arrayValue,
+                                  "\(url.lastPathComponent) is not an array of cases")
+        return try cases.enumerated().map { i, c in try XCTUnwrap(c.documentValue, "\(url.lastPathComponent) case \(i) is not an object") }
+    }
+
+    /// Every fixture file is read by the test `readers` names (`check` asserts the other
+    /// half), has cases, and each case a title of its own and an expected output; the
+    /// file is in `FixtureLayout`.
+    func testFixturesAreTitledAndEachIsRead() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.dir.path).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertEqual(files, Self.readers.keys.sorted(),
+                       "the rules fixtures on disk and those PlannerRuleTests.readers names (the files some test reads) differ")
+        for file in files {
+            let url = Self.dir.appendingPathComponent(file)
+            let cases = try Self.cases(url)
+            XCTAssertFalse(cases.isEmpty, "\(file) has no cases")
+            var titles: Set<String> = []
+            for (i, c) in cases.enumerated() {
+                let title = c["title"]?.stringValue ?? ""
+                XCTAssertFalse(title.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                               "\(file) case \(i) needs a title: a short sentence saying what it shows")
+                if !Self.update { // (while updating, the rules write it)
+                    XCTAssertNotNil(c["expected"], "\(file) case \(i) “\(title)” has no expected output: run with STRATA_UPDATE_FIXTURES=1")
+                }
+                XCTAssertTrue(titles.insert(title).inserted, "\(file): more than one case is titled “\(title)”")
+            }
+            // (Not while updating: the other tests may not have rewritten the file yet.)
+            if !Self.update {
+                let text = try String(contentsOf: url, encoding: .utf8)
+                XCTAssertTrue(text == FixtureLayout.file(cases), "\(file) is not in the fixture layout: STRATA_UPDATE_FIXTURES=1 rewrites it")
+            }
         }
     }
 
@@ -186,5 +250,78 @@ final class PlannerRuleTests: XCTestCase {
                 }
             }
         }
+    }
+}
+
+/// The layout of the rule fixtures, which `STRATA_UPDATE_FIXTURES=1` writes: an array with
+/// one block per case, its keys in the order title, inputs, expected; nested values
+/// indented by two spaces, and an object or array on one line when it fits in `width`
+/// columns. Values are relaxed Extended JSON, as libbson writes them.
+enum FixtureLayout {
+    static let width = 100
+
+    /// A case with its keys in order: title (empty when it has none: write one), the
+    /// inputs as they were, `expected`.
+    static func ordered(_ c: Document, expected: BSON) -> Document {
+        Document([("title", c["title"] ?? .string(""))]
+            + c.filter { $0.key != "title" && $0.key != "expected" }.map { ($0.key, $0.value) }
+            + [("expected", expected)])
+    }
+
+    static func file(_ cases: [Document]) -> String {
+        let blocks = cases.enumerated().map { i, c in
+            render(.document(c), indent: "  ", lead: "", tail: i == cases.count - 1 ? "" : ",", broken: true)
+        }
+        return "[\n" + blocks.joined(separator: "\n") + "\n]\n"
+    }
+
+    static func key(_ k: String) -> String { ExtendedJSON.string(.string(k), mode: .relaxed) + ": " }
+
+    /// `v` on one line.
+    static func inline(_ v: BSON) -> String {
+        switch v {
+        case .document(let d): "{" + d.map { key($0.key) + inline($0.value) }.joined(separator: ", ") + "}"
+        case .array(let a): "[" + a.map(inline).joined(separator: ", ") + "]"
+        default: respaced(ExtendedJSON.string(v, mode: .relaxed))
+        }
+    }
+
+    /// libbson's JSON (`{ "$date" : "…" }`) in the layout's spacing (`{"$date": "…"}`):
+    /// outside strings, no blanks except one after each colon and comma.
+    static func respaced(_ json: String) -> String {
+        var out = ""
+        var inString = false, escaped = false
+        for ch in json {
+            if inString {
+                out.append(ch)
+                if escaped { escaped = false } else if ch == "\\" { escaped = true } else if ch == "\"" { inString = false }
+                continue
+            }
+            switch ch {
+            case " ", "\n", "\t", "\r": continue
+            case "\"": inString = true; out.append(ch)
+            case ":", ",": out.append(ch); out.append(" ")
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// `v` at `indent` after `lead` (its key, if any) and before `tail` (a comma, if any):
+    /// on one line when it fits and `broken` is false, else one line per element.
+    static func render(_ v: BSON, indent: String, lead: String, tail: String, broken: Bool = false) -> String {
+        let line = indent + lead + inline(v) + tail
+        let elements: [(lead: String, value: BSON)]
+        let (open, close): (String, String)
+        switch v {
+        case .document(let d) where !d.isEmpty: elements = d.map { (key($0.key), $0.value) }; (open, close) = ("{", "}")
+        case .array(let a) where !a.isEmpty: elements = a.map { ("", $0) }; (open, close) = ("[", "]")
+        default: return line
+        }
+        if !broken && line.count <= width { return line }
+        let lines = elements.enumerated().map { i, e in
+            render(e.value, indent: indent + "  ", lead: e.lead, tail: i == elements.count - 1 ? "" : ",")
+        }
+        return ([indent + lead + open] + lines + [indent + close + tail]).joined(separator: "\n")
     }
 }
