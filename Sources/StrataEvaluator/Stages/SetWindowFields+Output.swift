@@ -11,25 +11,7 @@ extension SetWindowFieldsOp {
         case "$documentNumber":
             return (0..<n).map { Numeric.intOrLong(Int64($0 + 1)) }
         case "$rank", "$denseRank":
-            var out: [BSON?] = []
-            var last: BSON?? = nil
-            var rank: Int64 = 0, same: Int64 = 1
-            let comp = spec.sortBy!.components[0]
-            for i in 0..<n {
-                let v = docs[i].value(atPath: comp.path)
-                let isSame: Bool = {
-                    guard let l = last else { return false }
-                    if BSON.isNullish(l) && BSON.isNullish(v) { return true }
-                    if case .array? = l, true { return BSONOrder.compare(keys[i - 1][0], keys[i][0]) == 0 }
-                    if case .array? = v { return BSONOrder.compare(keys[i - 1][0], keys[i][0]) == 0 }
-                    return BSONOrder.compare(l, v) == 0
-                }()
-                if o.function == "$rank" {
-                    if !isSame { rank += same; same = 1; last = .some(v) } else { same += 1 }
-                } else if !isSame { rank += 1; last = .some(v) }
-                out.append(Numeric.intOrLong(rank))
-            }
-            return out
+            return rankOutput(o, docs, keys)
         case "$shift":
             let by = o.shiftBy!
             return try (0..<n).map { i in
@@ -67,8 +49,36 @@ extension SetWindowFieldsOp {
         default:
             break
         }
-        let leftUnbounded = window.lower == .unbounded
-        if leftUnbounded, let stateful = try RemovableWindow.nonRemovable(o) {
+        return try window.lower == .unbounded ? leftUnboundedOutput(o, values, bounds) : removableOutput(o, window, values, bounds)
+    }
+
+    /// `$rank` and `$denseRank`: ties are equal sortBy values (nullish values tie; arrays
+    /// compare by their sort keys).
+    func rankOutput(_ o: SetWindowFields.Output, _ docs: [Document], _ keys: [[BSON]]) -> [BSON?] {
+        var out: [BSON?] = []
+        var last: BSON?? = nil
+        var rank: Int64 = 0, same: Int64 = 1
+        let comp = spec.sortBy!.components[0]
+        for i in 0..<docs.count {
+            let v = docs[i].value(atPath: comp.path)
+            let isSame: Bool = {
+                guard let l = last else { return false }
+                if BSON.isNullish(l) && BSON.isNullish(v) { return true }
+                if case .array? = l, true { return BSONOrder.compare(keys[i - 1][0], keys[i][0]) == 0 }
+                if case .array? = v { return BSONOrder.compare(keys[i - 1][0], keys[i][0]) == 0 }
+                return BSONOrder.compare(l, v) == 0
+            }()
+            if o.function == "$rank" {
+                if !isSame { rank += same; same = 1; last = .some(v) } else { same += 1 }
+            } else if !isSame { rank += 1; last = .some(v) }
+            out.append(Numeric.intOrLong(rank))
+        }
+        return out
+    }
+
+    /// A window unbounded on the left: values are only ever added.
+    func leftUnboundedOutput(_ o: SetWindowFields.Output, _ values: [BSON?], _ bounds: [(Int, Int)?]) throws -> [BSON?] {
+        if let stateful = try RemovableWindow.nonRemovable(o) {
             // $integral and $covariance*: mongod's accumulators wrap the window states
             var state = stateful
             var added = 0
@@ -80,19 +90,23 @@ extension SetWindowFieldsOp {
             }
             return out
         }
-        if leftUnbounded {
-            // mongod's non-removable executor: the $group accumulator over the window
-            let accSpec = AccumulatorSpec(op: o.function == "$count" ? "$sum" : o.function, argument: o.argument ?? .literal(.null))
-            var acc = try accSpec.makeAccumulator(variables: ctx.variables)
-            var added = 0
-            var out: [BSON?] = []
-            for b in bounds {
-                let hi = b.map { $0.1 } ?? -1
-                while added <= hi { try acc.accumulate(values[added]); added += 1 }
-                out.append(try acc.finalize() ?? .null)
-            }
-            return out
+        // mongod's non-removable executor: the $group accumulator over the window
+        let accSpec = AccumulatorSpec(op: o.function == "$count" ? "$sum" : o.function, argument: o.argument ?? .literal(.null))
+        var acc = try accSpec.makeAccumulator(variables: ctx.variables)
+        var added = 0
+        var out: [BSON?] = []
+        for b in bounds {
+            let hi = b.map { $0.1 } ?? -1
+            while added <= hi { try acc.accumulate(values[added]); added += 1 }
+            out.append(try acc.finalize() ?? .null)
         }
+        return out
+    }
+
+    /// A window bounded on the left: values enter and leave as it slides.
+    func removableOutput(_ o: SetWindowFields.Output, _ window: SetWindowFields.Window, _ values: [BSON?],
+                         _ bounds: [(Int, Int)?]) throws -> [BSON?] {
+        let n = values.count
         // mongod's removable executors: add the entering values, then remove the leaving ones
         var state = try RemovableWindow.nonRemovable(o) ?? RemovableWindow.make(o.function)
         var added = 0
