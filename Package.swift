@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "strata",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "strata", targets: ["strata"]),

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A time zone of the date operators: UTC, a fixed offset (`"+05:30"`, `"-0800"`, `"+03"`),
 /// or an Olson name resolved with Foundation's `TimeZone` (the system tzdata; mongod uses
@@ -10,15 +11,15 @@ public enum DateZone: Sendable, Equatable {
     case fixed(seconds: Int)
     case named(String)
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var zones: [String: TimeZone] = [:]
+    private static let zones = Mutex<[String: TimeZone]>([:])
 
     static func timeZone(_ id: String) -> TimeZone? {
-        lock.lock(); defer { lock.unlock() }
-        if let z = zones[id] { return z }
-        guard let z = TimeZone(identifier: id) else { return nil }
-        zones[id] = z
-        return z
+        zones.withLock { zones in
+            if let z = zones[id] { return z }
+            guard let z = TimeZone(identifier: id) else { return nil }
+            zones[id] = z
+            return z
+        }
     }
 
     /// mongod's `getTimeZone`: an identifier of the tz database, or a UTC offset.

@@ -67,6 +67,7 @@ extension Query {
         var regexValue: BSONRegex?
         for (op, arg) in d {
             let ol = l.appending(op)
+            // One arm per query operator: a flat dispatch, its bigger arms in helpers below.
             switch op {
             case "$eq": out.append(.eq(arg))
             case "$ne": out.append(.ne(arg))
@@ -85,55 +86,13 @@ extension Query {
                 out.append(op == "$in" ? .in(items) : .nin(items))
             case "$exists": out.append(.exists(BSON.truthy(arg)))
             case "$type":
-                var specs: [FieldPredicate.TypeSpec] = []
-                let items: [BSON]
-                if case .array(let a) = arg { items = a } else { items = [arg] }
-                for x in items {
-                    switch x {
-                    case .string(let s):
-                        guard let t = typeAliases[s] else { throw StrataError.badInput("Unknown type name alias: \(s)", at: ol) }
-                        specs.append(t)
-                    case let n where n.isNumber:
-                        guard let c = n.exactInt, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, -1, 127].contains(c) else {
-                            throw StrataError.badInput("Invalid numerical type code: \(show(n))", at: ol)
-                        }
-                        specs.append(.code(Int(c)))
-                    default:
-                        throw StrataError.badInput("type must be represented as a number or a string", at: ol)
-                    }
-                }
-                if specs.isEmpty { throw StrataError.badInput("$type must match at least one type", at: ol) }
-                out.append(.type(specs))
+                out.append(.type(try parseTypeSpecs(arg, at: ol)))
             case "$size":
                 guard arg.isNumber else { throw StrataError.badInput("$size needs a number", at: ol) }
                 guard let n = arg.exactInt else { throw StrataError.badInput("$size must be a whole number", at: ol) }
                 out.append(.size(n))
             case "$all":
-                guard case .array(let items) = arg else { throw StrataError.badInput("$all needs an array", at: ol) }
-                let isElemMatch: (BSON) -> Bool = { x in
-                    if case .document(let xd) = x, xd.fields.first?.key == "$elemMatch" { return true }
-                    return false
-                }
-                if let first = items.first, isElemMatch(first) {
-                    var ems: [FieldPredicate] = []
-                    for (i, x) in items.enumerated() {
-                        guard isElemMatch(x), case .document(let xd) = x else {
-                            throw StrataError.badInput("$all/$elemMatch has to be consistent", at: ol.appending(index: i))
-                        }
-                        ems += try parseOperators(xd, at: ol.appending(index: i))
-                    }
-                    out.append(.allElemMatch(ems))
-                } else {
-                    for (i, x) in items.enumerated() {
-                        if case .document(let xd) = x, xd.fields.first?.key.hasPrefix("$") == true, !isDBRef(xd) {
-                            if xd.fields.first?.key == "$elemMatch" {
-                                throw StrataError.badInput("$all/$elemMatch has to be consistent", at: ol.appending(index: i))
-                            }
-                            throw StrataError.badInput("no $ expressions in $all", at: ol.appending(index: i))
-                        }
-                    }
-                    out.append(.all(items))
-                }
+                out.append(try parseAll(arg, at: ol))
             case "$elemMatch":
                 guard case .document(let em) = arg else { throw StrataError.badInput("$elemMatch needs an Object", at: ol) }
                 let first = em.fields.first?.key
@@ -165,18 +124,7 @@ extension Query {
                 guard case .string(let s) = arg else { throw StrataError.badInput("$options has to be a string", at: ol) }
                 options = s
             case "$mod":
-                guard case .array(let items) = arg else { throw StrataError.badInput("malformed mod, needs to be an array", at: ol) }
-                if items.count < 2 { throw StrataError.badInput("malformed mod, not enough elements", at: ol) }
-                if items.count > 2 { throw StrataError.badInput("malformed mod, too many elements", at: ol) }
-                guard items[0].isNumber, let dv = items[0].doubleValue, dv.isFinite else {
-                    throw StrataError.badInput("malformed mod, divisor not a number", at: ol)
-                }
-                guard items[1].isNumber, let rv = items[1].doubleValue, rv.isFinite else {
-                    throw StrataError.badInput("malformed mod, remainder not a number", at: ol)
-                }
-                let divisor = Numeric.coerceToLong(items[0])!, rem = Numeric.coerceToLong(items[1])!
-                if divisor == 0 { throw StrataError.badInput("divisor cannot be 0", at: ol) }
-                out.append(.mod(divisor: divisor, remainder: rem))
+                out.append(try parseMod(arg, at: ol))
             case "$bitsAllSet", "$bitsAllClear", "$bitsAnySet", "$bitsAnyClear":
                 let positions = try parseBitPositions(arg, op, at: ol)
                 switch op {
@@ -208,6 +156,74 @@ extension Query {
             throw StrataError.badInput("$options needs a $regex", at: l)
         }
         return out
+    }
+
+    /// `$type`: one alias or code, or an array of them.
+    static func parseTypeSpecs(_ arg: BSON, at ol: Location) throws -> [FieldPredicate.TypeSpec] {
+        var specs: [FieldPredicate.TypeSpec] = []
+        let items: [BSON]
+        if case .array(let a) = arg { items = a } else { items = [arg] }
+        for x in items {
+            switch x {
+            case .string(let s):
+                guard let t = typeAliases[s] else { throw StrataError.badInput("Unknown type name alias: \(s)", at: ol) }
+                specs.append(t)
+            case let n where n.isNumber:
+                guard let c = n.exactInt, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, -1, 127].contains(c) else {
+                    throw StrataError.badInput("Invalid numerical type code: \(show(n))", at: ol)
+                }
+                specs.append(.code(Int(c)))
+            default:
+                throw StrataError.badInput("type must be represented as a number or a string", at: ol)
+            }
+        }
+        if specs.isEmpty { throw StrataError.badInput("$type must match at least one type", at: ol) }
+        return specs
+    }
+
+    /// `$all`: values, or (all or none of them) `$elemMatch` documents.
+    static func parseAll(_ arg: BSON, at ol: Location) throws -> FieldPredicate {
+        guard case .array(let items) = arg else { throw StrataError.badInput("$all needs an array", at: ol) }
+        let isElemMatch: (BSON) -> Bool = { x in
+            if case .document(let xd) = x, xd.fields.first?.key == "$elemMatch" { return true }
+            return false
+        }
+        if let first = items.first, isElemMatch(first) {
+            var ems: [FieldPredicate] = []
+            for (i, x) in items.enumerated() {
+                guard isElemMatch(x), case .document(let xd) = x else {
+                    throw StrataError.badInput("$all/$elemMatch has to be consistent", at: ol.appending(index: i))
+                }
+                ems += try parseOperators(xd, at: ol.appending(index: i))
+            }
+            return .allElemMatch(ems)
+        } else {
+            for (i, x) in items.enumerated() {
+                if case .document(let xd) = x, xd.fields.first?.key.hasPrefix("$") == true, !isDBRef(xd) {
+                    if xd.fields.first?.key == "$elemMatch" {
+                        throw StrataError.badInput("$all/$elemMatch has to be consistent", at: ol.appending(index: i))
+                    }
+                    throw StrataError.badInput("no $ expressions in $all", at: ol.appending(index: i))
+                }
+            }
+            return .all(items)
+        }
+    }
+
+    /// `$mod: [divisor, remainder]`.
+    static func parseMod(_ arg: BSON, at ol: Location) throws -> FieldPredicate {
+        guard case .array(let items) = arg else { throw StrataError.badInput("malformed mod, needs to be an array", at: ol) }
+        if items.count < 2 { throw StrataError.badInput("malformed mod, not enough elements", at: ol) }
+        if items.count > 2 { throw StrataError.badInput("malformed mod, too many elements", at: ol) }
+        guard items[0].isNumber, let dv = items[0].doubleValue, dv.isFinite else {
+            throw StrataError.badInput("malformed mod, divisor not a number", at: ol)
+        }
+        guard items[1].isNumber, let rv = items[1].doubleValue, rv.isFinite else {
+            throw StrataError.badInput("malformed mod, remainder not a number", at: ol)
+        }
+        let divisor = Numeric.coerceToLong(items[0])!, rem = Numeric.coerceToLong(items[1])!
+        if divisor == 0 { throw StrataError.badInput("divisor cannot be 0", at: ol) }
+        return .mod(divisor: divisor, remainder: rem)
     }
 
     static func compile(_ r: BSONRegex, at l: Location) throws -> CompiledRegex {

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 internal import CPCRE2
 
@@ -7,6 +8,10 @@ internal import CPCRE2
 /// any other flag is an error. Not `PCRE2_UCP`: `\w \d \s \b` and POSIX classes are ASCII,
 /// while case-insensitive matching folds non-ASCII letters too (UTF mode). Matching runs on
 /// the UTF-8 bytes of the subject with byte offsets, as `pcre2_match` does in mongod.
+///
+/// `@unchecked Sendable`: a thin wrapper of a compiled PCRE2 pattern, which PCRE2 documents
+/// as thread-safe to match with from many threads at once as long as each match has match
+/// data of its own — `firstMatch` makes a fresh one per call. Nothing here is mutable.
 public final class CompiledRegex: @unchecked Sendable {
     public let pattern: String
     public let options: String
@@ -97,8 +102,7 @@ public final class CompiledRegex: @unchecked Sendable {
         return try s.withUTF8 { try firstMatch(in: $0, from: 0, op: "$regex") != nil }
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [String: CompiledRegex] = [:]
+    private static let cache = Mutex<[String: CompiledRegex]>([:])
 
     /// A compiled regex, cached by pattern and options. `op` names the expression operator
     /// (`$regexMatch`…) for its error messages; nil means the `$regex` query operator.
@@ -106,16 +110,14 @@ public final class CompiledRegex: @unchecked Sendable {
     /// 51111 "Invalid Regex in $regexFind: …" for expressions, 51108 for a bad flag.
     public static func get(_ pattern: String, _ options: String, op: String? = nil) throws -> CompiledRegex {
         let key = options + "/" + pattern
-        lock.lock()
-        if let r = cache[key] { lock.unlock(); return r }
-        lock.unlock()
+        if let r = cache.withLock({ $0[key] }) { return r }
         if op == nil, pattern.utf8.contains(0) { throw evalError("Regular expression cannot contain an embedded null byte") }
         switch compile(pattern, options) {
         case .success(let r):
-            lock.lock()
-            if cache.count > 2000 { cache.removeAll() }
-            cache[key] = r
-            lock.unlock()
+            cache.withLock { cache in
+                if cache.count > 2000 { cache.removeAll() }
+                cache[key] = r
+            }
             return r
         case .failure(.flag(let c)):
             throw evalError(op.map { "\($0) invalid flag in regex options: \(c)" } ?? "invalid flag in regex options: \(c)")

@@ -1,3 +1,4 @@
+import Synchronization
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -179,27 +180,26 @@ extension TransactionUse: ExpressibleByArgument {}
 
 /// SIGINT (Ctrl-C) sets a flag instead of killing the process, so a long command can
 /// stop cleanly and report; a second Ctrl-C exits at once.
-final class Interrupt: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
-    private var source: DispatchSourceSignal?
+final class Interrupt: Sendable {
+    private let flag = Atomic<Bool>(false)
+    /// Kept alive as long as the flag.
+    private let source = Mutex<DispatchSourceSignal?>(nil)
 
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return set }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
 
     static func install(quiet: Bool = false) -> Interrupt {
         let i = Interrupt()
         signal(SIGINT, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        s.setEventHandler {
-            i.lock.lock()
-            let again = i.set
-            i.set = true
-            i.lock.unlock()
-            if again { Foundation.exit(130) }
-            if !quiet { ErrorReporter.printError("\nstrata: stopping after the current batch (Ctrl-C again to quit at once)") }
+        i.source.withLock { source in
+            let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+            s.setEventHandler {
+                let again = i.flag.exchange(true, ordering: .acquiringAndReleasing)
+                if again { Foundation.exit(130) }
+                if !quiet { ErrorReporter.printError("\nstrata: stopping after the current batch (Ctrl-C again to quit at once)") }
+            }
+            s.resume()
+            source = s
         }
-        s.resume()
-        i.source = s
         return i
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,8 +15,7 @@ import Darwin
 /// is kept here (`lifetimePeakBytes`: the largest high-water mark seen before any reset).
 /// Where `/proc` is missing (macOS), `ru_maxrss` is all there is: the lifetime peak.
 public enum BenchMemory {
-    nonisolated(unsafe) private static var savedPeak = 0
-    private static let lock = NSLock()
+    private static let savedPeak = Mutex(0)
 
     /// `VmRSS`: resident now (nil without `/proc`).
     public static var residentBytes: Int? { statusField("VmRSS:") }
@@ -37,18 +37,19 @@ public enum BenchMemory {
 
     /// The process's peak RSS over its whole life, resets included.
     public static var lifetimePeakBytes: Int {
-        lock.lock(); defer { lock.unlock() }
-        return max(savedPeak, maxRSSBytes, highWaterMarkBytes ?? 0)
+        savedPeak.withLock { max($0, maxRSSBytes, highWaterMarkBytes ?? 0) }
     }
 
     /// Sets the high-water mark to the current RSS; false where that is not possible.
     @discardableResult
     public static func resetHighWaterMark() -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        savedPeak = max(savedPeak, maxRSSBytes, highWaterMarkBytes ?? 0)
-        guard let fd = fopen("/proc/self/clear_refs", "w") else { return false }
-        defer { fclose(fd) }
-        return fputs("5", fd) >= 0 && fflush(fd) == 0
+        // Held until the reset is written: no other reset or reading in between.
+        savedPeak.withLock { saved in
+            saved = max(saved, maxRSSBytes, highWaterMarkBytes ?? 0)
+            guard let fd = fopen("/proc/self/clear_refs", "w") else { return false }
+            defer { fclose(fd) }
+            return fputs("5", fd) >= 0 && fflush(fd) == 0
+        }
     }
 
     /// What `measure` saw.
@@ -66,9 +67,7 @@ public enum BenchMemory {
         let before = residentBytes
         let value = try body()
         let peak = canReset ? highWaterMarkBytes : nil
-        lock.lock()
-        savedPeak = max(savedPeak, peak ?? 0)
-        lock.unlock()
+        savedPeak.withLock { $0 = max($0, peak ?? 0) }
         return (value, Peak(beforeBytes: before, peakBytes: peak))
     }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import StrataMongo
 
@@ -122,14 +123,14 @@ public struct MovementStress: Sendable {
     /// The writer: on threads of their own, each replaces `batch` random documents of its
     /// share per command, each with the form it is not in now (so every replacement moves
     /// a document).
-    final class Writer: @unchecked Sendable {
+    final class Writer: Sendable {
         let targets: [Target]
         let batch: Int
-        private let lock = NSCondition()
-        private var stopped = false
-        private var running = 0
-        private var movesDone = 0
-        private var error: Error?
+        private let stopped = Atomic<Bool>(false)
+        /// Entered by each thread while it runs.
+        private let running = DispatchGroup()
+        private let movesDone = Atomic<Int>(0)
+        private let error = Mutex<Error?>(nil)
 
         let threads: Int
 
@@ -139,22 +140,24 @@ public struct MovementStress: Sendable {
             self.threads = max(1, threads)
         }
 
-        var moves: Int { lock.lock(); defer { lock.unlock() }; return movesDone }
-        var failure: Error? { lock.lock(); defer { lock.unlock() }; return error }
+        var moves: Int { movesDone.load(ordering: .relaxed) }
+        var failure: Error? { error.withLock { $0 } }
 
         func start() {
-            running = threads
             for share in 0..<threads {
-                let thread = Thread { [self] in loop(share: share) }
+                running.enter()
+                let thread = Thread { [self] in
+                    loop(share: share)
+                    running.leave()
+                }
                 thread.stackSize = 4 << 20
                 thread.start()
             }
         }
 
         func stop() {
-            lock.lock(); defer { lock.unlock() }
-            stopped = true
-            while running > 0 { lock.wait() }
+            stopped.store(true, ordering: .releasing)
+            running.wait()
         }
 
         /// One write command, sent again (it is idempotent: replacements by `_id`) when the
@@ -180,10 +183,7 @@ public struct MovementStress: Sendable {
             var newestNow = targets.map { Array(repeating: false, count: $0.stored.count) }
             var t = 0
             while true {
-                lock.lock()
-                let halt = stopped
-                lock.unlock()
-                if halt { break }
+                if stopped.load(ordering: .acquiring) { break }
                 t = (t + 1) % targets.count
                 let target = targets[t]
                 guard !target.stored.isEmpty else { continue }
@@ -200,16 +200,12 @@ public struct MovementStress: Sendable {
                 }
                 do {
                     try send(statements, to: target.collection)
-                    lock.lock(); movesDone += statements.count; lock.unlock()
+                    movesDone.add(statements.count, ordering: .relaxed)
                 } catch {
-                    lock.lock(); self.error = error; lock.unlock()
+                    self.error.withLock { $0 = error }
                     break
                 }
             }
-            lock.lock()
-            running -= 1
-            lock.broadcast()
-            lock.unlock()
         }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import StrataLens
 import StrataMongo
@@ -83,8 +84,7 @@ public enum ReadMechanism: String, Sendable, CaseIterable, CustomStringConvertib
 
     // MARK: detection
 
-    nonisolated(unsafe) private static var detected: [String: ReadMechanism] = [:]
-    private static let lock = NSLock()
+    private static let detected = Mutex<[String: ReadMechanism]>([:])
 
     /// What `database`'s server offers, asked once per process and URI, by capability:
     /// no transactions (a standalone) → `.singleCursor`; a server that refuses a
@@ -93,9 +93,7 @@ public enum ReadMechanism: String, Sendable, CaseIterable, CustomStringConvertib
     /// (SecantusDB reads the current state whatever time it is given) → `.transaction`.
     public static func detect(_ database: MongoDatabase, collection: String) throws -> ReadMechanism {
         let key = database.pool.uri
-        lock.lock()
-        if let m = detected[key] { lock.unlock(); return m }
-        lock.unlock()
+        if let m = detected.withLock({ $0[key] }) { return m }
         let unpinned = database.pinned(nil)
         let caps = try unpinned.capabilities()
         var mechanism = ReadMechanism.singleCursor
@@ -112,7 +110,7 @@ public enum ReadMechanism: String, Sendable, CaseIterable, CustomStringConvertib
                 }
             }
         }
-        lock.lock(); detected[key] = mechanism; lock.unlock()
+        detected.withLock { $0[key] = mechanism }
         return mechanism
     }
 }

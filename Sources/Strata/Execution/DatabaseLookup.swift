@@ -1,20 +1,18 @@
 import Foundation
+import Synchronization
 
 /// Answers the lens's lookups from the database, with a cache per query:
 /// the first document (natural order) of `from` whose `foreignField` matches,
 /// as `$lookup` matches (a missing local value matches null or missing).
-final class DatabaseLookup: @unchecked Sendable {
+final class DatabaseLookup: Sendable {
     private let database: MongoDatabase
-    private var cache: [String: Document?] = [:]
-    private let lock = NSLock()
+    private let cache = Mutex<[String: Document?]>([:])
 
     init(database: MongoDatabase) { self.database = database }
 
     func lookup(from: String, foreignField: String, value: BSON?) throws -> Document? {
         let key = from + "\u{0}" + foreignField + "\u{0}" + (value.map { ExtendedJSON.string($0, mode: .canonical) } ?? "missing")
-        lock.lock()
-        if let hit = cache[key] { lock.unlock(); return hit }
-        lock.unlock()
+        if let hit = cache.withLock({ $0[key] }) { return hit }
         let filter: Document
         switch value {
         case nil, .null?: filter = [foreignField: .null]
@@ -22,9 +20,7 @@ final class DatabaseLookup: @unchecked Sendable {
         case let v?: filter = [foreignField: ["$eq": v]]
         }
         let found = try database.collection(from).findOne(filter)
-        lock.lock()
-        cache[key] = found
-        lock.unlock()
+        cache.withLock { $0[key] = found }
         return found
     }
 

@@ -1,9 +1,9 @@
+import Synchronization
 import Foundation
 import StrataMongo
 
 extension ServerProfile {
-    nonisolated(unsafe) private static var cache: [String: ServerProfile] = [:]
-    private static let lock = NSLock()
+    private static let cache = Mutex<[String: ServerProfile]>([:])
 
     /// The profile of `database`'s server, asked once per process and URI (`buildInfo`:
     /// SecantusDB reports `secantusVersion`). `STRATA_SERVER_PROFILE=mongod|secantus`
@@ -16,16 +16,14 @@ extension ServerProfile {
         default: break
         }
         let key = database.pool.uri
-        lock.lock()
-        if let p = cache[key] { lock.unlock(); return p }
-        lock.unlock()
+        if let p = cache.withLock({ $0[key] }) { return p }
         var profile = ServerProfile.mongod
         if let info = try? MongoDatabase(pool: database.pool, name: "admin").runCommand(["buildInfo": 1]),
            info["secantusVersion"] != nil
         {
             profile = .secantus
         }
-        lock.lock(); cache[key] = profile; lock.unlock()
+        cache.withLock { $0[key] = profile }
         return profile
     }
 }

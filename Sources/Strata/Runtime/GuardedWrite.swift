@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The runtime's optimistic concurrency guard: a write replaces a stored document
 /// only if it is still exactly what the writer read.
@@ -154,14 +155,13 @@ func idText(_ id: BSON?) -> String { id.map { ExtendedJSON.string($0) } ?? "(no 
 /// A new ObjectId: 4 bytes of seconds, 5 random bytes fixed per process, a 3-byte counter.
 enum ObjectIdGenerator {
     private static let processBytes: [UInt8] = (0..<5).map { _ in UInt8.random(in: 0...255) }
-    nonisolated(unsafe) private static var counter = UInt32.random(in: 0..<0xFF_FFFF)
-    private static let lock = NSLock()
+    private static let counter = Mutex(UInt32.random(in: 0..<0xFF_FFFF))
 
     static func next() -> ObjectId {
-        lock.lock()
-        counter = (counter + 1) & 0xFF_FFFF
-        let c = counter
-        lock.unlock()
+        let c = counter.withLock { counter in
+            counter = (counter + 1) & 0xFF_FFFF
+            return counter
+        }
         let t = UInt32(Date().timeIntervalSince1970)
         var bytes: [UInt8] = [UInt8(t >> 24), UInt8((t >> 16) & 0xFF), UInt8((t >> 8) & 0xFF), UInt8(t & 0xFF)]
         bytes += processBytes

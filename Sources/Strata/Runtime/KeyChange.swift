@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// When the runtime uses multi-document transactions.
 public enum TransactionUse: String, Sendable, CaseIterable {
@@ -11,18 +12,13 @@ public enum TransactionUse: String, Sendable, CaseIterable {
 }
 
 /// Caches what the server offers (one `hello` per repository or migrator).
-final class CapabilityCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: ServerCapabilities?
+final class CapabilityCache: Sendable {
+    private let value = Mutex<ServerCapabilities?>(nil)
 
     func get(_ database: MongoDatabase) throws -> ServerCapabilities {
-        lock.lock()
-        if let value { lock.unlock(); return value }
-        lock.unlock()
+        if let cached = value.withLock({ $0 }) { return cached }
         let v = try database.capabilities()
-        lock.lock()
-        value = v
-        lock.unlock()
+        value.withLock { $0 = v }
         return v
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A histogram of versions kept current: an `AsyncSequence` of `VersionHistogram`s,
 /// one when it starts and one whenever the counts change.
@@ -204,11 +205,10 @@ public struct LiveHistogram: AsyncSequence, Sendable {
     }
 }
 
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 /// The counts and what they need to follow change events.

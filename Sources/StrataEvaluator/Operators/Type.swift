@@ -121,39 +121,8 @@ extension EvalContext {
         func unsupportedConversion() -> ConversionFailure {
             ConversionFailure(message: "Unsupported conversion from \(v.typeName) to \(t.name) in $convert with no onError value")
         }
-        if case .decimal128(let x) = v {
-            // mongod: performCastDecimalToDouble / performCastDecimalToInt / performFormatDecimal
-            func checkIntegral() throws {
-                if x.isNaN { throw ConversionFailure(message: "Attempt to convert NaN value to integer type in $convert with no onError value") }
-                if x.isInfinite { throw ConversionFailure(message: "Attempt to convert infinity value to integer type in $convert with no onError value") }
-            }
-            func overflow() -> ConversionFailure {
-                ConversionFailure(message: "Conversion would overflow target type in $convert with no onError value: \(x.mongoString)")
-            }
-            switch t {
-            case .bool: return .bool(BSON.truthy(v))
-            case .string: return .string(x.mongoString)
-            case .decimal: return v
-            case .double:
-                let (d, inexact) = x.toDouble()
-                // overflow, and underflow (a tiny result that is inexact), are errors
-                if x.isFinite && (d.isInfinite || (inexact && (d == 0 || d.isSubnormal))) { throw overflow() }
-                return .double(d)
-            case .int32:
-                try checkIntegral()
-                guard let l = x.toInt64(rounding: .towardZero), let i = Int32(exactly: l) else { throw overflow() }
-                return .int32(i)
-            case .int64:
-                try checkIntegral()
-                guard let l = x.toInt64(rounding: .towardZero) else { throw overflow() }
-                return .int64(l)
-            case .date:
-                try checkIntegral()
-                guard let l = x.toInt64(rounding: .towardZero) else { throw overflow() }
-                return .date(l)
-            default: throw unsupportedConversion()
-            }
-        }
+        if case .decimal128(let x) = v { return try convertDecimal(x, v, t, unsupportedConversion) }
+        // One arm per target type, each a flat switch over the input's type.
         switch t {
         case .bool:
             switch v {
@@ -260,6 +229,41 @@ extension EvalContext {
             }
         case .other:
             throw unsupportedConversion()
+        }
+    }
+
+    /// mongod's performCastDecimalToDouble / performCastDecimalToInt / performFormatDecimal.
+    static func convertDecimal(_ x: Decimal128, _ v: BSON, _ t: ConvertTarget,
+                               _ unsupportedConversion: () -> ConversionFailure) throws -> BSON {
+        func checkIntegral() throws {
+            if x.isNaN { throw ConversionFailure(message: "Attempt to convert NaN value to integer type in $convert with no onError value") }
+            if x.isInfinite { throw ConversionFailure(message: "Attempt to convert infinity value to integer type in $convert with no onError value") }
+        }
+        func overflow() -> ConversionFailure {
+            ConversionFailure(message: "Conversion would overflow target type in $convert with no onError value: \(x.mongoString)")
+        }
+        switch t {
+        case .bool: return .bool(BSON.truthy(v))
+        case .string: return .string(x.mongoString)
+        case .decimal: return v
+        case .double:
+            let (d, inexact) = x.toDouble()
+            // overflow, and underflow (a tiny result that is inexact), are errors
+            if x.isFinite && (d.isInfinite || (inexact && (d == 0 || d.isSubnormal))) { throw overflow() }
+            return .double(d)
+        case .int32:
+            try checkIntegral()
+            guard let l = x.toInt64(rounding: .towardZero), let i = Int32(exactly: l) else { throw overflow() }
+            return .int32(i)
+        case .int64:
+            try checkIntegral()
+            guard let l = x.toInt64(rounding: .towardZero) else { throw overflow() }
+            return .int64(l)
+        case .date:
+            try checkIntegral()
+            guard let l = x.toInt64(rounding: .towardZero) else { throw overflow() }
+            return .date(l)
+        default: throw unsupportedConversion()
         }
     }
 

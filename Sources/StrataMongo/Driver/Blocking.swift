@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs blocking work (a libmongoc call) on a thread of its own and resumes
 /// the caller when it is done. Blocking calls must not sit on Swift's
@@ -33,13 +34,11 @@ public func runOnThreads<T: Sendable>(_ bodies: [@Sendable () throws -> T]) thro
     return try results.values()
 }
 
-private final class ResultBox<T: Sendable>: @unchecked Sendable {
-    private var slots: [Result<T, Error>?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<T, Error>) { lock.lock(); slots[i] = r; lock.unlock() }
+private final class ResultBox<T: Sendable>: Sendable {
+    private let slots: Mutex<[Result<T, Error>?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ r: Result<T, Error>) { slots.withLock { $0[i] = r } }
     func values() throws -> [T] {
-        lock.lock(); defer { lock.unlock() }
-        return try slots.map { try $0!.get() }
+        try slots.withLock { slots in try slots.map { try $0!.get() } }
     }
 }

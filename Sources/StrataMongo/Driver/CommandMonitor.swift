@@ -1,11 +1,12 @@
 import CMongoc
 import Foundation
+import Synchronization
 
 /// Records the commands a pool's clients send (libmongoc's command monitoring, APM):
 /// what tests assert about the wire — every read of a query carrying one snapshot,
 /// say. Set it when the pool is made (`MongoPool(uri:monitor:)`); libmongoc takes APM
 /// callbacks only before the first client is popped.
-public final class CommandMonitor: @unchecked Sendable {
+public final class CommandMonitor: Sendable {
     /// One command as it was sent.
     public struct Started: Sendable {
         public let commandName: String
@@ -13,23 +14,21 @@ public final class CommandMonitor: @unchecked Sendable {
         public let command: Document
     }
 
-    private let lock = NSLock()
-    private var started: [Started] = []
+    private let started = Mutex<[Started]>([])
 
     public init() {}
 
     /// The commands sent since the monitor was made (or last `reset()`), in order.
     public var startedCommands: [Started] {
-        lock.lock(); defer { lock.unlock() }
-        return started
+        started.withLock { $0 }
     }
 
     public func reset() {
-        lock.lock(); started = []; lock.unlock()
+        started.withLock { $0 = [] }
     }
 
     func record(_ s: Started) {
-        lock.lock(); started.append(s); lock.unlock()
+        started.withLock { $0.append(s) }
     }
 
     /// Installs the callbacks on `pool`; the pool keeps the monitor alive.

@@ -24,19 +24,29 @@ public final class MongoCursor: IteratorProtocol, Sequence {
     }
 
     deinit {
-        pin?.lock.lock()
+        if let pin {
+            pin.serialized { _ in destroy() }
+        } else {
+            destroy()
+            client.giveBack()
+        }
+    }
+
+    private func destroy() {
         mongoc_cursor_destroy(cursor)
         if let collection { mongoc_collection_destroy(collection) }
-        pin?.lock.unlock()
-        if pin == nil { client.giveBack() }
     }
 
     /// The next document, `nil` at the end; throws the server's error.
     public func nextDocument() throws -> Document? {
         if let failure { throw failure }
         if exhausted { return nil }
-        pin?.lock.lock()
-        defer { pin?.lock.unlock() }
+        if let pin { return try pin.serialized { _ in try fetchNext() } }
+        return try fetchNext()
+    }
+
+    /// The next document from the server; called holding the pin's lock when there is one.
+    private func fetchNext() throws -> Document? {
         var doc: OpaquePointer?
         if mongoc_cursor_next(cursor, &doc), let doc {
             bytesReceived += Int(readLength(doc))

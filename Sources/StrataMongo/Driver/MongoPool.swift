@@ -1,5 +1,6 @@
 import CMongoc
 import Foundation
+import Synchronization
 
 private let initializeMongoc: Void = {
     mongoc_init()
@@ -12,7 +13,8 @@ private let initializeMongoc: Void = {
     }, nil)
 }()
 
-/// One libmongoc client pool. The C pool is thread-safe, so this is the one
+/// One libmongoc client pool. The C pool is thread-safe (libmongoc documents
+/// `mongoc_client_pool_t` as such), so this thin wrapper of it is the one
 /// `@unchecked Sendable` type of the layer; clients are popped from it for a
 /// single operation and pushed back when it ends.
 ///
@@ -71,17 +73,16 @@ public final class MongoPool: @unchecked Sendable {
 
     // MARK: one pool per URI per process
 
-    nonisolated(unsafe) private static var pools: [String: MongoPool] = [:]
-    private static let poolsLock = NSLock()
+    private static let pools = Mutex<[String: MongoPool]>([:])
 
     /// The process-wide pool for `uri`, created on first use and never destroyed.
     public static func shared(uri: String) throws -> MongoPool {
-        poolsLock.lock()
-        defer { poolsLock.unlock() }
-        if let p = pools[uri] { return p }
-        let p = try MongoPool(uri: uri)
-        pools[uri] = p
-        return p
+        try pools.withLock { pools in
+            if let p = pools[uri] { return p }
+            let p = try MongoPool(uri: uri)
+            pools[uri] = p
+            return p
+        }
     }
 }
 

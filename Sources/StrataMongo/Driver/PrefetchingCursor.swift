@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A cursor read ahead on a thread of its own: the cursor is opened, iterated and
 /// closed on that thread only, and its documents handed over in chunks, so the next
@@ -43,17 +44,29 @@ public final class PrefetchingCursor {
     /// Stops reading ahead and waits until the reader has closed the cursor.
     public func close() { state.close() }
 
-    private final class State: @unchecked Sendable {
-        private let condition = NSCondition()
-        private let ahead: Int
-        // Guarded by `condition`.
-        private var chunks: [[Document]] = []
-        private var finished = false
-        private var cancelled = false
-        private var failure: Error?
-        private var received = 0
+    /// Shared by the caller and the reading thread: the chunks under a `Mutex`, and
+    /// semaphores for the waits — `free` counts the chunks the reader may still hand
+    /// over, `ready` one signal per chunk handed over plus one at the end (given back by
+    /// every `take` that finds the end, so it stays signalled) — and `reading`, which the
+    /// reader leaves once it has let go of the cursor.
+    private final class State: Sendable {
+        private struct Chunks {
+            var waiting: [[Document]] = []
+            var finished = false
+            var cancelled = false
+            var failure: Error?
+            var received = 0
+        }
 
-        init(ahead: Int) { self.ahead = ahead }
+        private let chunks = Mutex(Chunks())
+        private let free: DispatchSemaphore
+        private let ready = DispatchSemaphore(value: 0)
+        private let reading = DispatchGroup()
+
+        init(ahead: Int) {
+            free = DispatchSemaphore(value: ahead)
+            reading.enter()
+        }
 
         func read(chunkSize: Int, _ open: () throws -> MongoCursor) {
             do {
@@ -70,50 +83,55 @@ public final class PrefetchingCursor {
                     }
                 }
                 if going, !chunk.isEmpty { _ = put(chunk, bytes: cursor.bytesReceived) }
-                condition.lock(); received = cursor.bytesReceived; condition.unlock()
+                let bytes = cursor.bytesReceived
+                chunks.withLock { $0.received = bytes }
             } catch {
-                condition.lock(); failure = error; condition.unlock()
+                chunks.withLock { $0.failure = error }
             }
             // The cursor is gone (given back to the pool) before the caller hears the end.
-            condition.lock()
-            finished = true
-            condition.broadcast()
-            condition.unlock()
+            chunks.withLock { $0.finished = true }
+            ready.signal()
+            reading.leave()
         }
 
         /// Hands a chunk over, waiting while `ahead` are waiting; false once cancelled.
         private func put(_ chunk: [Document], bytes: Int) -> Bool {
-            condition.lock(); defer { condition.unlock() }
-            while chunks.count >= ahead && !cancelled { condition.wait() }
-            if cancelled { return false }
-            chunks.append(chunk)
-            received = bytes
-            condition.broadcast()
-            return true
+            free.wait()
+            let handed = chunks.withLock { c in
+                if c.cancelled { return false }
+                c.waiting.append(chunk)
+                c.received = bytes
+                return true
+            }
+            if handed { ready.signal() }
+            return handed
         }
 
         func take() throws -> [Document]? {
-            condition.lock(); defer { condition.unlock() }
-            while chunks.isEmpty && !finished { condition.wait() }
-            if !chunks.isEmpty {
-                condition.broadcast()
-                return chunks.removeFirst()
+            ready.wait()
+            let (chunk, failure) = chunks.withLock { c -> ([Document]?, Error?) in
+                c.waiting.isEmpty ? (nil, c.failure) : (c.waiting.removeFirst(), nil)
             }
+            // A chunk frees a place for the reader; the end stays signalled for the next take.
+            if let chunk {
+                free.signal()
+                return chunk
+            }
+            ready.signal()
             if let failure { throw failure }
             return nil
         }
 
-        var bytes: Int {
-            condition.lock(); defer { condition.unlock() }
-            return received
-        }
+        var bytes: Int { chunks.withLock { $0.received } }
 
         func close() {
-            condition.lock(); defer { condition.unlock() }
-            cancelled = true
-            chunks = []
-            condition.broadcast()
-            while !finished { condition.wait() }
+            chunks.withLock { c in
+                c.cancelled = true
+                c.waiting = []
+            }
+            // Wakes the reader if it waits for a place; it sees `cancelled` and stops.
+            free.signal()
+            reading.wait()
         }
     }
 }

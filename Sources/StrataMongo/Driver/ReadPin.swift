@@ -1,5 +1,6 @@
 import CMongoc
 import Foundation
+import Synchronization
 
 /// Pins every read made through a database (`MongoDatabase.pinned(_:)`) to one state of
 /// the server, so that a document changed by someone else while the reads run is seen
@@ -14,9 +15,15 @@ import Foundation
 /// - `transaction`: one multi-document transaction with snapshot read concern on one
 ///   session of one client (SecantusDB pins reads this way and no other; mongod too,
 ///   within `transactionLifetimeLimitSeconds`). The client is not thread-safe, so every
-///   call on it — cursors read ahead on other threads included — holds `lock`.
+///   call on it — cursors read ahead on other threads included — holds `finished`'s lock
+///   (`serialized`).
 ///
 /// Only reads are pinned: `runCommand` (listIndexes, hello...) goes as before.
+///
+/// `@unchecked Sendable`, though neither `client` nor `session` is thread-safe: every use
+/// of them is inside `serialized` (the `finished` mutex). They stay outside the mutex
+/// because a pinned `MongoCursor` shares them past the call that opened it, which the
+/// region checker cannot follow.
 public final class ReadPin: @unchecked Sendable {
     public enum Mode: Sendable, Equatable {
         case clusterTime(BSONTimestamp)
@@ -28,9 +35,9 @@ public final class ReadPin: @unchecked Sendable {
     // `.transaction` only: the client and session every read goes through.
     let client: MongoClient?
     let session: OpaquePointer?
-    /// Serialises every use of `client` (cursors read ahead on threads of their own).
-    let lock = NSLock()
-    private var finished = false
+    /// Whether `finish()` ran; its lock serialises every use of `client` and `session`
+    /// (cursors read ahead on threads of their own).
+    private let finished = Mutex(false)
 
     private init(mode: Mode, pool: MongoPool, client: MongoClient?, session: OpaquePointer?) {
         self.mode = mode
@@ -71,18 +78,23 @@ public final class ReadPin: @unchecked Sendable {
     /// Ends the pin: a transaction is aborted (it wrote nothing). Cursors still open
     /// fail on their next batch. Safe to call more than once.
     public func finish() {
-        lock.lock(); defer { lock.unlock() }
-        guard !finished else { return }
-        finished = true
-        if let session, mongoc_client_session_in_transaction(session) {
+        serialized { finished in
+            guard !finished else { return }
+            finished = true
+            guard let session, mongoc_client_session_in_transaction(session) else { return }
             var error = bson_error_t()
             _ = mongoc_client_session_abort_transaction(session, &error)
         }
     }
 
+    /// Runs `body` holding the lock every use of the pin's client and session holds.
+    func serialized<T>(_ body: (inout Bool) throws -> T) rethrows -> T {
+        try finished.withLock { try body(&$0) }
+    }
+
     deinit {
         if let session {
-            if !finished, mongoc_client_session_in_transaction(session) {
+            if !finished.withLock({ $0 }), mongoc_client_session_in_transaction(session) {
                 var error = bson_error_t()
                 _ = mongoc_client_session_abort_transaction(session, &error)
             }
@@ -164,19 +176,20 @@ public final class ReadPin: @unchecked Sendable {
     /// `.transaction`: opens a cursor with the session in its options, holding the lock.
     private func inSession(database: String, collection: String?, options: Document,
                            _ open: (OpaquePointer?, OpaquePointer?, OpaquePointer) -> OpaquePointer) throws -> MongoCursor {
-        lock.lock(); defer { lock.unlock() }
-        guard let client, let session else { preconditionFailure("a transaction pin has a session") }
-        if finished { throw MongoError(kind: .client, message: "the read transaction has ended") }
-        let opts = BSONBuffer(options)
-        var error = bson_error_t()
-        guard mongoc_client_session_append(session, opts.pointer, &error) else { throw MongoError.from(error, reply: nil) }
-        if let collection {
-            let coll = mongoc_client_get_collection(client.handle, database, collection)!
-            return MongoCursor(cursor: open(coll, nil, opts.pointer), collection: coll, client: client, pin: self)
+        try serialized { finished in
+            guard let client, let session else { preconditionFailure("a transaction pin has a session") }
+            if finished { throw MongoError(kind: .client, message: "the read transaction has ended") }
+            let opts = BSONBuffer(options)
+            var error = bson_error_t()
+            guard mongoc_client_session_append(session, opts.pointer, &error) else { throw MongoError.from(error, reply: nil) }
+            if let collection {
+                let coll = mongoc_client_get_collection(client.handle, database, collection)!
+                return MongoCursor(cursor: open(coll, nil, opts.pointer), collection: coll, client: client, pin: self)
+            }
+            let db = mongoc_client_get_database(client.handle, database)!
+            defer { mongoc_database_destroy(db) }
+            return MongoCursor(cursor: open(nil, db, opts.pointer), collection: nil, client: client, pin: self)
         }
-        let db = mongoc_client_get_database(client.handle, database)!
-        defer { mongoc_database_destroy(db) }
-        return MongoCursor(cursor: open(nil, db, opts.pointer), collection: nil, client: client, pin: self)
     }
 }
 
