@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataEvaluator
+import StrataMongo
 
 /// `strata bench`: strata's planner against the alternatives, on the same server in one run.
 struct BenchCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Strata
+import StrataLibBSON
 
 /// `strata migrate`: move every document below a version to it, in throttled batches.
 struct MigrateCommand: ParsableCommand {

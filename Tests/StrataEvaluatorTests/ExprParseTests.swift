@@ -1,4 +1,6 @@
 import StrataEvaluator
+import StrataLibBSON
+import StrataTestFixtures
 import XCTest
 
 final class ExprParseTests: XCTestCase {

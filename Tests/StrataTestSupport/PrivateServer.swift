@@ -1,4 +1,5 @@
 import Foundation
+import StrataBSON
 import StrataMongo
 
 /// An embedded server of a test's own, for what must not happen to the shared one:

@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
 import StrataLens
 import StrataMongo
 

@@ -1,4 +1,7 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
+import StrataMongo
 
 /// Answers the lens's lookups from the database, with a cache per query:
 /// the first document (natural order) of `from` whose `foreignField` matches,

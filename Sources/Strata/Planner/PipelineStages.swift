@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+
 /// The stages of a logical pipeline, checked for shape and classified.
 enum PipelineStages {
     struct Stage: Sendable {

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+
 /// What strata will run for one logical query: per-version branches on the
 /// server (the "shards part") and a merge in Swift (the "merger part"),
 /// like MongoDB's explain of a sharded aggregation.

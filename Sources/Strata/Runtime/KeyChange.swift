@@ -1,4 +1,7 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataMongo
 
 /// When the runtime uses multi-document transactions.
 public enum TransactionUse: String, Sendable, CaseIterable {

@@ -1,4 +1,8 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
 
 /// A histogram of versions kept current: an `AsyncSequence` of `VersionHistogram`s,
 /// one when it starts and one whenever the counts change.

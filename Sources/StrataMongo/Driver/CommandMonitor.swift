@@ -1,5 +1,7 @@
 import CMongoc
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// Records the commands a pool's clients send (libmongoc's command monitoring, APM):
 /// what tests assert about the wire — every read of a query carrying one snapshot,

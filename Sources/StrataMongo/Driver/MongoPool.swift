@@ -1,5 +1,6 @@
 import CMongoc
 import Foundation
+import StrataLibBSON
 
 private let initializeMongoc: Void = {
     mongoc_init()

@@ -1,4 +1,5 @@
 import Foundation
+import StrataBSON
 
 /// A cursor read ahead on a thread of its own: the cursor is opened, iterated and
 /// closed on that thread only, and its documents handed over in chunks, so the next

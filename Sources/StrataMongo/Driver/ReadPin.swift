@@ -1,5 +1,7 @@
 import CMongoc
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// Pins every read made through a database (`MongoDatabase.pinned(_:)`) to one state of
 /// the server, so that a document changed by someone else while the reads run is seen
