@@ -12,7 +12,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // libmongoc and libbson, found by pkg-config. Only StrataMongo imports it.
+        // libbson alone, found by pkg-config: BSON encoding and Extended JSON. Only StrataLibBSON imports it.
+        .systemLibrary(
+            name: "CBSON",
+            pkgConfig: "libbson-1.0",
+            providers: [.apt(["libbson-dev"])]
+        ),
+        // libmongoc (and the libbson it needs), found by pkg-config. Only StrataMongo imports it.
         .systemLibrary(
             name: "CMongoc",
             pkgConfig: "libmongoc-1.0",
@@ -25,25 +31,43 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
-        // The driver layer: BSON values, Extended JSON and commands over libmongoc.
-        .target(name: "StrataMongo", dependencies: ["CMongoc"]),
+        // The BSON value model in pure Swift: BSON, Document, ObjectId, Decimal128's bits.
+        .target(name: "StrataBSON"),
+        // The libbson codec: documents to and from bson_t, Extended JSON, decimal text. No libmongoc.
+        .target(name: "StrataLibBSON", dependencies: ["StrataBSON", "CBSON"]),
+        // The driver layer: connections, cursors and commands over libmongoc.
+        .target(name: "StrataMongo", dependencies: ["StrataBSON", "StrataLibBSON", "CMongoc"]),
         // The Swift evaluator: BSON order, expressions, queries, projections, accumulators, stages.
-        .target(name: "StrataEvaluator", dependencies: ["StrataMongo", "CPCRE2"]),
+        .target(name: "StrataEvaluator", dependencies: ["StrataBSON", "StrataLibBSON", "CPCRE2"]),
         // The lens: schema files and the operations that turn one version into the next.
-        .target(name: "StrataLens", dependencies: ["StrataEvaluator"]),
+        .target(name: "StrataLens", dependencies: ["StrataBSON", "StrataLibBSON", "StrataEvaluator"]),
         // Planner, merger, runtime, histogram, import: the public face of the library.
-        .target(name: "Strata", dependencies: ["StrataMongo", "StrataEvaluator", "StrataLens"]),
+        .target(name: "Strata", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
+        // `strata bench`: the datasets, the ways of answering, the runs and the report.
+        .target(name: "StrataBench", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
         .executableTarget(
             name: "strata",
-            dependencies: ["Strata", "StrataMongo", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Test helpers that need no server: the repository's fixture paths, gzipped fixtures, a seeded
+        // generator, and the evaluator tests' Extended JSON shorthands and documents.
+        .target(name: "StrataTestFixtures", dependencies: ["StrataBSON", "StrataLibBSON", "StrataEvaluator"],
+                path: "Tests/StrataTestFixtures"),
         // Starts the embedded server for tests and loads the shared datasets.
-        .target(name: "StrataTestSupport", dependencies: ["Strata", "StrataMongo"], path: "Tests/StrataTestSupport"),
-        .testTarget(name: "StrataMongoTests", dependencies: ["StrataMongo", "StrataTestSupport"]),
-        .testTarget(name: "StrataEvaluatorTests", dependencies: ["StrataEvaluator", "StrataTestSupport"]),
-        .testTarget(name: "StrataLensTests", dependencies: ["StrataLens", "StrataTestSupport"]),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataMongo", "StrataTestSupport"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["StrataTestSupport"]),
+        .target(name: "StrataTestSupport", dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataTestFixtures"],
+                path: "Tests/StrataTestSupport"),
+        .testTarget(name: "StrataMongoTests", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataTestSupport"]),
+        // Pure: no server, no libmongoc.
+        .testTarget(name: "StrataEvaluatorTests", dependencies: ["StrataBSON", "StrataLibBSON", "StrataEvaluator", "StrataTestFixtures"]),
+        // Pure: no server, no libmongoc.
+        .testTarget(name: "StrataLensTests", dependencies: ["StrataBSON", "StrataLibBSON", "StrataEvaluator", "StrataLens", "StrataTestFixtures"]),
+        // The evaluator and the lens checked against the server (differential tests).
+        .testTarget(name: "StrataServerTests", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
+                                                              "StrataTestFixtures", "StrataTestSupport"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator",
+                                                        "StrataLens", "StrataTestFixtures", "StrataTestSupport"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataTestFixtures", "StrataTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,7 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataMongo
 
 /// The entry point for analytics code: a database plus the folder of lens files.
 public struct StrataClient: Sendable {

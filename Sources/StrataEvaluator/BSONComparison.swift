@@ -1,5 +1,6 @@
 import Foundation
-import StrataMongo
+import StrataBSON
+import StrataLibBSON
 
 /// Compares BSON values the way the dataset contract says: documents as
 /// unordered maps, arrays in order, exact types, and doubles either bit for

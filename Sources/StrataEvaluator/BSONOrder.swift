@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// MongoDB's canonical comparison of BSON values (mongod's `Value::compare`).
 ///
 /// Types are first ordered by their canonical rank:

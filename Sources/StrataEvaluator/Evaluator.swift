@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// Variable bindings for an evaluation: user variables (a pipeline's `let`, `$lookup`'s
 /// `let`) and the value of `$$NOW`.

@@ -1,3 +1,5 @@
+import StrataBSON
+
 extension Expr {
     /// The expression written back in the form the server accepts; `Expr.parse(e.bson) == e`.
     /// Literals that would otherwise parse as something else (strings starting with `$`,

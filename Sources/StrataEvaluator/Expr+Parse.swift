@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// How an operator's arguments are written.
 enum OperatorShape: Sendable {
     /// A list of expressions: `{$op: [a, b]}`, or a bare single argument `{$op: a}`.

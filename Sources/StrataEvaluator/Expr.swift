@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// A parsed aggregation expression.
 ///
 /// - `literal`: constants and `{$literal: v}` (and `$const`).

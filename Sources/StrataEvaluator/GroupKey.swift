@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// A `Hashable` wrapper of a BSON value with MongoDB's equality: numbers by value across
 /// types (1 == 1.0 == 1L == decimal 1, -0.0 == 0, NaN == NaN), strings by bytes (a symbol
 /// equals the string with the same text), documents field by field in order, arrays

@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// The numeric types in MongoDB's promotion order: int32 < int64 < double < decimal128.
 public enum NumericType: Int, Sendable, Comparable {

@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// A parsed projection: `$project`, `$addFields`/`$set`, `$unset`, or a find-command
 /// projection, as a tree of paths, applied with mongod's rules and output field order:
 ///

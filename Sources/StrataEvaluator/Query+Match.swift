@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 extension Query {
     /// Whether `doc` matches, with mongod's semantics: implicit array traversal on every path
     /// component (numeric components also index arrays), type bracketing for comparisons,

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 extension Query {
     static let typeAliases: [String: FieldPredicate.TypeSpec] = [
         "double": .code(1), "string": .code(2), "object": .code(3), "array": .code(4), "binData": .code(5),

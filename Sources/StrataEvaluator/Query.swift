@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// A parsed query (`$match` / find filter).
 ///
 /// `and` is both `$and` and the implicit conjunction of a filter document's fields; `field`

@@ -1,4 +1,6 @@
-import StrataMongo
+import StrataBSON
+import StrataLibBSON
+
 
 /// Compares two answers to one pipeline (strata's and the server's on the truth in the
 /// tests; the four ways of `strata bench`), as the dataset contract says: documents as unordered maps, doubles within

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// A sort specification (`$sort`, `$topN`'s `sortBy`, `$sortArray`'s `sortBy`) and
 /// MongoDB's sort-key rules.
 ///

@@ -1,4 +1,4 @@
-@_exported import StrataMongo
+import StrataBSON
 
 /// Where in an input something is: a file (when there is one) and a JSON path
 /// inside it, e.g. `queries/q.json: pipeline[2].$group.total.$sum`.

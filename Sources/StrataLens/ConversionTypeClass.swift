@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// Whether a `convert` expression can change the BSON type class of the value

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// Path helpers for lens operations: read, take out and put back values at

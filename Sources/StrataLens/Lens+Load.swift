@@ -1,5 +1,7 @@
 import Foundation
+import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
 
 extension Lens {
     /// Loads `<directory>/<collection>.json`.

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// A document a `convert` with `onError: "skip"` leaves out: it is not in any answer

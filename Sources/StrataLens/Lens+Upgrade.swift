@@ -1,4 +1,6 @@
+import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
 
 extension Lens {
     /// Upgrades a stored document to `target` (default: the newest version) in Swift.

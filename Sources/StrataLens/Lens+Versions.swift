@@ -1,4 +1,6 @@
+import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
 
 /// What a stored document's version field says.
 public enum StoredVersion: Sendable, Equatable, Hashable {

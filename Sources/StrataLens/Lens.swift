@@ -1,5 +1,6 @@
 import Foundation
-@_exported import StrataEvaluator
+import StrataBSON
+import StrataEvaluator
 
 /// How the documents of one collection change from version to version: the
 /// version field, the version its absence means, and one `LensStep` per pair

@@ -1,4 +1,5 @@
 import Foundation
+import StrataBSON
 import StrataEvaluator
 
 /// What a lens needs from its surroundings to upgrade documents in Swift:

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// A condition under which an operation refuses a document instead of guessing:

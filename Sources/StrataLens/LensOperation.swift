@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// One declarative operation of a lens step. Each knows how to

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// The registry of operation kinds: `"op"` name → parser.

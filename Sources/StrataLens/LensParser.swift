@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// Reads a lens document, checking every part and naming the place of each

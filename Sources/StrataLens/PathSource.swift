@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// Where the value at a path of a newer document comes from in an older one.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataBench
+import StrataEvaluator
+import StrataMongo
 
 /// `strata bench`: strata's planner against the alternatives, on the same server in one run.
 struct BenchCommand: ParsableCommand {

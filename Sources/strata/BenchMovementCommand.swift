@@ -1,3 +1,4 @@
+import StrataBench
 import ArgumentParser
 import Foundation
 import Strata

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
 
 /// No URI was given and no embedded server is running.
 struct NoServer: Error {

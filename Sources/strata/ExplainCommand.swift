@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataBSON
+import StrataLibBSON
 
 /// `strata explain`: the per-version rewrites and the merge, like a sharded explain.
 struct ExplainCommand: ParsableCommand {

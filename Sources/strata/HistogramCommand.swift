@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataLibBSON
 
 /// `strata histogram`: documents per schema version.
 struct HistogramCommand: ParsableCommand {

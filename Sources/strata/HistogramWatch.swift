@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataLibBSON
 
 /// `strata histogram --watch` and its options.
 struct WatchOptions: ParsableArguments {

@@ -1,3 +1,6 @@
+import StrataEvaluator
+import StrataMongo
+import StrataBSON
 import ArgumentParser
 import Foundation
 import Strata

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataBSON
 
 /// `strata index`: the indexes the lens implies, per version.
 struct IndexCommand: ParsableCommand {

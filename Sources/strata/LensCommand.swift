@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataLibBSON
 
 /// `strata lens`: work on a lens file itself.
 struct LensCommand: ParsableCommand {

@@ -1,8 +1,11 @@
+import StrataEvaluator
+import StrataBSON
 import Synchronization
 import ArgumentParser
 import Dispatch
 import Foundation
 import Strata
+import StrataLibBSON
 
 /// `strata migrate`: move every document below a version to it, in throttled batches.
 struct MigrateCommand: ParsableCommand {

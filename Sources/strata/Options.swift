@@ -1,6 +1,9 @@
+import StrataEvaluator
+import StrataBSON
 import ArgumentParser
 import Foundation
 import Strata
+import StrataMongo
 
 // Options shared by several subcommands, each an `@OptionGroup`.
 

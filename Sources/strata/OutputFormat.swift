@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataBSON
+import StrataLibBSON
 
 /// How `strata run` prints results.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataEvaluator
+import StrataMongo
 
 /// The query to run or explain: a QUERY.json file, or `--pipeline` with `--collection`.
 struct QueryInput: ParsableArguments {

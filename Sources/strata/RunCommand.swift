@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataBSON
 
 /// `strata run`: one logical pipeline over every version of a collection.
 struct RunCommand: ParsableCommand {

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
 
 /// `strata verify`: each query run by strata on the mixed collection and directly by
 /// the server on a fully migrated reference collection, answers compared.

@@ -1,5 +1,8 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 import StrataMongo
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

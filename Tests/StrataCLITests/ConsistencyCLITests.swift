@@ -1,5 +1,7 @@
 import Foundation
+import StrataLibBSON
 import StrataMongo
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

@@ -1,4 +1,5 @@
 import Foundation
+import StrataLibBSON
 import StrataMongo
 import StrataTestSupport
 import XCTest

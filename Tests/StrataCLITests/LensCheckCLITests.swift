@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 import StrataMongo
 import StrataTestSupport
 import XCTest

@@ -1,4 +1,7 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
 import StrataMongo
 import StrataTestSupport
 import XCTest

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

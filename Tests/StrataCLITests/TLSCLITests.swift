@@ -1,5 +1,6 @@
 import Foundation
 import StrataMongo
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

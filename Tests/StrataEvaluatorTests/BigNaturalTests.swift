@@ -1,6 +1,6 @@
-import XCTest
 @testable import StrataEvaluator
-import StrataTestSupport
+import StrataTestFixtures
+import XCTest
 
 /// BigNatural (the exact integers under decimal128's transcendental functions): division
 /// checked by its defining identities on operands rich in 0 and 2^64 − 1 limbs, where Knuth's

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
+import StrataBSON
 @testable import StrataEvaluator
-import StrataTestSupport
+import StrataTestFixtures
+import XCTest
 
 /// Every case of Tests/Fixtures/decimal/decimal128-transcendental.jsonl.gz (Python's `decimal`
 /// with the decimal128 context; generate.py there) through strata's Decimal128 exp, ln,

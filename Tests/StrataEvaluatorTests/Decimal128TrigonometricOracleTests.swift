@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
+import StrataBSON
 @testable import StrataEvaluator
-import StrataTestSupport
+import StrataTestFixtures
+import XCTest
 
 /// Every case of Tests/Fixtures/decimal/decimal128-trigonometric.jsonl.gz (mpmath at 130+
 /// digits, rounded once to decimal128 half to even; generate.py there) through strata's

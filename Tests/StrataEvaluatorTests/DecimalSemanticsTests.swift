@@ -1,4 +1,7 @@
+import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
+import StrataTestFixtures
 import XCTest
 
 /// Decimal128 in the evaluator as mongod computes it (its source: evaluate_math.cpp,

@@ -1,3 +1,8 @@
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataTestFixtures
+
 @testable import StrataEvaluator
 import XCTest
 

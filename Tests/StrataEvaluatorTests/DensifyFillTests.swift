@@ -1,5 +1,7 @@
+import StrataBSON
 import StrataEvaluator
-import StrataTestSupport
+import StrataLibBSON
+import StrataTestFixtures
 import XCTest
 
 /// `$densify`, `$fill` and `$linearFill` against the outputs documented by MongoDB (the

@@ -1,5 +1,8 @@
 import Foundation
+import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
+import StrataTestFixtures
 import XCTest
 
 /// Expression semantics checked against mongod's behaviour (as read from its source where

@@ -1,4 +1,6 @@
 import StrataEvaluator
+import StrataLibBSON
+import StrataTestFixtures
 import XCTest
 
 final class ExprParseTests: XCTestCase {
@@ -50,7 +52,7 @@ final class ExprParseTests: XCTestCase {
     }
 
     func testRoundTrip() throws {
-        for text in DifferentialExprTests.exprs + [
+        for text in ExprCases.all + [
             #"{"$literal": {"$a": 1}}"#, #"{"$literal": [1, "$x"]}"#, #"{"$cond": {"if": true, "then": 1, "else": 2}}"#,
             #"{"$let": {"vars": {"a": 1, "b": "$x"}, "in": {"$add": ["$$a", "$$b"]}}}"#,
         ] {

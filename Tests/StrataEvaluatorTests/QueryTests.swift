@@ -1,4 +1,7 @@
+import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
+import StrataTestFixtures
 import XCTest
 
 final class QueryTests: XCTestCase {

@@ -1,5 +1,5 @@
 import StrataEvaluator
-import StrataTestSupport
+import StrataTestFixtures
 import XCTest
 
 /// The comparison every differential test and `strata bench` relies on: it must find real

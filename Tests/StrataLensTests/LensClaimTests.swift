@@ -1,11 +1,12 @@
 import Foundation
+import StrataEvaluator
 import StrataLens
-import StrataTestSupport
+import StrataTestFixtures
 import XCTest
 
 /// Claims a lens makes that the planner would otherwise trust: checked at load.
 final class LensClaimTests: XCTestCase {
-    static let schemas = TestServer.repositoryRoot.appendingPathComponent("schemas")
+    static let schemas = FixturePaths.repositoryRoot.appendingPathComponent("schemas")
 
     func lens(convert: String) -> String {
         #"{"collection": "c", "versionField": "v", "steps": [{"from": 0, "to": 1, "operations": [%OP%]}]}"#

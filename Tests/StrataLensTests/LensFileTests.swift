@@ -1,10 +1,12 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
 import StrataLens
-import StrataTestSupport
+import StrataTestFixtures
 import XCTest
 
 final class LensFileTests: XCTestCase {
-    static let schemas = TestServer.repositoryRoot.appendingPathComponent("schemas")
+    static let schemas = FixturePaths.repositoryRoot.appendingPathComponent("schemas")
 
     func testShippedLensesLoad() throws {
         let users = try Lens.load(collection: "users", schemasDirectory: Self.schemas)

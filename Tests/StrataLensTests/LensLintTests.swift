@@ -1,6 +1,9 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
 import StrataLens
-import StrataTestSupport
+import StrataLibBSON
+import StrataTestFixtures
 import XCTest
 
 /// The lint at load (one test per rule) and the no-silent-data-loss rules of nest and unnest.
@@ -76,7 +79,7 @@ final class LensLintTests: XCTestCase {
 
     /// The shipped lenses pass the lint without a warning.
     func testShippedLensesPassWithoutWarnings() throws {
-        let schemas = TestServer.repositoryRoot.appendingPathComponent("schemas")
+        let schemas = FixturePaths.repositoryRoot.appendingPathComponent("schemas")
         for c in ["users", "events", "devices", "accounts"] {
             let l = try Lens.load(collection: c, schemasDirectory: schemas)
             XCTAssertEqual(l.warnings.count, 0, "\(c): \(l.warnings)")

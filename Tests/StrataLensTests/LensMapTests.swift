@@ -1,6 +1,8 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
 import StrataLens
-import StrataTestSupport
+import StrataTestFixtures
 import XCTest
 
 /// `map` and `in`: operations on array elements and sub-documents — what Swift does

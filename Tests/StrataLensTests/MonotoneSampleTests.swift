@@ -1,6 +1,6 @@
 import Foundation
 import StrataLens
-import StrataTestSupport
+import StrataTestFixtures
 import XCTest
 
 /// A `monotone` claim is checked on sample inputs at load: a conversion that breaks the

@@ -1,3 +1,5 @@
+import StrataBSON
+import StrataLibBSON
 import StrataMongo
 import StrataTestSupport
 import XCTest

@@ -1,5 +1,10 @@
 import Foundation
 import Strata
+import StrataBench
+import StrataBSON
+import StrataTestFixtures
+import StrataEvaluator
+import StrataLibBSON
 import StrataMongo
 
 /// Generates the shared datasets with their own generator (gen.py, vendored

@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataTestFixtures
 import StrataMongo
 
 /// An embedded server of a test's own, for what must not happen to the shared one:

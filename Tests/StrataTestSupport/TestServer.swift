@@ -1,16 +1,13 @@
 import Foundation
 import StrataMongo
+import StrataTestFixtures
 
 /// The server the tests run against. `make test` starts one and passes its URI
 /// in `STRATA_TEST_URI`; a bare `swift test` starts its own (from `.venv`,
 /// made by `make venv`) and stops it when the test process exits. A test never
 /// skips for want of a server: without one it fails, saying why.
 public enum TestServer {
-    public static let repositoryRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url
-    }()
+    public static let repositoryRoot: URL = FixturePaths.repositoryRoot
 
     private static let started: Result<String, Error> = Result {
         if let uri = ProcessInfo.processInfo.environment["STRATA_TEST_URI"], !uri.isEmpty { return uri }
@@ -50,9 +47,4 @@ public enum TestServer {
                 + " see its message above; run `make venv` first, or set STRATA_TEST_URI")
         }
     }
-}
-
-public struct TestSupportError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ d: String) { description = d }
 }

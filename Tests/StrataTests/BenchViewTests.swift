@@ -1,5 +1,9 @@
 import Foundation
 @testable import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

@@ -1,5 +1,11 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

@@ -1,5 +1,10 @@
 import Foundation
 import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLens
+import StrataLibBSON
+import StrataMongo
 import StrataTestSupport
 import XCTest
 

@@ -1,5 +1,8 @@
 import Foundation
 import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataMongo
 import StrataTestSupport
 import XCTest
 

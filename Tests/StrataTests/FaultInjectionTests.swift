@@ -1,5 +1,10 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataMongo
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

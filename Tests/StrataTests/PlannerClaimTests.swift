@@ -1,5 +1,11 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLens
+import StrataLibBSON
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

@@ -1,5 +1,9 @@
 import Foundation
 import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLens
+import StrataLibBSON
 import StrataTestSupport
 import XCTest
 

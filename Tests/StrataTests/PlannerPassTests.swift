@@ -1,3 +1,4 @@
+import StrataLibBSON
 import Foundation
 @testable import Strata
 import StrataTestSupport

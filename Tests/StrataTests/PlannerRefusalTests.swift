@@ -1,5 +1,8 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataEvaluator
+import StrataLens
 import StrataTestSupport
 import XCTest
 

@@ -1,5 +1,10 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLens
+import StrataLibBSON
 import StrataTestSupport
 import XCTest
 

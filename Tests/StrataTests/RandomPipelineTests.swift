@@ -1,5 +1,9 @@
 import Foundation
 import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

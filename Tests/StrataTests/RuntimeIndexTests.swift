@@ -1,5 +1,10 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataLens
+import StrataLibBSON
+import StrataMongo
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

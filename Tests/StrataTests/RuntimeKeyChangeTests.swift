@@ -1,5 +1,12 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataBSON
+import StrataEvaluator
+import StrataLens
+import StrataLibBSON
+import StrataMongo
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

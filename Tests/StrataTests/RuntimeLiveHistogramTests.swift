@@ -1,5 +1,7 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataTestFixtures
 import StrataTestSupport
 import XCTest
 

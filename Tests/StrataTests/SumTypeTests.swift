@@ -1,5 +1,9 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataBSON
+import StrataLens
+import StrataLibBSON
 import StrataTestSupport
 import XCTest
 

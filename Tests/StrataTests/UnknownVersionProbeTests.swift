@@ -1,5 +1,10 @@
 import Foundation
 @testable import Strata
+import Strata
+import StrataBSON
+import StrataLens
+import StrataLibBSON
+import StrataMongo
 import StrataTestSupport
 import XCTest
 

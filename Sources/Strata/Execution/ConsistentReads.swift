@@ -1,5 +1,7 @@
 import Synchronization
 import Foundation
+import StrataBSON
+import StrataEvaluator
 import StrataLens
 import StrataMongo
 

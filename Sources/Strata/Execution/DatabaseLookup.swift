@@ -1,14 +1,17 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
+import StrataMongo
 import Synchronization
 
 /// Answers the lens's lookups from the database, with a cache per query:
 /// the first document (natural order) of `from` whose `foreignField` matches,
 /// as `$lookup` matches (a missing local value matches null or missing).
-final class DatabaseLookup: Sendable {
+package final class DatabaseLookup: Sendable {
     private let database: MongoDatabase
     private let cache = Mutex<[String: Document?]>([:])
 
-    init(database: MongoDatabase) { self.database = database }
+    package init(database: MongoDatabase) { self.database = database }
 
     func lookup(from: String, foreignField: String, value: BSON?) throws -> Document? {
         let key = from + "\u{0}" + foreignField + "\u{0}" + (value.map { ExtendedJSON.string($0, mode: .canonical) } ?? "missing")
@@ -26,7 +29,7 @@ final class DatabaseLookup: Sendable {
 
     var context: LensContext { context(functions: .builtIn) }
 
-    func context(functions: LensFunctions) -> LensContext {
+    package func context(functions: LensFunctions) -> LensContext {
         LensContext(functions: functions, lookup: { [self] from, foreignField, value in
             try self.lookup(from: from, foreignField: foreignField, value: value)
         })

@@ -1,4 +1,6 @@
+import StrataBSON
 import StrataEvaluator
+import StrataMongo
 
 /// A documents branch's fetch sent as a `find` when its stages are exactly what `find`
 /// does: at most one `$match`, then `$sort`, `$limit`, and an inclusion `$project`, in

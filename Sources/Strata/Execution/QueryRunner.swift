@@ -1,3 +1,8 @@
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
+
 /// Runs a `QueryPlan`: the branches on the server (or fetched and upgraded in
 /// Swift), the merge and the merger's stages in Swift. Results stream to
 /// `output`, which returns false to stop early; each run returns what it did

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataMongo
+
 /// Asks the server how it would run each branch of a plan, and summarises the
 /// winning plan: its stages from the leaf up, and the indexes it scans.
 struct ServerExplain {

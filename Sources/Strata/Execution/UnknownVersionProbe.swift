@@ -1,5 +1,7 @@
+import StrataBSON
 import StrataEvaluator
 import StrataLens
+import StrataLibBSON
 import StrataMongo
 
 /// Looks for documents stored at versions the lens does not know, before a query

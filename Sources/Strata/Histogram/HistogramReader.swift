@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 import StrataLens
 import StrataMongo

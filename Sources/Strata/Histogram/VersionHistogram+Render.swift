@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataMongo
 
 extension VersionHistogram {

@@ -1,5 +1,7 @@
+import StrataBSON
 import StrataEvaluator
 import StrataLens
+import StrataLibBSON
 import StrataMongo
 
 /// How many documents of a collection are stored at each schema version.

@@ -1,4 +1,5 @@
 import Foundation
+import StrataBSON
 import StrataEvaluator
 import StrataMongo
 

@@ -1,5 +1,7 @@
 import Foundation
+import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
 import StrataMongo
 
 /// A file of Extended JSON documents, one per line (relaxed or canonical),

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+
 /// Merges streams that are each sorted on a total sort key (one with no ties)
 /// into one sorted stream: a k-way merge with a small heap, so memory is one
 /// document per stream.

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// One stage of a logical pipeline, parsed once: the evaluator's parse (which the

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// What strata will run for one logical query: per-version branches on the server (the

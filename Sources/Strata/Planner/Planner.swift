@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+
 /// Plans a logical pipeline (written for the newest schema) over a collection
 /// whose documents sit at several versions: a draft goes through `Planner.passes` in
 /// order (PlannerPass.swift, one file per pass under Passes/), then becomes a

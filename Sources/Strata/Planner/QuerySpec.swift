@@ -1,4 +1,7 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
 
 /// A logical query: a pipeline written against the newest schema of one collection.
 /// Read from `{"collection": "users", "pipeline": [...]}` (Extended JSON v2).

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+
 /// How the newest schema looks from the documents stored at one version: the
 /// lens's path sources, cached, plus the temporary names a branch invents.
 final class VersionScope {

@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// Encodes `Encodable` values as BSON documents: integers as int32 when they fit, else
 /// int64; `Double`/`Float` as double; `Date` as a BSON date (milliseconds); `Data` as

@@ -1,4 +1,8 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
 import Synchronization
 
 /// The runtime's optimistic concurrency guard: a write replaces a stored document

@@ -1,4 +1,7 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataMongo
 import Synchronization
 
 /// When the runtime uses multi-document transactions.

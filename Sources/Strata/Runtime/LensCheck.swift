@@ -1,4 +1,8 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
 
 /// `strata lens check`: a lens's claims and operations tested on documents sampled from
 /// the collection, where loading can only test them on made-up values.

@@ -1,4 +1,8 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
 
 /// The indexes a lens implies, for a collection whose documents sit at several versions:
 /// one on the version field, one (`Lens.unusualVersionIndex`) holding only documents

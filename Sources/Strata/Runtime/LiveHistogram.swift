@@ -1,4 +1,8 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
+import StrataMongo
 import Synchronization
 
 /// A histogram of versions kept current: an `AsyncSequence` of `VersionHistogram`s,

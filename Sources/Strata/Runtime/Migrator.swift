@@ -1,4 +1,7 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataMongo
 
 /// Migrates the documents of a collection to a target version (default: the newest)
 /// in batches, at a bounded rate, safely alongside the application.

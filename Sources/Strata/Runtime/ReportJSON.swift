@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// One-line JSON for progress and summaries: numbers as people write them
 /// (`657.11`, not libbson's `657.11000000000001364`), strings escaped, `_id`s and

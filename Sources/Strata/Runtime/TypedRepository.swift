@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
 
 /// `VersionedRepository` with Codable models: documents are read at the newest version
 /// and decoded (`BSONDecoder`); a save encodes the model *over* the document it was read

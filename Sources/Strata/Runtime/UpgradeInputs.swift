@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
 
 /// Which stored fields a read must fetch so that upgrading the document in Swift
 /// gives the right values at the paths it returns (the projection), filters and

@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// A document read through a `VersionedRepository`: the newest-version document
 /// to work with, and what the server held when it was read (the guard `save` uses).
 public struct VersionedDocument: Sendable {

@@ -1,4 +1,7 @@
 import Foundation
+import StrataBSON
+import StrataEvaluator
+import StrataMongo
 
 /// Reads and writes one versioned collection as if every document were at the
 /// newest version of its lens.

@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// The running state of one `$group` accumulator for one group.
 ///
 /// `accumulate` takes the value of the accumulator's argument for one document (`nil` =

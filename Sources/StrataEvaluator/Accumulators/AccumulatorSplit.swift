@@ -1,3 +1,4 @@
+import StrataBSON
 /// One accumulator split the way a sharded `$group` splits it (MongoDB's
 /// `accumulator_avg.cpp`): the accumulators each slice of the input runs on the server,
 /// each filling one field of the slice's partial row, and the partial state that

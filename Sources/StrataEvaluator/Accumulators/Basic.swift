@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// `$sum` / `$count`: see `SumState`. Partial: a number, or `{sum, type}`.
 ///
 /// With a constant argument (`{$sum: 1}`, `{$sum: 0.5}`) mongod adds with plain typed

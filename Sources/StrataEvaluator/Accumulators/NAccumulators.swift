@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// `$top`, `$bottom`, `$topN`, `$bottomN`: the n first / last documents in `sortBy` order,
 /// ties keeping the first seen (mongod's multimap behaviour); outputs in sort order; a missing
 /// output becomes null. Input and partial element: `{output, sortFields: [v1, ...]}` where

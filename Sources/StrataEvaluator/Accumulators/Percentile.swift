@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// `$percentile` / `$median` (accumulators and expressions), as mongod computes them.
 ///

@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// An unsigned integer of any size (little-endian 64-bit limbs, no high zero limbs), for the
 /// exact intermediate values of decimal128's transcendental functions
 /// (`Decimal128+Transcendental.swift`): binary fixed-point series and exact integer powers.

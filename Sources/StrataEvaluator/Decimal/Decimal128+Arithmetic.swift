@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// The decimal128 operations mongod uses (Intel's bid128_add/sub/mul/div/fmod/sqrt/quantize):
 /// each computes the exact result and rounds once (`Decimal128.round`), with IEEE 754-2008's
 /// preferred exponents — sum and difference: min of the operands' exponents; product: their

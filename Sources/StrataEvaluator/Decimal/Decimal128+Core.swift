@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// Decimal128 as mongod computes it: IEEE 754-2008 decimal128 (34 digits, exponents
 /// -6176...6111 on the coefficient, round half to even, BID encoding as BSON stores it).
 ///

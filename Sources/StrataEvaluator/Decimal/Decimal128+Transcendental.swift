@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// exp, ln, log10 and pow on decimal128, correctly rounded (half to even) to 34 digits.
 ///

@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// The trigonometric and hyperbolic functions on decimal128, correctly rounded (half to even)
 /// to 34 digits.

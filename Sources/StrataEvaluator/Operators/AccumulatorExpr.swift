@@ -1,3 +1,5 @@
+import StrataBSON
+
 extension EvalContext {
     /// `$sum`, `$avg`, `$min`, `$max`, `$stdDevPop`, `$stdDevSamp` as expressions: one
     /// argument that is an array is accumulated element by element; otherwise every argument.

@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 extension EvalContext {
     static let arithmeticOps: [String: OpFn] = [

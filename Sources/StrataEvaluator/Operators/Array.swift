@@ -1,3 +1,5 @@
+import StrataBSON
+
 extension EvalContext {
     static let arrayOps: [String: OpFn] = [
         "$size": { c, a in

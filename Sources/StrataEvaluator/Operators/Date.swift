@@ -1,4 +1,5 @@
 import Foundation
+import StrataBSON
 
 enum TimeUnit: String {
     case year, quarter, month, week, day, hour, minute, second, millisecond

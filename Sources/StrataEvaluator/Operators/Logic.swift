@@ -1,3 +1,5 @@
+import StrataBSON
+
 extension EvalContext {
     static let logicOps: [String: OpFn] = [
         "$eq": { c, a in .bool(BSONOrder.compare(try c.arg(a, 0), try c.arg(a, 1)) == 0) },

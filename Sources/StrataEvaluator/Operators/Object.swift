@@ -1,3 +1,5 @@
+import StrataBSON
+
 extension EvalContext {
     static let objectOps: [String: OpFn] = [
         "$mergeObjects": { c, a in

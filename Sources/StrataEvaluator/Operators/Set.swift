@@ -1,3 +1,5 @@
+import StrataBSON
+
 extension EvalContext {
     static let setOps: [String: OpFn] = [
         "$setUnion": { c, a in

@@ -1,4 +1,5 @@
 import Foundation
+import StrataBSON
 
 extension EvalContext {
     static let stringOps: [String: OpFn] = [

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// `$densify`: `{field, partitionByFields?, range: {step, unit?, bounds}}`.
 ///
 /// Executed as mongod does: a `$sort` on (partition fields unless `bounds: "full"`, field),

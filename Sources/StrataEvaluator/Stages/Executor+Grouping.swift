@@ -1,3 +1,4 @@
+import StrataBSON
 // The grouping operators: $group, $count, $bucket, $bucketAuto.
 
 /// Accumulator state for one group.

@@ -1,3 +1,4 @@
+import StrataBSON
 // The operators that read other pipelines or collections: $facet, $lookup, $unionWith.
 
 final class FacetOp: Op {

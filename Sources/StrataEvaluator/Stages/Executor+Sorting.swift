@@ -1,3 +1,4 @@
+import StrataBSON
 // The sorting operators: $sort, and $sort fused with $limit (top k).
 
 final class SortOp: Op {

@@ -1,3 +1,5 @@
+import StrataBSON
+import StrataLibBSON
 // The operators that pass documents through one at a time: $match, $project, $replaceRoot, $skip, $limit, $unwind, $redact.
 
 final class MatchOp: Op {

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// What `$lookup` asks its caller to run on the foreign collection.
 public struct LookupRequest: Sendable {
     /// The foreign collection (nil when the sub-pipeline starts with `$documents`).

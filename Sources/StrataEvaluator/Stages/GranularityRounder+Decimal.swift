@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// mongod's granularity rounders on decimal128 values (granularity_rounder_*.cpp, their
 /// `NumberDecimal` branches): the preferred-number series converted with `Decimal128(double)`

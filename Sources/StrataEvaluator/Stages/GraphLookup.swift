@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// `$graphLookup`: a breadth-first search of `from`, run through the execution context's
 /// `lookup` function, one request per depth level (mongod's `{$match: {$and:
 /// [restrictSearchWithMatch, {connectToField: {$in: frontier}}, ...]}}`).

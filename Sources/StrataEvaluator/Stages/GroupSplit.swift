@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// A `$group` split in two phases, for running the first on the server over slices of the
 /// input (per version, per shard...) and the second in Swift:
 ///

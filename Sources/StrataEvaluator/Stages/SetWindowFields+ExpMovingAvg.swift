@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// `$expMovingAvg` as mongod's window_function_expression.cpp parses it and its
 /// AccumulatorExpMovingAvg computes it: over the documents from the partition's first to the
 /// current one, in decimal128 — the first numeric input as it is (`coerceToDecimal`: doubles

@@ -1,3 +1,4 @@
+import StrataBSON
 // Computing each output of `$setWindowFields` over a sorted partition.
 
 extension SetWindowFieldsOp {

@@ -1,3 +1,4 @@
+import StrataBSON
 // Parsing `$setWindowFields`: the stage, window bounds and each output.
 
 extension SetWindowFields {

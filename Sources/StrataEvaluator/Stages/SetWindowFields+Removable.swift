@@ -1,3 +1,4 @@
+import StrataBSON
 // mongod's removable window functions: bounded windows add and remove documents as they slide.
 
 /// The state of one of mongod's removable window functions.

@@ -1,3 +1,4 @@
+import StrataBSON
 // The document and range windows of `$setWindowFields`.
 
 extension SetWindowFieldsOp {

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataLibBSON
+
 /// `$setWindowFields` with the window functions strata implements exactly:
 /// `$sum $avg $min $max $count $push $addToSet $stdDevPop $stdDevSamp $first $last $shift
 /// $locf $linearFill $rank $denseRank $documentNumber $derivative $integral $covariance*

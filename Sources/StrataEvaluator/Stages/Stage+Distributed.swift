@@ -1,3 +1,4 @@
+import StrataBSON
 /// How a stage runs when its input arrives in slices — the documents stored at each
 /// version, as a sharded collection's documents sit on its shards. Each stage answers
 /// for itself, as MongoDB's `distributedPlanLogic()` does (sharded_agg_helpers.cpp):

@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// One parsed aggregation stage. Every case holds a small `Sendable` value a planner can
 /// inspect, rewrite and serialize back (`bson`).
 public enum Stage: Sendable, Equatable {

@@ -1,4 +1,6 @@
 import Foundation
+import StrataBSON
+import StrataLibBSON
 
 /// `$unwind`.
 public struct Unwind: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// `{"op": "add", "field": "currency", "value": "USD"}` — adds a field with a

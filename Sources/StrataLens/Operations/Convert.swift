@@ -1,4 +1,6 @@
+import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
 
 /// `{"op": "convert", "field": "reading.tempF", "to": "reading.tempC",
 ///   "expr": {"$divide": [{"$multiply": [{"$subtract": ["$$value", 32]}, 5]}, 9]},

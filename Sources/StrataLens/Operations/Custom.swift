@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// `{"op": "custom", "function": "crc32Hex", "reads": ["name.first", "name.last", "password"], "writes": ["password"]}`

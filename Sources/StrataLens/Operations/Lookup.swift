@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// `{"op": "lookup", "field": "tags", "from": "products", "localField": "product",

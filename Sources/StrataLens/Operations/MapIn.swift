@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// `{"op": "map", "field": "lines", "operations": [{"op": "rename", "from": "code", "to": "sku"}]}`

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// `{"op": "nest", "into": "name", "fields": {"name": "first", "lastName": "last"}}`

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// `{"op": "rename", "from": "ts", "to": "at"}` — the value moves from one path

@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// The last, implicit operation of every step: the version field becomes the

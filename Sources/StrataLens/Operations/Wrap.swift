@@ -1,3 +1,4 @@
+import StrataBSON
 import StrataEvaluator
 
 /// `{"op": "wrap", "from": "phonenumber", "into": "contacts", "element": {"method": "phone", "value": "$$value"}}`

@@ -1,5 +1,7 @@
 import CMongoc
 import Foundation
+import StrataBSON
+import StrataLibBSON
 import Synchronization
 
 /// Records the commands a pool's clients send (libmongoc's command monitoring, APM):

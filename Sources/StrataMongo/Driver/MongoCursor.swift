@@ -1,4 +1,6 @@
 import CMongoc
+import StrataBSON
+import StrataLibBSON
 
 /// A server cursor. It owns the client it was opened on (popped from the pool)
 /// and gives both back in `deinit`, so it may outlive the call that opened it

@@ -1,4 +1,6 @@
 import CMongoc
+import StrataBSON
+import StrataLibBSON
 
 /// The one error type of the driver layer: what libmongoc reported
 /// (`bson_error_t`) merged with what the server replied, when it did.

@@ -1,5 +1,6 @@
 import CMongoc
 import Foundation
+import StrataLibBSON
 import Synchronization
 
 private let initializeMongoc: Void = {

@@ -1,4 +1,5 @@
 import Foundation
+import StrataBSON
 import Synchronization
 
 /// A cursor read ahead on a thread of its own: the cursor is opened, iterated and

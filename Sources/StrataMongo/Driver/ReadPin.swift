@@ -1,5 +1,7 @@
 import CMongoc
 import Foundation
+import StrataBSON
+import StrataLibBSON
 import Synchronization
 
 /// Pins every read made through a database (`MongoDatabase.pinned(_:)`) to one state of

@@ -1,4 +1,6 @@
 import CMongoc
+import StrataBSON
+import StrataLibBSON
 
 extension MongoCollection {
     /// Opens an aggregation cursor. `options` are the command's options

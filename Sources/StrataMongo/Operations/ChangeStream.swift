@@ -1,4 +1,6 @@
 import CMongoc
+import StrataBSON
+import StrataLibBSON
 
 /// A change stream on a collection (`$changeStream`). Like `MongoCursor`, it owns
 /// the client it was opened on and must stay on one thread. `next(maxWait:)`

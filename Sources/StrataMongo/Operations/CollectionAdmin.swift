@@ -1,3 +1,5 @@
+import StrataBSON
+
 extension MongoCollection {
     /// Drops the collection; dropping one that does not exist is not an error.
     public func drop() throws {

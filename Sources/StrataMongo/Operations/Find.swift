@@ -1,4 +1,6 @@
 import CMongoc
+import StrataBSON
+import StrataLibBSON
 
 /// Options of the `find` command.
 public struct FindOptions: Sendable {

@@ -1,4 +1,6 @@
 import CMongoc
+import StrataBSON
+import StrataLibBSON
 
 extension MongoCollection {
     /// Inserts documents with one `insert` command per server batch.

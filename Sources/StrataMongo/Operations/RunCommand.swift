@@ -1,4 +1,6 @@
 import CMongoc
+import StrataBSON
+import StrataLibBSON
 
 extension MongoClient {
     func runCommand(_ command: Document, database: String, options: Document = [:]) throws -> Document {

@@ -1,4 +1,6 @@
 import CMongoc
+import StrataBSON
+import StrataLibBSON
 
 /// What the server offers, from its `hello` reply.
 public struct ServerCapabilities: Sendable {
@@ -178,9 +180,4 @@ public final class MongoTransaction {
                                     "deletes": [["q": .document(filter), "limit": .int32(limitOne ? 1 : 0)]]])
         return reply["n"]?.exactInt.map(Int.init) ?? 0
     }
-}
-
-extension Document {
-    /// The size of the document encoded as BSON, in bytes (what `$bsonSize` answers).
-    public var bsonSize: Int { BSONBuffer(self).byteCount }
 }

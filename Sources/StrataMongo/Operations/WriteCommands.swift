@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// Results of update/delete commands.
 public struct UpdateResult: Sendable {
     public let matched: Int

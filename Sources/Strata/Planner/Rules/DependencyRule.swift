@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+
 /// Which top-level fields of its input a list of stages reads (MongoDB's
 /// DepsTracker): a branch that materialises only those fields of the newest
 /// schema gives the stages exactly the documents a fully migrated collection

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+import StrataLibBSON
 import StrataMongo
 /// A `$group` (or a stage that is one underneath: `$count`, `$sortByCount`,
 /// `$bucket`) split the way a sharded cluster splits it (`Stage.distributedPlan`):

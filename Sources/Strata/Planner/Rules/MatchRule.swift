@@ -1,3 +1,5 @@
+import StrataEvaluator
+
 /// `$match` for one stored version.
 ///
 /// Each conjunct of the filter is translated on its own:

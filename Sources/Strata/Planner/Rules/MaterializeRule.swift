@@ -1,3 +1,5 @@
+import StrataBSON
+
 /// Computes, on the server, only the fields of the newest schema that the rest
 /// of a branch reads: one `$project` whose every field is the lens's source
 /// expression for it (preceded by the lookups some need). What follows then

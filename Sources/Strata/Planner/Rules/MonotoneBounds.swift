@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+
 /// Index-friendly supersets for range predicates on a monotone conversion.
 ///
 /// For a newest value `f(x)` of a stored field `x`, with `f` non-decreasing

@@ -1,3 +1,6 @@
+import StrataBSON
+import StrataEvaluator
+
 /// `$sort` (with the `$skip`/`$limit` after it) for one stored version.
 ///
 /// A sort key the lens only moves (a rename, a nest) sorts the stored documents

@@ -1,0 +1,6 @@
+import StrataBSON
+
+extension Document {
+    /// The size of the document encoded as BSON, in bytes (what `$bsonSize` answers).
+    public var bsonSize: Int { BSONBuffer(self).byteCount }
+}
