@@ -3,7 +3,7 @@ import Strata
 import StrataEvaluator
 
 /// The four ways the benchmark answers a query.
-public enum BenchWay: String, CaseIterable, Sendable, Codable {
+package enum BenchWay: String, CaseIterable, Sendable, Codable {
     /// The pipeline on the fully migrated copy: what strata should come close to.
     case ideal
     /// One aggregate on the mixed collection: the lens's upgrading view stages, then the pipeline.
@@ -17,7 +17,7 @@ public enum BenchWay: String, CaseIterable, Sendable, Codable {
     case plannerUnpinned
 
     /// The name used on the command line and in the tables.
-    public var label: String {
+    package var label: String {
         switch self {
         case .clientSide: return "client-side"
         case .plannerUnpinned: return "planner-unpinned"
@@ -25,7 +25,7 @@ public enum BenchWay: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    public init?(label: String) {
+    package init?(label: String) {
         switch label.lowercased() {
         case "client-side", "clientside", "client": self = .clientSide
         case "planner-unpinned", "unpinned": self = .plannerUnpinned
@@ -35,44 +35,44 @@ public enum BenchWay: String, CaseIterable, Sendable, Codable {
 }
 
 /// What to benchmark and how often.
-public struct BenchConfiguration: Sendable {
+package struct BenchConfiguration: Sendable {
     /// The dataset of the generator (events, devices, users) and the lens of the same name.
-    public var dataset = "events"
+    package var dataset = "events"
     /// Documents in the mixed collection.
-    public var size = 200_000
+    package var size = 200_000
     /// The generator's `--dist` (percent per version, oldest first); nil: its default.
-    public var dist: String?
+    package var dist: String?
     /// The generator's `--seed`.
-    public var seed = 1
+    package var seed = 1
     /// The query files, in order.
-    public var queryFiles: [URL] = []
+    package var queryFiles: [URL] = []
     /// Which query counts for which target (`bench/queries.json`); nil: by the pipeline's shape.
-    public var specFile: URL?
+    package var specFile: URL?
     /// Measured runs of each way per query.
-    public var repetitions = 5
+    package var repetitions = 5
     /// Unmeasured runs of each way before the measured ones.
-    public var warmup = 1
+    package var warmup = 1
     /// Measured runs of the upgrading aggregate (it takes ~30 s on 200k events).
-    public var upgradingRepetitions = 1
+    package var upgradingRepetitions = 1
     /// Unmeasured runs of the upgrading aggregate.
-    public var upgradingWarmup = 0
+    package var upgradingWarmup = 0
     /// The ways to run.
-    public var ways: [BenchWay] = [.ideal, .upgrading, .planner, .clientSide]
+    package var ways: [BenchWay] = [.ideal, .upgrading, .planner, .clientSide]
     /// Keep the collections when they hold this dataset, size, mix and seed already.
-    public var reuse = false
+    package var reuse = false
     /// The lens files.
-    public var schemasDirectory = URL(fileURLWithPath: "schemas", isDirectory: true)
+    package var schemasDirectory = URL(fileURLWithPath: "schemas", isDirectory: true)
     /// `gen.py`.
-    public var generator = URL(fileURLWithPath: "Tests/Fixtures/datasets/gen.py")
+    package var generator = URL(fileURLWithPath: "Tests/Fixtures/datasets/gen.py")
     /// Where generated files are kept (one folder per dataset, size, seed and mix).
-    public var workDirectory = URL(fileURLWithPath: "bench/tmp", isDirectory: true)
+    package var workDirectory = URL(fileURLWithPath: "bench/tmp", isDirectory: true)
     /// Documents per batch of the migrator that makes the migrated copy.
-    public var migrationBatch = 500
+    package var migrationBatch = 500
 
-    public init() {}
+    package init() {}
 
     /// The mixed collection: `events_200000`, `events_5000_d100-0-0-0`...
-    public var mixedCollection: String {
+    package var mixedCollection: String {
         var name = "\(dataset)_\(size)"
         if let dist { name += "_d" + dist.replacingOccurrences(of: ",", with: "-") }
         if seed != 1 { name += "_s\(seed)" }
@@ -80,15 +80,15 @@ public struct BenchConfiguration: Sendable {
     }
 
     /// The migrated copy.
-    public var migratedCollection: String { mixedCollection + "_migrated" }
+    package var migratedCollection: String { mixedCollection + "_migrated" }
 
     /// The generator's output folder for this dataset.
-    public var generatedDirectory: URL {
+    package var generatedDirectory: URL {
         workDirectory.appendingPathComponent("\(dataset)-\(size)-s\(seed)-\(dist.map { $0.replacingOccurrences(of: ",", with: "-") } ?? "default")")
     }
 
     /// The query files in `directory` whose collection is `dataset`, sorted by name.
-    public static func defaultQueries(dataset: String, directory: URL = URL(fileURLWithPath: "queries", isDirectory: true)) throws -> [URL] {
+    package static func defaultQueries(dataset: String, directory: URL = URL(fileURLWithPath: "queries", isDirectory: true)) throws -> [URL] {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
             throw StrataError.badInput("no query folder (pass --query FILE)", at: Location(file: directory.path))
@@ -99,7 +99,7 @@ public struct BenchConfiguration: Sendable {
     }
 
     /// Refuses settings that cannot run.
-    public func validate() throws {
+    package func validate() throws {
         guard size >= 1 else { throw StrataError.badInput("--size must be at least 1, not \(size)") }
         guard repetitions >= 1 else { throw StrataError.badInput("--repetitions must be at least 1, not \(repetitions)") }
         guard warmup >= 0, upgradingWarmup >= 0 else { throw StrataError.badInput("warm-up runs cannot be negative") }
@@ -115,7 +115,7 @@ public struct BenchConfiguration: Sendable {
 /// A lens describing another collection of the same shape (the benchmark keeps
 /// `events_200000` and `events_5000` side by side).
 extension Lens {
-    public func describing(collection name: String) -> Lens {
+    package func describing(collection name: String) -> Lens {
         Lens(collection: name, versionField: versionField, absentMeans: absentMeans, steps: steps, indexes: indexes, source: source)
     }
 }

@@ -14,17 +14,17 @@ import Darwin
 /// also resets what `getrusage`'s `ru_maxrss` reports, so the process's lifetime peak
 /// is kept here (`lifetimePeakBytes`: the largest high-water mark seen before any reset).
 /// Where `/proc` is missing (macOS), `ru_maxrss` is all there is: the lifetime peak.
-public enum BenchMemory {
+package enum BenchMemory {
     private static let savedPeak = Mutex(0)
 
     /// `VmRSS`: resident now (nil without `/proc`).
-    public static var residentBytes: Int? { statusField("VmRSS:") }
+    package static var residentBytes: Int? { statusField("VmRSS:") }
 
     /// `VmHWM`: the peak since the process started or since the last reset.
-    public static var highWaterMarkBytes: Int? { statusField("VmHWM:") }
+    package static var highWaterMarkBytes: Int? { statusField("VmHWM:") }
 
     /// `getrusage(RUSAGE_SELF).ru_maxrss` in bytes (kilobytes on Linux, bytes on macOS).
-    public static var maxRSSBytes: Int {
+    package static var maxRSSBytes: Int {
         var usage = rusage()
         #if os(Linux)
         guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
@@ -36,13 +36,13 @@ public enum BenchMemory {
     }
 
     /// The process's peak RSS over its whole life, resets included.
-    public static var lifetimePeakBytes: Int {
+    package static var lifetimePeakBytes: Int {
         savedPeak.withLock { max($0, maxRSSBytes, highWaterMarkBytes ?? 0) }
     }
 
     /// Sets the high-water mark to the current RSS; false where that is not possible.
     @discardableResult
-    public static func resetHighWaterMark() -> Bool {
+    package static func resetHighWaterMark() -> Bool {
         // Held until the reset is written: no other reset or reading in between.
         savedPeak.withLock { saved in
             saved = max(saved, maxRSSBytes, highWaterMarkBytes ?? 0)
@@ -53,16 +53,16 @@ public enum BenchMemory {
     }
 
     /// What `measure` saw.
-    public struct Peak: Sendable, Codable, Equatable {
+    package struct Peak: Sendable, Codable, Equatable {
         /// RSS when the call started.
-        public var beforeBytes: Int?
+        package var beforeBytes: Int?
         /// The highest RSS during the call (nil when it cannot be told apart from the
         /// process's earlier peak).
-        public var peakBytes: Int?
+        package var peakBytes: Int?
     }
 
     /// Runs `body` and reports the RSS before it and the peak during it.
-    public static func measure<T>(_ body: () throws -> T) rethrows -> (T, Peak) {
+    package static func measure<T>(_ body: () throws -> T) rethrows -> (T, Peak) {
         let canReset = resetHighWaterMark()
         let before = residentBytes
         let value = try body()

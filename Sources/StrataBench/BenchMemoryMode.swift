@@ -15,40 +15,40 @@ import StrataMongo
 /// by `user mod G`, so one collection serves every G ≤ N:
 ///
 ///     [{$group: {_id: {$mod: ["$user", G]}, n: {$sum: 1}, revenue: {$sum: "$amount.value"}}}]
-public struct BenchMemoryMode: Sendable {
+package struct BenchMemoryMode: Sendable {
     /// One measurement.
-    public struct Case: Sendable, Codable {
-        public var documents: Int
-        public var groups: Int
-        public var collection: String
+    package struct Case: Sendable, Codable {
+        package var documents: Int
+        package var groups: Int
+        package var collection: String
         /// Resident memory when the query started.
-        public var rssBeforeBytes: Int?
+        package var rssBeforeBytes: Int?
         /// The highest resident memory during the query (nil without /proc).
-        public var peakRSSBytes: Int?
+        package var peakRSSBytes: Int?
         /// The process's peak over its life (includes anything it did before).
-        public var processPeakRSSBytes: Int
-        public var seconds: Double
-        public var results: Int
-        public var bytesReceived: Int
-        public var plannerStatistics: BenchPlannerStatistics?
+        package var processPeakRSSBytes: Int
+        package var seconds: Double
+        package var results: Int
+        package var bytesReceived: Int
+        package var plannerStatistics: BenchPlannerStatistics?
         /// Whether the answer has G groups of N documents in all.
-        public var checked: Bool
+        package var checked: Bool
     }
 
-    public struct Report: Sendable, Codable {
-        public var build = BenchReport.buildConfiguration
-        public var startedAt = ISO8601DateFormatter().string(from: Date())
-        public var command: String?
-        public var pipeline: String = BenchMemoryMode.pipelineText
-        public var cases: [Case] = []
+    package struct Report: Sendable, Codable {
+        package var build = BenchReport.buildConfiguration
+        package var startedAt = ISO8601DateFormatter().string(from: Date())
+        package var command: String?
+        package var pipeline: String = BenchMemoryMode.pipelineText
+        package var cases: [Case] = []
         /// Seconds spent loading collections (nil: all reused).
-        public var loadSeconds: [String: Double] = [:]
+        package var loadSeconds: [String: Double] = [:]
 
-        public init(command: String? = nil) { self.command = command }
+        package init(command: String? = nil) { self.command = command }
 
-        public func json() throws -> Data { try BenchReport.json(self) }
+        package func json() throws -> Data { try BenchReport.json(self) }
 
-        public func markdown() -> String {
+        package func markdown() -> String {
             var out = "## strata bench memory: peak RSS of a $group through the planner\n\n"
             if let command { out += "- command: `\(command)`\n" }
             out += "- strata \(build) build; each case in a process of its own where the CLI runs it\n"
@@ -74,34 +74,34 @@ public struct BenchMemoryMode: Sendable {
     }
 
     /// The (documents, groups) pairs the issue asks about.
-    public static let defaultCases: [(documents: Int, groups: Int)] =
+    package static let defaultCases: [(documents: Int, groups: Int)] =
         [(100_000, 100_000), (1_000_000, 10_000), (1_000_000, 100_000)]
 
     static let pipelineText = #"[{"$group": {"_id": {"$mod": ["$user", G]}, "n": {"$sum": 1}, "revenue": {"$sum": "$amount.value"}}}]"#
 
-    public let database: MongoDatabase
+    package let database: MongoDatabase
     /// The events lens (any collection name: it is re-aimed at each memory collection).
-    public let lens: Lens
-    public var batch = 10_000
-    public let log: @Sendable (String) -> Void
+    package let lens: Lens
+    package var batch = 10_000
+    package let log: @Sendable (String) -> Void
 
-    public init(database: MongoDatabase, lens: Lens, batch: Int = 10_000, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    package init(database: MongoDatabase, lens: Lens, batch: Int = 10_000, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.database = database
         self.lens = lens
         self.batch = batch
         self.log = log
     }
 
-    public static func collectionName(documents: Int) -> String { "events_mem_\(documents)" }
+    package static func collectionName(documents: Int) -> String { "events_mem_\(documents)" }
 
-    public static func pipeline(groups: Int) -> [BSON] {
+    package static func pipeline(groups: Int) -> [BSON] {
         [["$group": ["_id": ["$mod": ["$user", .int64(Int64(groups))]], "n": ["$sum": 1], "revenue": ["$sum": "$amount.value"]]]]
     }
 
     /// Makes `events_mem_<documents>` unless it is there with that many documents;
     /// returns the seconds spent loading (nil: reused).
     @discardableResult
-    public func prepare(documents: Int) throws -> Double? {
+    package func prepare(documents: Int) throws -> Double? {
         let name = Self.collectionName(documents: documents)
         let meta = database.collection(BenchPreparation.metaCollection)
         let collection = database.collection(name)
@@ -163,7 +163,7 @@ public struct BenchMemoryMode: Sendable {
 
     /// Runs the group through the planner once and measures this process's memory.
     /// The collection must exist (`prepare`).
-    public func measure(documents: Int, groups: Int) throws -> Case {
+    package func measure(documents: Int, groups: Int) throws -> Case {
         let name = Self.collectionName(documents: documents)
         let ways = BenchWays(database: database, lens: lens.describing(collection: name), migratedCollection: name)
         let query = BenchQuery(name: "memory-\(documents)-\(groups)", file: "memory", description: nil,

@@ -16,32 +16,32 @@ import StrataMongo
 ///   declares on the newest schema, as plain indexes;
 /// - a marker in `strata_bench_meta` records what the collections hold, so `reuse`
 ///   keeps them when dataset, size, mix and seed match and the counts are right.
-public struct BenchPreparation: Sendable {
-    public static let metaCollection = "strata_bench_meta"
+package struct BenchPreparation: Sendable {
+    package static let metaCollection = "strata_bench_meta"
 
-    public struct Report: Sendable, Codable {
-        public var reused = false
-        public var reason: String?
-        public var generateSeconds: Double?
-        public var importSeconds: Double?
-        public var migrateSeconds: Double?
-        public var migratedDocuments: Int?
-        public var migrateRate: Double?
-        public var indexSeconds: Double?
+    package struct Report: Sendable, Codable {
+        package var reused = false
+        package var reason: String?
+        package var generateSeconds: Double?
+        package var importSeconds: Double?
+        package var migrateSeconds: Double?
+        package var migratedDocuments: Int?
+        package var migrateRate: Double?
+        package var indexSeconds: Double?
         /// Documents per stored version in the mixed collection ("0": 50123, ...).
-        public var versions: [String: Int] = [:]
-        public var documents = 0
+        package var versions: [String: Int] = [:]
+        package var documents = 0
         /// Index names on the mixed collection and on the migrated copy.
-        public var mixedIndexes: [String] = []
-        public var migratedIndexes: [String] = []
+        package var mixedIndexes: [String] = []
+        package var migratedIndexes: [String] = []
     }
 
-    public let database: MongoDatabase
-    public let configuration: BenchConfiguration
-    public let lens: Lens
-    public let log: @Sendable (String) -> Void
+    package let database: MongoDatabase
+    package let configuration: BenchConfiguration
+    package let lens: Lens
+    package let log: @Sendable (String) -> Void
 
-    public init(database: MongoDatabase, configuration: BenchConfiguration, lens: Lens, log: @escaping @Sendable (String) -> Void) {
+    package init(database: MongoDatabase, configuration: BenchConfiguration, lens: Lens, log: @escaping @Sendable (String) -> Void) {
         self.database = database
         self.configuration = configuration
         self.lens = lens
@@ -60,7 +60,7 @@ public struct BenchPreparation: Sendable {
     }
 
     /// Prepares the collections (or finds them ready) and says what it did.
-    public func prepare() throws -> Report {
+    package func prepare() throws -> Report {
         if configuration.reuse {
             switch try reusable() {
             case .success(var report):

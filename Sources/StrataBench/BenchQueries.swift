@@ -5,7 +5,7 @@ import StrataEvaluator
 import StrataLibBSON
 
 /// Which target a query counts for.
-public enum BenchQueryClass: String, Sendable, Codable, CaseIterable {
+package enum BenchQueryClass: String, Sendable, Codable, CaseIterable {
     /// No selective filter: every document is read (targets: planner/ideal ≤ 1.25,
     /// upgrading/planner ≥ 5, client-side/planner ≥ 1.1, medians over the class).
     case fullScan
@@ -14,7 +14,7 @@ public enum BenchQueryClass: String, Sendable, Codable, CaseIterable {
     /// Reported, counted for no target (the spec file says why).
     case unclassified
 
-    public var label: String {
+    package var label: String {
         switch self {
         case .fullScan: return "full-scan group-by"
         case .selective: return "selective filter"
@@ -24,18 +24,18 @@ public enum BenchQueryClass: String, Sendable, Codable, CaseIterable {
 }
 
 /// One query of the benchmark.
-public struct BenchQuery: Sendable {
+package struct BenchQuery: Sendable {
     /// The file name without `.json` (`events-by-kind`).
-    public var name: String
-    public var file: String
-    public var description: String?
-    public var pipeline: [BSON]
-    public var queryClass: BenchQueryClass
+    package var name: String
+    package var file: String
+    package var description: String?
+    package var pipeline: [BSON]
+    package var queryClass: BenchQueryClass
     /// Where the class comes from (the spec file, or the pipeline's shape).
-    public var classReason: String
+    package var classReason: String
 
     /// Loads the query files; each must be over `dataset`.
-    public static func load(_ files: [URL], dataset: String, spec: BenchQuerySpec?) throws -> [BenchQuery] {
+    package static func load(_ files: [URL], dataset: String, spec: BenchQuerySpec?) throws -> [BenchQuery] {
         var seen = Set<String>()
         return try files.compactMap { url in
             let q = try QuerySpec.load(contentsOf: url)
@@ -65,12 +65,12 @@ public struct BenchQuery: Sendable {
 ///
 ///     {"fullScan": ["events-by-kind", ...], "selective": ["events-one-user", ...],
 ///      "unclassified": {"events-kinds-per-week": "why"}, "reasons": {"events-one-user": "why"}}
-public struct BenchQuerySpec: Sendable {
-    public var file: String
-    public var classes: [String: BenchQueryClass]
-    public var reasons: [String: String]
+package struct BenchQuerySpec: Sendable {
+    package var file: String
+    package var classes: [String: BenchQueryClass]
+    package var reasons: [String: String]
 
-    public static func load(_ url: URL) throws -> BenchQuerySpec {
+    package static func load(_ url: URL) throws -> BenchQuerySpec {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw StrataError.badInput("cannot read the benchmark's query spec: \(error.localizedDescription)", at: Location(file: url.path))

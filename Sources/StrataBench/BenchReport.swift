@@ -3,74 +3,74 @@ import StrataBSON
 import StrataMongo
 
 /// What `strata bench` measured, as JSON (`Codable`) and as a Markdown table.
-public struct BenchReport: Sendable, Codable {
-    public struct Machine: Sendable, Codable {
-        public var cores: Int
-        public var loadAverageAtStart: [Double]?
-        public var loadAverageAtEnd: [Double]?
+package struct BenchReport: Sendable, Codable {
+    package struct Machine: Sendable, Codable {
+        package var cores: Int
+        package var loadAverageAtStart: [Double]?
+        package var loadAverageAtEnd: [Double]?
     }
 
-    public struct ServerInfo: Sendable, Codable {
-        public var version: String?
-        public var gitVersion: String?
+    package struct ServerInfo: Sendable, Codable {
+        package var version: String?
+        package var gitVersion: String?
     }
 
-    public struct DatasetInfo: Sendable, Codable {
-        public var name: String
-        public var size: Int
-        public var dist: String?
-        public var seed: Int
-        public var database: String
-        public var mixedCollection: String
-        public var migratedCollection: String
+    package struct DatasetInfo: Sendable, Codable {
+        package var name: String
+        package var size: Int
+        package var dist: String?
+        package var seed: Int
+        package var database: String
+        package var mixedCollection: String
+        package var migratedCollection: String
         /// Documents per stored version ("0": 50123, ...).
-        public var versions: [String: Int]
+        package var versions: [String: Int]
         /// Stages of the upgrading aggregate before the query's own (nil: there is none).
-        public var upgradingViewStages: Int?
+        package var upgradingViewStages: Int?
     }
 
-    public struct Settings: Sendable, Codable {
-        public var repetitions: Int
-        public var warmup: Int
-        public var upgradingRepetitions: Int
-        public var upgradingWarmup: Int
-        public var ways: [String]
-        public var specFile: String?
+    package struct Settings: Sendable, Codable {
+        package var repetitions: Int
+        package var warmup: Int
+        package var upgradingRepetitions: Int
+        package var upgradingWarmup: Int
+        package var ways: [String]
+        package var specFile: String?
     }
 
     /// One way of one query.
-    public struct WayResult: Sendable, Codable {
+    package struct WayResult: Sendable, Codable {
         /// "ok", "skipped" or "failed".
-        public var status = "ok"
-        public var note: String?
+        package var status = "ok"
+        package var note: String?
         /// Whether every run's answer agreed with the ideal's (nil: nothing to compare with).
-        public var agrees: Bool?
-        public var difference: String?
-        public var seconds: [Double] = []
-        public var warmupSeconds: [Double] = []
-        public var medianSeconds: Double?
+        package var agrees: Bool?
+        package var difference: String?
+        package var seconds: [Double] = []
+        package var warmupSeconds: [Double] = []
+        package var medianSeconds: Double?
         /// BSON bytes received from the server in the last run.
-        public var bytesReceived: Int?
-        public var results: Int?
+        package var bytesReceived: Int?
+        package var results: Int?
         /// The highest resident memory of the process during any run of this way.
-        public var peakRSSBytes: Int?
+        package var peakRSSBytes: Int?
         /// The resident memory when a run started (the lowest seen).
-        public var rssBeforeBytes: Int?
-        public var plannerStatistics: BenchPlannerStatistics?
+        package var rssBeforeBytes: Int?
+        package var plannerStatistics: BenchPlannerStatistics?
     }
 
     /// A target of the issue, and whether this query met it.
-    public struct Target: Sendable, Codable {
+    package struct Target: Sendable, Codable {
         /// "planner/ideal", "upgrading/planner" or "client-side/planner".
-        public var ratio: String
+        package var ratio: String
         /// "<=" or ">=".
-        public var comparison: String
-        public var bound: Double
-        public var value: Double?
+        package var comparison: String
+        package var bound: Double
+        package var value: Double?
         /// nil when the ratio could not be computed.
-        public var met: Bool?
+        package var met: Bool?
 
-        public var text: String {
+        package var text: String {
             let v = value.map { BenchReport.ratioText($0) } ?? "n/a"
             let mark = met.map { $0 ? "met" : "MISSED" } ?? "n/a"
             return "\(ratio) \(v) \(comparison) \(BenchReport.ratioText(bound)): \(mark)"
@@ -78,21 +78,21 @@ public struct BenchReport: Sendable, Codable {
     }
 
     /// One query, every way.
-    public struct QueryResult: Sendable, Codable {
-        public var name: String
-        public var file: String
-        public var description: String?
-        public var queryClass: BenchQueryClass
-        public var classReason: String
+    package struct QueryResult: Sendable, Codable {
+        package var name: String
+        package var file: String
+        package var description: String?
+        package var queryClass: BenchQueryClass
+        package var classReason: String
         /// Keyed by `BenchWay.rawValue`.
-        public var ways: [String: WayResult] = [:]
+        package var ways: [String: WayResult] = [:]
         /// "planner/ideal", "upgrading/planner", "client-side/planner": medians divided.
-        public var ratios: [String: Double] = [:]
-        public var targets: [Target] = []
+        package var ratios: [String: Double] = [:]
+        package var targets: [Target] = []
         /// Every way that ran agreed with the ideal (nil: no ideal answer to compare with).
-        public var allAgree: Bool?
+        package var allAgree: Bool?
 
-        public init(name: String, file: String, description: String?, queryClass: BenchQueryClass, classReason: String) {
+        package init(name: String, file: String, description: String?, queryClass: BenchQueryClass, classReason: String) {
             self.name = name
             self.file = file
             self.description = description
@@ -103,7 +103,7 @@ public struct BenchReport: Sendable, Codable {
         func median(_ way: BenchWay) -> Double? { ways[way.rawValue]?.medianSeconds }
 
         /// Ratios of medians, the targets of the query's class, and the agreement.
-        public mutating func computeRatios() {
+        package mutating func computeRatios() {
             func ratio(_ a: BenchWay, _ b: BenchWay) -> Double? {
                 guard let x = median(a), let y = median(b), y > 0 else { return nil }
                 return x / y
@@ -130,7 +130,7 @@ public struct BenchReport: Sendable, Codable {
     }
 
     /// The issue's targets per class of query.
-    public static func targets(for queryClass: BenchQueryClass) -> [Target] {
+    package static func targets(for queryClass: BenchQueryClass) -> [Target] {
         switch queryClass {
         case .fullScan:
             return [Target(ratio: "planner/ideal", comparison: "<=", bound: 1.25),
@@ -144,23 +144,23 @@ public struct BenchReport: Sendable, Codable {
         }
     }
 
-    public var startedAt: String
-    public var finishedAt: String?
-    public var command: String?
+    package var startedAt: String
+    package var finishedAt: String?
+    package var command: String?
     /// "debug" or "release": how strata was compiled.
-    public var build: String
-    public var server: ServerInfo
-    public var machine: Machine
-    public var dataset: DatasetInfo
-    public var preparation: BenchPreparation.Report
-    public var settings: Settings
-    public var queries: [QueryResult] = []
+    package var build: String
+    package var server: ServerInfo
+    package var machine: Machine
+    package var dataset: DatasetInfo
+    package var preparation: BenchPreparation.Report
+    package var settings: Settings
+    package var queries: [QueryResult] = []
     /// strata's peak resident memory over the whole run (preparation included).
-    public var peakRSSBytes: Int?
+    package var peakRSSBytes: Int?
     /// Every query's four answers agreed.
-    public var allAgree: Bool?
+    package var allAgree: Bool?
 
-    public init(startedAt: String, command: String?, build: String, server: ServerInfo, machine: Machine,
+    package init(startedAt: String, command: String?, build: String, server: ServerInfo, machine: Machine,
                 dataset: DatasetInfo, preparation: BenchPreparation.Report, settings: Settings) {
         self.startedAt = startedAt
         self.command = command
@@ -172,7 +172,7 @@ public struct BenchReport: Sendable, Codable {
         self.settings = settings
     }
 
-    public mutating func finish(peakRSSBytes: Int, loadAverageAtEnd: [Double]?) {
+    package mutating func finish(peakRSSBytes: Int, loadAverageAtEnd: [Double]?) {
         finishedAt = ISO8601DateFormatter().string(from: Date())
         self.peakRSSBytes = peakRSSBytes
         machine.loadAverageAtEnd = loadAverageAtEnd
@@ -182,32 +182,32 @@ public struct BenchReport: Sendable, Codable {
     // MARK: environment
 
     #if DEBUG
-    public static let buildConfiguration = "debug"
+    package static let buildConfiguration = "debug"
     #else
-    public static let buildConfiguration = "release"
+    package static let buildConfiguration = "release"
     #endif
 
     /// The 1, 5 and 15 minute load averages (nil where the system does not say).
-    public static func loadAverage() -> [Double]? {
+    package static func loadAverage() -> [Double]? {
         var loads = [Double](repeating: 0, count: 3)
         guard getloadavg(&loads, 3) == 3 else { return nil }
         return loads.map { ($0 * 100).rounded() / 100 }
     }
 
-    public static func serverInfo(_ database: MongoDatabase) throws -> ServerInfo {
+    package static func serverInfo(_ database: MongoDatabase) throws -> ServerInfo {
         let info = try database.runCommand(["buildInfo": 1])
         return ServerInfo(version: info["version"]?.stringValue, gitVersion: info["gitVersion"]?.stringValue)
     }
 
     // MARK: numbers as text
 
-    public static func median(_ xs: [Double]) -> Double? {
+    package static func median(_ xs: [Double]) -> Double? {
         guard !xs.isEmpty else { return nil }
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    public static func bytesText(_ n: Int) -> String {
+    package static func bytesText(_ n: Int) -> String {
         let x = Double(n)
         if x >= 1e9 { return String(format: "%.2f GB", x / 1e9) }
         if x >= 1e6 { return String(format: "%.1f MB", x / 1e6) }
@@ -215,28 +215,28 @@ public struct BenchReport: Sendable, Codable {
         return "\(n) B"
     }
 
-    public static func secondsText(_ s: Double) -> String {
+    package static func secondsText(_ s: Double) -> String {
         s >= 10 ? String(format: "%.1f s", s) : s >= 1 ? String(format: "%.2f s", s) : String(format: "%.1f ms", s * 1000)
     }
 
-    public static func ratioText(_ r: Double) -> String {
+    package static func ratioText(_ r: Double) -> String {
         r >= 100 ? String(format: "%.0f", r) : r >= 10 ? String(format: "%.1f", r) : String(format: "%.2f", r)
     }
 
     // MARK: output
 
     /// Pretty-printed JSON with sorted keys.
-    public func json() throws -> Data { try Self.json(self) }
+    package func json() throws -> Data { try Self.json(self) }
 
     /// `value` as pretty-printed JSON with sorted keys (the reports' form).
-    public static func json<T: Encodable>(_ value: T) throws -> Data {
+    package static func json<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(value)
     }
 
     /// The Markdown report: a header, one table row per query, the targets per row.
-    public func markdown() -> String {
+    package func markdown() -> String {
         var out = "## strata bench: \(dataset.name), \(dataset.size) documents\n\n"
         let versions = dataset.versions.sorted { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }
             .map { "v\($0.key): \($0.value)" }.joined(separator: ", ")

@@ -13,19 +13,19 @@ import StrataMongo
 /// first measured round on, so it never runs cold while the others warm up). Every run's
 /// answer is compared with the ideal's first (`ResultComparison`); the peak RSS of every
 /// run is measured (`BenchMemory`).
-public struct BenchRunner: Sendable {
-    public let database: MongoDatabase
-    public let configuration: BenchConfiguration
-    public let log: @Sendable (String) -> Void
+package struct BenchRunner: Sendable {
+    package let database: MongoDatabase
+    package let configuration: BenchConfiguration
+    package let log: @Sendable (String) -> Void
 
-    public init(database: MongoDatabase, configuration: BenchConfiguration, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    package init(database: MongoDatabase, configuration: BenchConfiguration, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.database = database
         self.configuration = configuration
         self.log = log
     }
 
     /// Prepares (or reuses) the collections and runs every query.
-    public func run(command: String? = nil) throws -> BenchReport {
+    package func run(command: String? = nil) throws -> BenchReport {
         try configuration.validate()
         let startedAt = Date()
         let loadStart = BenchReport.loadAverage()

@@ -5,36 +5,36 @@ import StrataEvaluator
 import StrataMongo
 
 /// What one run of one way returned.
-public struct BenchAnswer: Sendable {
-    public var results: [Document]
+package struct BenchAnswer: Sendable {
+    package var results: [Document]
     /// BSON bytes received from the server (cursor documents).
-    public var bytesReceived: Int
+    package var bytesReceived: Int
     /// The planner's `QueryRunner.Statistics`, for the planner way.
-    public var plannerStatistics: BenchPlannerStatistics?
+    package var plannerStatistics: BenchPlannerStatistics?
 }
 
 /// `QueryRunner.Statistics` as the report keeps it.
-public struct BenchPlannerStatistics: Sendable, Codable, Equatable {
-    public var branchesRun: Int
-    public var documentsFetched: Int
-    public var partialGroups: Int
-    public var bytesReceived: Int
-    public var documentsUpgradedInSwift: Int
+package struct BenchPlannerStatistics: Sendable, Codable, Equatable {
+    package var branchesRun: Int
+    package var documentsFetched: Int
+    package var partialGroups: Int
+    package var bytesReceived: Int
+    package var documentsUpgradedInSwift: Int
 }
 
 /// The four ways of answering a query over the benchmark's collections.
-public struct BenchWays: Sendable {
-    public let database: MongoDatabase
+package struct BenchWays: Sendable {
+    package let database: MongoDatabase
     /// The lens, describing the mixed collection.
-    public let lens: Lens
-    public let migratedCollection: String
-    public let functions: LensFunctions
+    package let lens: Lens
+    package let migratedCollection: String
+    package let functions: LensFunctions
     /// Collections with a lens file (for the planner's `$lookup` handling).
-    public let versionedCollections: Set<String>
+    package let versionedCollections: Set<String>
     /// `lens.upgradingViewStages()`: nil when some step runs only in Swift.
-    public let viewStages: [BSON]?
+    package let viewStages: [BSON]?
 
-    public init(database: MongoDatabase, lens: Lens, migratedCollection: String, functions: LensFunctions = .builtIn,
+    package init(database: MongoDatabase, lens: Lens, migratedCollection: String, functions: LensFunctions = .builtIn,
                 versionedCollections: Set<String> = []) {
         self.database = database
         self.lens = lens
@@ -45,13 +45,13 @@ public struct BenchWays: Sendable {
     }
 
     /// Why a way cannot run at all for this lens (nil: it can).
-    public func unavailable(_ way: BenchWay) -> String? {
+    package func unavailable(_ way: BenchWay) -> String? {
         guard way == .upgrading, viewStages == nil else { return nil }
         let op = lens.serverUpgradeObstacle(from: lens.oldest)
         return "the lens has a step only Swift can run (\(op.map { "\($0.name) at \($0.location)" } ?? "an operation without server stages")): no upgrading aggregate"
     }
 
-    public func run(_ way: BenchWay, _ query: BenchQuery) throws -> BenchAnswer {
+    package func run(_ way: BenchWay, _ query: BenchQuery) throws -> BenchAnswer {
         switch way {
         case .ideal: return try aggregate(database.collection(migratedCollection), query.pipeline)
         case .upgrading:

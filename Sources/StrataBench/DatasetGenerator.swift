@@ -3,10 +3,10 @@ import StrataEvaluator
 
 /// The shared datasets' generator (`gen.py`, run with python3), as the benchmark and the
 /// tests call it.
-public enum DatasetGenerator {
+package enum DatasetGenerator {
     /// Writes `<dataset>.mixed.jsonl`, `<dataset>.truth.jsonl` (and `products.jsonl` for
     /// devices) into `directory`; a failure carries gen.py's stderr.
-    public static func generate(_ generator: URL, dataset: String, count: Int, seed: Int, dist: String?, into directory: URL) throws {
+    package static func generate(_ generator: URL, dataset: String, count: Int, seed: Int, dist: String?, into directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var args = ["python3", generator.path, "--dataset", dataset, "--count", String(count), "--seed", String(seed), "--out", directory.path]
         if let dist { args += ["--dist", dist] }
@@ -18,10 +18,10 @@ public enum DatasetGenerator {
 }
 
 /// A child process run to its end, one of its output streams captured (the other inherited).
-public enum Subprocess {
-    public enum Stream: Sendable { case standardOutput, standardError }
+package enum Subprocess {
+    package enum Stream: Sendable { case standardOutput, standardError }
 
-    public static func run(_ executable: URL, _ arguments: [String], capture: Stream) throws -> (status: Int32, captured: Data) {
+    package static func run(_ executable: URL, _ arguments: [String], capture: Stream) throws -> (status: Int32, captured: Data) {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments

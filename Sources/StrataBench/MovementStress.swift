@@ -10,14 +10,14 @@ import StrataMongo
 /// logical content never changes and every answer must stay the truth; meanwhile each
 /// configuration (a server profile, a consistency, a read mechanism) runs the queries
 /// over and over. Used by the tests (about a minute) and by `strata bench movement`.
-public struct MovementStress: Sendable {
+package struct MovementStress: Sendable {
     /// A collection whose documents the writer moves: each document's stored form and its
     /// newest form, by position.
-    public struct Target: Sendable {
-        public let collection: MongoCollection
-        public let stored: [Document]
-        public let newest: [Document]
-        public init(collection: MongoCollection, stored: [Document], newest: [Document]) {
+    package struct Target: Sendable {
+        package let collection: MongoCollection
+        package let stored: [Document]
+        package let newest: [Document]
+        package init(collection: MongoCollection, stored: [Document], newest: [Document]) {
             precondition(stored.count == newest.count, "one newest form per stored document")
             self.collection = collection
             self.stored = stored
@@ -26,33 +26,33 @@ public struct MovementStress: Sendable {
     }
 
     /// One way of running the queries.
-    public struct Configuration: Sendable {
-        public let name: String
-        public let options: QueryRunner.Options
+    package struct Configuration: Sendable {
+        package let name: String
+        package let options: QueryRunner.Options
         /// Query files this configuration does not run (each with its reason, for the report).
-        public let skipping: [String: String]
-        public init(name: String, options: QueryRunner.Options, skipping: [String: String] = [:]) {
+        package let skipping: [String: String]
+        package init(name: String, options: QueryRunner.Options, skipping: [String: String] = [:]) {
             self.name = name
             self.options = options
             self.skipping = skipping
         }
     }
 
-    public struct Outcome: Sendable, Codable {
-        public var configuration: String
-        public var right = 0
-        public var wrong = 0
-        public var refused = 0
+    package struct Outcome: Sendable, Codable {
+        package var configuration: String
+        package var right = 0
+        package var wrong = 0
+        package var refused = 0
         /// Every wrong or refused answer: the query, and what differed or the error.
-        public var failures: [String] = []
-        public var total: Int { right + wrong + refused }
+        package var failures: [String] = []
+        package var total: Int { right + wrong + refused }
     }
 
-    public struct Report: Sendable, Codable {
-        public var outcomes: [Outcome]
-        public var moves: Int
-        public var seconds: Double
-        public var movesPerSecond: Double { seconds > 0 ? Double(moves) / seconds : 0 }
+    package struct Report: Sendable, Codable {
+        package var outcomes: [Outcome]
+        package var moves: Int
+        package var seconds: Double
+        package var movesPerSecond: Double { seconds > 0 ? Double(moves) / seconds : 0 }
     }
 
     /// Queries whose truth, computed by SecantusDB, is not mongod's answer in a way that
@@ -60,21 +60,21 @@ public struct MovementStress: Sendable {
     /// the whole pipeline there): file → why. `$lookup` + `"$p.name"` through the joined
     /// array: SecantusDB resolves the path to nothing, mongod (and strata) to the names;
     /// `$bucketAuto`'s boundaries (README: known differences).
-    public static let swiftEvaluationDivergences = [
+    package static let swiftEvaluationDivergences = [
         "devices-product-names.json": "SecantusDB resolves \"$p.name\" through an array of documents to nothing; mongod and strata's evaluator to the names",
         "events-amount-quintiles.json": "SecantusDB's $bucketAuto draws other boundaries than mongod's algorithm, which strata's evaluator follows",
     ]
 
-    public let targets: [Target]
-    public let schemasDirectory: URL
-    public let queries: [(file: String, spec: QuerySpec)]
+    package let targets: [Target]
+    package let schemasDirectory: URL
+    package let queries: [(file: String, spec: QuerySpec)]
     /// Documents replaced per write command.
-    public var batch = 100
+    package var batch = 100
     /// Writer threads (each moving its own share of every target's documents): the
     /// server serves requests in turn, so more writers win the writes a larger share.
-    public var writers = 4
+    package var writers = 4
 
-    public init(targets: [Target], schemasDirectory: URL, queries: [(file: String, spec: QuerySpec)]) {
+    package init(targets: [Target], schemasDirectory: URL, queries: [(file: String, spec: QuerySpec)]) {
         self.targets = targets
         self.schemasDirectory = schemasDirectory
         self.queries = queries
@@ -83,7 +83,7 @@ public struct MovementStress: Sendable {
     /// Runs each configuration for `secondsEach` (at least one pass over the queries)
     /// while the writer moves documents. `truth` answers a query as the fully migrated
     /// collection would (asked before the writer starts).
-    public func run(_ configurations: [Configuration], secondsEach: Double, database: MongoDatabase,
+    package func run(_ configurations: [Configuration], secondsEach: Double, database: MongoDatabase,
                     truth: (QuerySpec) throws -> [Document], log: (String) -> Void = { _ in }) throws -> Report {
         let expected = try queries.map { try truth($0.spec) }
         let writer = Writer(targets: targets, batch: batch, threads: writers)
@@ -218,7 +218,7 @@ extension MovementStress {
     /// mixed collection, its migrated truth (`<name>_truth`) and `products` into `database`
     /// (dropped first), creates `indexes` (per dataset, from the lens's plan), and returns
     /// the stress over the catalog queries of those collections in `queriesDirectory`.
-    public static func prepare(database: MongoDatabase, datasets: [(name: String, count: Int)], generator: URL,
+    package static func prepare(database: MongoDatabase, datasets: [(name: String, count: Int)], generator: URL,
                                workDirectory: URL, schemasDirectory: URL, queriesDirectory: URL,
                                indexes: (String, LensIndexPlan) -> LensIndexPlan = { $1 },
                                log: (String) -> Void = { _ in }) throws -> MovementStress {
@@ -265,7 +265,7 @@ extension MovementStress {
 extension MovementStress.Report {
     /// The report as a Markdown table: per configuration, the answers right, wrong and
     /// refused, then the moves.
-    public func markdown(command: String?) -> String {
+    package func markdown(command: String?) -> String {
         var out = "# Queries while documents move\n\n"
         if let command { out += "- command: `\(command)`\n" }
         out += "- \(moves) moves in \(String(format: "%.1f", seconds)) s: \(Int(movesPerSecond.rounded())) moves/s\n\n"

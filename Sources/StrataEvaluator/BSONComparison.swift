@@ -5,16 +5,16 @@ import StrataLibBSON
 /// Compares BSON values the way the dataset contract says: documents as
 /// unordered maps, arrays in order, exact types, and doubles either bit for
 /// bit (`relativeTolerance == 0`) or within a relative tolerance.
-public struct BSONComparison: Sendable {
-    public var relativeTolerance: Double
-    public var absoluteTolerance: Double
-    public init(relativeTolerance: Double = 0, absoluteTolerance: Double = 0) {
+package struct BSONComparison: Sendable {
+    package var relativeTolerance: Double
+    package var absoluteTolerance: Double
+    package init(relativeTolerance: Double = 0, absoluteTolerance: Double = 0) {
         self.relativeTolerance = relativeTolerance
         self.absoluteTolerance = absoluteTolerance
     }
 
     /// `nil` when equal; otherwise the path of the first difference and what differs.
-    public func difference(_ a: BSON, _ b: BSON, path: String = "") -> String? {
+    package func difference(_ a: BSON, _ b: BSON, path: String = "") -> String? {
         switch (a, b) {
         case (.document(let x), .document(let y)): return difference(x, y, path: path)
         case (.array(let x), .array(let y)):
@@ -36,7 +36,7 @@ public struct BSONComparison: Sendable {
         }
     }
 
-    public func difference(_ a: Document, _ b: Document, path: String = "") -> String? {
+    package func difference(_ a: Document, _ b: Document, path: String = "") -> String? {
         let ak = Set(a.keys), bk = Set(b.keys)
         if ak != bk {
             return "\(path.isEmpty ? "/" : path): keys \(ak.subtracting(bk).sorted()) only left, \(bk.subtracting(ak).sorted()) only right"
@@ -48,7 +48,7 @@ public struct BSONComparison: Sendable {
     }
 
     /// Compares two result lists in order.
-    public func difference(_ a: [Document], _ b: [Document]) -> String? {
+    package func difference(_ a: [Document], _ b: [Document]) -> String? {
         if a.count != b.count { return "result counts \(a.count) vs \(b.count)" }
         for (i, (x, y)) in zip(a, b).enumerated() {
             if let d = difference(x, y, path: "#\(i)") { return d }

@@ -17,10 +17,10 @@ import StrataLibBSON
 ///
 /// In aggregation expressions missing compares *below* null (`{$lt: ["$nope", null]}` is
 /// true); `$sort` and `$group` treat missing as null (see `SortKey` and `GroupKey`).
-public enum BSONOrder {
+package enum BSONOrder {
     /// The canonical type rank (mongod's `canonicalizeBSONType`); `nil` (missing) ranks as undefined.
     @inlinable
-    public static func rank(_ v: BSON?) -> Int {
+    package static func rank(_ v: BSON?) -> Int {
         guard let v else { return 0 }
         switch v {
         case .minKey: return -1
@@ -44,7 +44,7 @@ public enum BSONOrder {
     }
 
     /// -1, 0 or 1.
-    public static func compare(_ a: BSON?, _ b: BSON?) -> Int {
+    package static func compare(_ a: BSON?, _ b: BSON?) -> Int {
         let ra = rank(a), rb = rank(b)
         if ra != rb { return ra < rb ? -1 : 1 }
         guard let a, let b else { return 0 }
@@ -83,10 +83,10 @@ public enum BSONOrder {
 
     /// MongoDB equality (`compare == 0`).
     @inlinable
-    public static func equal(_ a: BSON?, _ b: BSON?) -> Bool { compare(a, b) == 0 }
+    package static func equal(_ a: BSON?, _ b: BSON?) -> Bool { compare(a, b) == 0 }
 
     /// Compares the UTF-8 bytes of two strings (MongoDB's binary string order).
-    public static func compareStrings(_ a: String, _ b: String) -> Int {
+    package static func compareStrings(_ a: String, _ b: String) -> Int {
         var ia = a.utf8.makeIterator(), ib = b.utf8.makeIterator()
         while true {
             switch (ia.next(), ib.next()) {
@@ -100,14 +100,14 @@ public enum BSONOrder {
 
     /// Byte-wise string equality (Swift's `==` on String is canonical equivalence, MongoDB's is not).
     @inlinable
-    public static func stringsEqual(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+    package static func stringsEqual(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
     static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
         for (x, y) in zip(a, b) where x != y { return x < y ? -1 : 1 }
         return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
     }
 
-    public static func compareDocuments(_ a: Document, _ b: Document) -> Int {
+    package static func compareDocuments(_ a: Document, _ b: Document) -> Int {
         var i = 0
         let fa = a.fields, fb = b.fields
         while true {
@@ -124,7 +124,7 @@ public enum BSONOrder {
         }
     }
 
-    public static func compareArrays(_ a: [BSON], _ b: [BSON]) -> Int {
+    package static func compareArrays(_ a: [BSON], _ b: [BSON]) -> Int {
         for (x, y) in zip(a, b) {
             let c = compare(x, y)
             if c != 0 { return c }
@@ -133,7 +133,7 @@ public enum BSONOrder {
     }
 
     /// Compares two numeric values by value (both must be numbers).
-    public static func compareNumbers(_ a: BSON, _ b: BSON) -> Int {
+    package static func compareNumbers(_ a: BSON, _ b: BSON) -> Int {
         switch (a, b) {
         case (.int32(let x), .int32(let y)): return x == y ? 0 : (x < y ? -1 : 1)
         case (.int32(let x), .int64(let y)): return cmp(Int64(x), y)
@@ -157,7 +157,7 @@ public enum BSONOrder {
     static func cmp(_ x: Int64, _ y: Int64) -> Int { x == y ? 0 : (x < y ? -1 : 1) }
 
     /// NaN == NaN, NaN below everything else.
-    public static func compareDoubles(_ x: Double, _ y: Double) -> Int {
+    package static func compareDoubles(_ x: Double, _ y: Double) -> Int {
         if x < y { return -1 }
         if x > y { return 1 }
         if x == y { return 0 }
@@ -166,7 +166,7 @@ public enum BSONOrder {
     }
 
     /// Exact comparison of an Int64 and a Double.
-    public static func compareIntDouble(_ x: Int64, _ y: Double) -> Int {
+    package static func compareIntDouble(_ x: Int64, _ y: Double) -> Int {
         if y.isNaN { return 1 }
         if y >= 9.223372036854775808e18 { return -1 }
         if y < -9.223372036854775808e18 { return 1 }
@@ -183,7 +183,7 @@ extension BSON {
     /// MongoDB's truthiness (`coerceToBool`): false for false, null, undefined, missing and
     /// numeric zero; true for everything else (NaN, "", [] and {} included).
     @inlinable
-    public static func truthy(_ v: BSON?) -> Bool {
+    package static func truthy(_ v: BSON?) -> Bool {
         guard let v else { return false }
         switch v {
         case .bool(let b): return b
@@ -198,7 +198,7 @@ extension BSON {
 
     /// True for null, undefined and missing (mongod's `nullish`).
     @inlinable
-    public static func isNullish(_ v: BSON?) -> Bool {
+    package static func isNullish(_ v: BSON?) -> Bool {
         guard let v else { return true }
         switch v {
         case .null, .undefined: return true

@@ -6,7 +6,7 @@ import Synchronization
 /// its built-in timelib copy, so rules can differ for recently changed zones). Local times
 /// that do not exist or exist twice around DST transitions are resolved as timelib does
 /// (`utc(fromLocal:)`).
-public enum DateZone: Sendable, Equatable {
+package enum DateZone: Sendable, Equatable {
     case utc
     case fixed(seconds: Int)
     case named(String)
@@ -23,7 +23,7 @@ public enum DateZone: Sendable, Equatable {
     }
 
     /// mongod's `getTimeZone`: an identifier of the tz database, or a UTC offset.
-    public static func parse(_ id: String) throws -> DateZone {
+    package static func parse(_ id: String) throws -> DateZone {
         if id == "UTC" { return .utc }
         if let off = parseOffset(id) { return .fixed(seconds: off) }
         let valid = !id.isEmpty && id.utf8.allSatisfy { c in
@@ -56,10 +56,10 @@ public enum DateZone: Sendable, Equatable {
         }
     }
 
-    public var isUTC: Bool { self == .utc }
+    package var isUTC: Bool { self == .utc }
 
     /// The UTC offset in seconds at an instant.
-    public func offset(atUTC ms: Int64) -> Int {
+    package func offset(atUTC ms: Int64) -> Int {
         switch self {
         case .utc: return 0
         case .fixed(let s): return s
@@ -70,7 +70,7 @@ public enum DateZone: Sendable, Equatable {
     }
 
     /// The instant of a local wall-clock time.
-    public func utc(fromLocal local: Int64) -> Int64 {
+    package func utc(fromLocal local: Int64) -> Int64 {
         switch self {
         case .utc: return local
         case .fixed(let s): return local - Int64(s) * 1000
@@ -91,7 +91,7 @@ public enum DateZone: Sendable, Equatable {
     }
 
     /// Local wall-clock milliseconds of an instant.
-    public func local(_ ms: Int64) -> Int64 { ms + Int64(offset(atUTC: ms)) * 1000 }
+    package func local(_ ms: Int64) -> Int64 { ms + Int64(offset(atUTC: ms)) * 1000 }
 }
 
 @inlinable

@@ -4,12 +4,12 @@ import StrataLibBSON
 
 /// Variable bindings for an evaluation: user variables (a pipeline's `let`, `$lookup`'s
 /// `let`) and the value of `$$NOW`.
-public struct Variables: Sendable {
-    public var values: [String: BSON]
+package struct Variables: Sendable {
+    package var values: [String: BSON]
     /// `$$NOW`, milliseconds since the epoch (fixed for a whole query, as on the server).
-    public var now: Int64
+    package var now: Int64
 
-    public init(_ values: [String: BSON] = [:], now: Int64? = nil) {
+    package init(_ values: [String: BSON] = [:], now: Int64? = nil) {
         self.values = values
         self.now = now ?? Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
@@ -19,16 +19,16 @@ public struct Variables: Sendable {
 ///
 /// `nil` results are *missing* (e.g. `$$REMOVE`, a missing field); callers decide what a
 /// missing value means in their context (omitted field, null in an array...).
-public struct Evaluator: Sendable {
-    public init() {}
+package struct Evaluator: Sendable {
+    package init() {}
 
     /// Evaluates `e` with `doc` as `$$ROOT` and `$$CURRENT`.
-    public func evaluate(_ e: Expr, _ doc: Document, _ vars: Variables = Variables()) throws -> BSON? {
+    package func evaluate(_ e: Expr, _ doc: Document, _ vars: Variables = Variables()) throws -> BSON? {
         try EvalContext(root: doc, variables: vars).eval(e)
     }
 
     /// Evaluates `e` with `doc` as `$$ROOT` and `$$CURRENT`.
-    public static func evaluate(_ e: Expr, _ doc: Document, _ vars: Variables = Variables()) throws -> BSON? {
+    package static func evaluate(_ e: Expr, _ doc: Document, _ vars: Variables = Variables()) throws -> BSON? {
         try EvalContext(root: doc, variables: vars).eval(e)
     }
 }

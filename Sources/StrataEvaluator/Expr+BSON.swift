@@ -4,7 +4,7 @@ extension Expr {
     /// The expression written back in the form the server accepts; `Expr.parse(e.bson) == e`.
     /// Literals that would otherwise parse as something else (strings starting with `$`,
     /// documents, arrays) are wrapped in `$literal`.
-    public var bson: BSON {
+    package var bson: BSON {
         switch self {
         case .literal(let v):
             switch v {

@@ -144,7 +144,7 @@ enum OperatorTable {
 extension Expr {
     /// Parses an aggregation expression (an operand, as mongod's `parseOperand`): `"$path"`
     /// and `"$$var"` strings, arrays, objects, operator objects, constants.
-    public static func parse(_ value: BSON, at loc: Location = Location()) throws -> Expr {
+    package static func parse(_ value: BSON, at loc: Location = Location()) throws -> Expr {
         switch value {
         case .string(let s):
             if s.hasPrefix("$") { return try parseReference(s, at: loc) }

@@ -1,5 +1,5 @@
 /// Which document a field reference starts from.
-public enum PathBase: Sendable, Hashable {
+package enum PathBase: Sendable, Hashable {
     /// `$a.b` and `$$CURRENT.a.b`.
     case current
     /// `$$ROOT.a.b`.
@@ -17,7 +17,7 @@ extension Expr {
     ///
     /// strata refuses to parse `$let` rebinding `CURRENT`, so inside any expression `$a`
     /// always means the document the expression is evaluated on.
-    public func rewritingFieldPaths(_ transform: (_ path: [String], _ base: PathBase) throws -> Expr) rethrows -> Expr {
+    package func rewritingFieldPaths(_ transform: (_ path: [String], _ base: PathBase) throws -> Expr) rethrows -> Expr {
         switch self {
         case .fieldPath(let p): return try transform(p, .current)
         case .variable("CURRENT", let p): return try transform(p, .current)
@@ -30,7 +30,7 @@ extension Expr {
     /// Replaces every reference to a variable named `name` (e.g. `$$x.a` → transform(["a"])).
     /// Scoping is respected: inside a `$let`/`$map`/`$filter`/`$reduce` that rebinds the same
     /// name, references are left alone.
-    public func rewritingVariable(_ name: String, _ transform: (_ path: [String]) throws -> Expr) rethrows -> Expr {
+    package func rewritingVariable(_ name: String, _ transform: (_ path: [String]) throws -> Expr) rethrows -> Expr {
         switch self {
         case .variable(let n, let p) where n == name: return try transform(p)
         case .literal, .variable, .fieldPath: return self
@@ -54,7 +54,7 @@ extension Expr {
         }
     }
 
-    public static func bindsVariables(_ op: String) -> Bool { op == "$let" || op == "$map" || op == "$filter" || op == "$reduce" }
+    package static func bindsVariables(_ op: String) -> Bool { op == "$let" || op == "$map" || op == "$filter" || op == "$reduce" }
 
     static func boundNames(_ op: String, _ args: [(String, Expr)]) -> Set<String> {
         switch op {
@@ -82,7 +82,7 @@ extension Expr {
 
     /// The paths of the current document this expression reads (`$a.b`, `$$CURRENT.a.b`,
     /// `$$ROOT.a.b`). Whole-document references are reported by `usesRoot`, not here.
-    public var fieldPaths: Set<[String]> {
+    package var fieldPaths: Set<[String]> {
         var out = Set<[String]>()
         collectPaths(into: &out)
         return out
@@ -99,7 +99,7 @@ extension Expr {
 
     /// True when the expression uses `$$ROOT` or `$$CURRENT` as a whole (so it depends on
     /// every field of the document), including `$getField` without an `input`.
-    public var usesRoot: Bool {
+    package var usesRoot: Bool {
         switch self {
         case .variable("CURRENT", let p), .variable("ROOT", let p): return p.isEmpty
         case .literal, .variable, .fieldPath: return false
@@ -108,7 +108,7 @@ extension Expr {
     }
 
     /// The user variables (not the builtins) the expression reads but does not bind itself.
-    public var freeVariables: Set<String> {
+    package var freeVariables: Set<String> {
         switch self {
         case .variable(let n, _): return OperatorTable.builtinVariables.contains(n) ? [] : [n]
         case .literal, .fieldPath: return []

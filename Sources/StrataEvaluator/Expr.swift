@@ -36,10 +36,10 @@ public indirect enum Expr: Sendable, Equatable {
     }
 
     /// The operator name, for `.op`.
-    public var operatorName: String? { if case .op(let n, _) = self { return n }; return nil }
+    package var operatorName: String? { if case .op(let n, _) = self { return n }; return nil }
 
     /// True for `.literal`.
-    public var isLiteral: Bool { if case .literal = self { return true }; return false }
+    package var isLiteral: Bool { if case .literal = self { return true }; return false }
 }
 
 /// The arguments of an operator expression.
@@ -57,17 +57,17 @@ public enum ExprArgs: Sendable, Equatable {
     }
 
     /// The positional arguments (empty for named).
-    public var positional: [Expr] { if case .positional(let a) = self { return a }; return [] }
+    package var positional: [Expr] { if case .positional(let a) = self { return a }; return [] }
 
     /// A named argument.
-    public subscript(name: String) -> Expr? {
+    package subscript(name: String) -> Expr? {
         guard case .named(let pairs) = self else { return nil }
         for (k, v) in pairs where k == name { return v }
         return nil
     }
 
     /// Every sub-expression, in order.
-    public var children: [Expr] {
+    package var children: [Expr] {
         switch self {
         case .positional(let a): return a
         case .named(let p): return p.map(\.1)
@@ -75,7 +75,7 @@ public enum ExprArgs: Sendable, Equatable {
     }
 
     /// The same arguments with every sub-expression transformed.
-    public func map(_ f: (Expr) throws -> Expr) rethrows -> ExprArgs {
+    package func map(_ f: (Expr) throws -> Expr) rethrows -> ExprArgs {
         switch self {
         case .positional(let a): return .positional(try a.map(f))
         case .named(let p): return .named(try p.map { ($0.0, try f($0.1)) })
@@ -85,7 +85,7 @@ public enum ExprArgs: Sendable, Equatable {
 
 extension Expr {
     /// Every direct sub-expression, in order.
-    public var children: [Expr] {
+    package var children: [Expr] {
         switch self {
         case .literal, .fieldPath, .variable: return []
         case .array(let a): return a
@@ -95,7 +95,7 @@ extension Expr {
     }
 
     /// The same node with each direct sub-expression transformed.
-    public func mapChildren(_ f: (Expr) throws -> Expr) rethrows -> Expr {
+    package func mapChildren(_ f: (Expr) throws -> Expr) rethrows -> Expr {
         switch self {
         case .literal, .fieldPath, .variable: return self
         case .array(let a): return .array(try a.map(f))

@@ -9,14 +9,14 @@ import StrataLibBSON
 ///
 /// `$group` itself turns a missing `_id` expression into null before building the key
 /// (mongod does the same), so missing and null fall in one group there.
-public struct GroupKey: Hashable, Sendable, CustomStringConvertible {
-    public let value: BSON?
+package struct GroupKey: Hashable, Sendable, CustomStringConvertible {
+    package let value: BSON?
 
-    @inlinable public init(_ value: BSON?) { self.value = value }
+    @inlinable package init(_ value: BSON?) { self.value = value }
 
-    public static func == (a: GroupKey, b: GroupKey) -> Bool { BSONOrder.compare(a.value, b.value) == 0 }
+    package static func == (a: GroupKey, b: GroupKey) -> Bool { BSONOrder.compare(a.value, b.value) == 0 }
 
-    public func hash(into h: inout Hasher) { GroupKey.hash(value, into: &h) }
+    package func hash(into h: inout Hasher) { GroupKey.hash(value, into: &h) }
 
     static func hash(_ v: BSON?, into h: inout Hasher) {
         let r = BSONOrder.rank(v)
@@ -64,7 +64,7 @@ public struct GroupKey: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         guard let value else { return "(missing)" }
         return ExtendedJSON.string(value, mode: .relaxed)
     }

@@ -3,10 +3,10 @@ import StrataBSON
 import StrataLibBSON
 
 /// The numeric types in MongoDB's promotion order: int32 < int64 < double < decimal128.
-public enum NumericType: Int, Sendable, Comparable {
+package enum NumericType: Int, Sendable, Comparable {
     case int32 = 0, int64, double, decimal
 
-    public init?(_ v: BSON) {
+    package init?(_ v: BSON) {
         switch v {
         case .int32: self = .int32
         case .int64: self = .int64
@@ -16,10 +16,10 @@ public enum NumericType: Int, Sendable, Comparable {
         }
     }
 
-    public static func < (a: NumericType, b: NumericType) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: NumericType, b: NumericType) -> Bool { a.rawValue < b.rawValue }
 
     /// The BSON type code (16, 18, 1, 19), as mongod's partial `$sum` uses.
-    public var typeCode: Int32 {
+    package var typeCode: Int32 {
         switch self {
         case .int32: return 16
         case .int64: return 18
@@ -28,7 +28,7 @@ public enum NumericType: Int, Sendable, Comparable {
         }
     }
 
-    public init?(typeCode: Int) {
+    package init?(typeCode: Int) {
         switch typeCode {
         case 16: self = .int32
         case 18: self = .int64
@@ -42,14 +42,14 @@ public enum NumericType: Int, Sendable, Comparable {
 /// A compensated sum of doubles kept as an unevaluated pair (`sum` + `addend`), the same
 /// algorithm as mongod's `DoubleDoubleSummation` (2Sum and Fast2Sum), so that sums of
 /// integers stay exact up to ~2^106 and sums of doubles round like the server's.
-public struct DoubleDoubleSum: Sendable, Equatable {
-    public private(set) var sum: Double = 0
-    public private(set) var addend: Double = 0
+package struct DoubleDoubleSum: Sendable, Equatable {
+    package private(set) var sum: Double = 0
+    package private(set) var addend: Double = 0
     /// A plain sum, used when the compensated one became NaN (infinities).
-    public private(set) var special: Double = 0
+    package private(set) var special: Double = 0
 
-    public init() {}
-    public init(sum: Double, addend: Double) { self.sum = sum; self.addend = addend; self.special = sum }
+    package init() {}
+    package init(sum: Double, addend: Double) { self.sum = sum; self.addend = addend; self.special = sum }
 
     @inline(__always)
     static func fast2Sum(_ a: Double, _ b: Double) -> (Double, Double) {
@@ -66,7 +66,7 @@ public struct DoubleDoubleSum: Sendable, Equatable {
         return (s, (a - aP) + (b - bP))
     }
 
-    public mutating func addDouble(_ x: Double) {
+    package mutating func addDouble(_ x: Double) {
         special += x
         var x = x
         (x, addend) = DoubleDoubleSum.fast2Sum(x, addend)
@@ -74,21 +74,21 @@ public struct DoubleDoubleSum: Sendable, Equatable {
         addend += x
     }
 
-    public mutating func addLong(_ x: Int64) {
+    package mutating func addLong(_ x: Int64) {
         let high = x / (1 << 32) * (1 << 32)
         let low = x - high
         addDouble(Double(low))
         addDouble(Double(high))
     }
 
-    public mutating func addInt(_ x: Int32) { addDouble(Double(x)) }
+    package mutating func addInt(_ x: Int32) { addDouble(Double(x)) }
 
     /// The double nearest the sum.
-    public var double: Double { sum.isNaN ? special : sum }
+    package var double: Double { sum.isNaN ? special : sum }
 
-    public var isInteger: Bool { sum.rounded(.towardZero) == sum && addend.rounded(.towardZero) == addend }
+    package var isInteger: Bool { sum.rounded(.towardZero) == sum && addend.rounded(.towardZero) == addend }
 
-    public var fitsLong: Bool {
+    package var fitsLong: Bool {
         let maxD = 9.223372036854775808e18  // 2^63 == Double(Int64.max)
         if sum > -maxD && sum < maxD { return true }
         if sum == maxD { return addend < -0.5 }
@@ -97,7 +97,7 @@ public struct DoubleDoubleSum: Sendable, Equatable {
     }
 
     /// The sum rounded to the nearest integer (half away from zero); requires `fitsLong`.
-    public var long: Int64 {
+    package var long: Int64 {
         if sum == 9.223372036854775808e18 {
             return Int64(addend.rounded(.toNearestOrAwayFromZero)) &- Int64.min
         }
@@ -108,21 +108,21 @@ public struct DoubleDoubleSum: Sendable, Equatable {
 }
 
 /// Numeric helpers with MongoDB's promotion rules.
-public enum Numeric {
+package enum Numeric {
     /// int32 when it fits, int64 otherwise (mongod's `Value::createIntOrLong`).
     @inlinable
-    public static func intOrLong(_ v: Int64) -> BSON {
+    package static func intOrLong(_ v: Int64) -> BSON {
         if let i = Int32(exactly: v) { return .int32(i) }
         return .int64(v)
     }
 
     /// The widest numeric type of two numbers.
     @inlinable
-    public static func widest(_ a: NumericType, _ b: NumericType) -> NumericType { max(a, b) }
+    package static func widest(_ a: NumericType, _ b: NumericType) -> NumericType { max(a, b) }
 
     /// The value as Int64 the way mongod's `coerceToLong` does (doubles truncated toward zero,
     /// saturating at the Int64 bounds, NaN → Int64.min).
-    public static func coerceToLong(_ v: BSON) -> Int64? {
+    package static func coerceToLong(_ v: BSON) -> Int64? {
         switch v {
         case .int32(let i): return Int64(i)
         case .int64(let i): return i
@@ -132,7 +132,7 @@ public enum Numeric {
         }
     }
 
-    public static func doubleToLongSaturating(_ d: Double) -> Int64 {
+    package static func doubleToLongSaturating(_ d: Double) -> Int64 {
         if d.isNaN { return Int64.min }
         if d >= 9.223372036854775808e18 { return Int64.max }
         if d < -9.223372036854775808e18 { return Int64.min }
@@ -141,7 +141,7 @@ public enum Numeric {
 
     /// mongod's `Value::integral()`: an int32, an int64, or a double/decimal with an integral
     /// value that fits in an int32.
-    public static func isIntegral32(_ v: BSON) -> Bool {
+    package static func isIntegral32(_ v: BSON) -> Bool {
         switch v {
         case .int32: return true
         case .int64(let i): return Int32(exactly: i) != nil
@@ -154,7 +154,7 @@ public enum Numeric {
     }
 
     /// mongod's `Value::integral64Bit()`.
-    public static func isIntegral64(_ v: BSON) -> Bool {
+    package static func isIntegral64(_ v: BSON) -> Bool {
         switch v {
         case .int32, .int64: return true
         case .double(let d): return d.isFinite && d.rounded(.towardZero) == d && d >= -9.223372036854775808e18 && d < 9.223372036854775808e18
@@ -165,7 +165,7 @@ public enum Numeric {
 
     /// mongod's `coerceToDecimal`: ints and longs exactly, doubles rounded to 15 significant
     /// digits (`Decimal128(double)`, kRoundTo15Digits), decimals as they are.
-    public static func coerceToDecimal(_ v: BSON) -> Decimal128? {
+    package static func coerceToDecimal(_ v: BSON) -> Decimal128? {
         switch v {
         case .int32(let i): return Decimal128(Int64(i))
         case .int64(let i): return Decimal128(i)
@@ -179,17 +179,17 @@ public enum Numeric {
 /// The state of a `$sum` (accumulator and expression), exactly like mongod's AccumulatorSum:
 /// the widest input type, a compensated non-decimal total; int32 result when the widest type
 /// is int32 and the total fits, int64 when it fits a long, double otherwise.
-public struct SumState: Sendable, Equatable {
-    public var widest: NumericType = .int32
-    public var total = DoubleDoubleSum()
+package struct SumState: Sendable, Equatable {
+    package var widest: NumericType = .int32
+    package var total = DoubleDoubleSum()
     /// mongod's `decimalTotal`: the decimal inputs added in order (starting from 0E0).
-    public var decimalTotal = Decimal128.zero
-    public init() {}
+    package var decimalTotal = Decimal128.zero
+    package init() {}
 
     /// Adds a value; non-numbers are ignored; decimals go to `decimalTotal`.
     /// `widening: false` leaves `widest` alone (a partial sum whose inputs' widest type
     /// is known separately: its own type may come from an overflow).
-    public mutating func add(_ v: BSON?, widening: Bool = true) throws {
+    package mutating func add(_ v: BSON?, widening: Bool = true) throws {
         guard let v else { return }
         switch v {
         case .int32(let i): total.addInt(i)
@@ -200,7 +200,7 @@ public struct SumState: Sendable, Equatable {
         }
     }
 
-    public var result: BSON {
+    package var result: BSON {
         switch widest {
         case .int32:
             if total.fitsLong { return Numeric.intOrLong(total.long) }
@@ -219,7 +219,7 @@ public struct SumState: Sendable, Equatable {
 extension DoubleDoubleSum {
     /// mongod's `DoubleDoubleSummation::getDecimal()`: sum and addend each converted with 34
     /// digits, then added.
-    public var decimal: Decimal128 {
+    package var decimal: Decimal128 {
         if !sum.isFinite { return Decimal128(roundingTo34: special) }
         return Decimal128(roundingTo34: sum) + Decimal128(roundingTo34: addend)
     }

@@ -12,9 +12,9 @@ import StrataBSON
 ///   element; a missing result (`$$REMOVE`) removes the field.
 /// Expressions are evaluated against the input document (not the partly built output).
 public struct Projection: Sendable, Equatable {
-    public enum Mode: Sendable, Equatable { case inclusion, exclusion, addFields }
+    package enum Mode: Sendable, Equatable { case inclusion, exclusion, addFields }
 
-    public indirect enum Entry: Sendable, Equatable {
+    package indirect enum Entry: Sendable, Equatable {
         case include
         case exclude
         case computed(Expr)
@@ -25,13 +25,13 @@ public struct Projection: Sendable, Equatable {
         case elemMatch(Query)
     }
 
-    public struct Node: Sendable, Equatable {
-        public var fields: [(String, Entry)]
-        public init(_ fields: [(String, Entry)] = []) { self.fields = fields }
-        public static func == (a: Node, b: Node) -> Bool {
+    package struct Node: Sendable, Equatable {
+        package var fields: [(String, Entry)]
+        package init(_ fields: [(String, Entry)] = []) { self.fields = fields }
+        package static func == (a: Node, b: Node) -> Bool {
             a.fields.count == b.fields.count && zip(a.fields, b.fields).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         }
-        public subscript(name: String) -> Entry? { fields.first { $0.0 == name }?.1 }
+        package subscript(name: String) -> Entry? { fields.first { $0.0 == name }?.1 }
         var hasComputed: Bool {
             fields.contains {
                 switch $0.1 {
@@ -43,12 +43,12 @@ public struct Projection: Sendable, Equatable {
         }
     }
 
-    public var mode: Mode
-    public var root: Node
+    package var mode: Mode
+    package var root: Node
     /// find-command projection (nested arrays are not descended into; $slice/$elemMatch).
-    public var isFind: Bool
+    package var isFind: Bool
 
-    public init(mode: Mode, root: Node, isFind: Bool = false) {
+    package init(mode: Mode, root: Node, isFind: Bool = false) {
         self.mode = mode; self.root = root; self.isFind = isFind
     }
 }
@@ -57,24 +57,24 @@ public struct Projection: Sendable, Equatable {
 
 extension Projection {
     /// `$project`.
-    public static func parseProject(_ spec: Document, at loc: Location = Location()) throws -> Projection {
+    package static func parseProject(_ spec: Document, at loc: Location = Location()) throws -> Projection {
         try parseProjection(spec, at: loc, find: false)
     }
 
     /// A find command's `projection`.
-    public static func parseFind(_ spec: Document, at loc: Location = Location()) throws -> Projection {
+    package static func parseFind(_ spec: Document, at loc: Location = Location()) throws -> Projection {
         try parseProjection(spec, at: loc, find: true)
     }
 
     /// `$addFields` / `$set`.
-    public static func parseAddFields(_ spec: Document, at loc: Location = Location()) throws -> Projection {
+    package static func parseAddFields(_ spec: Document, at loc: Location = Location()) throws -> Projection {
         var root = Node()
         try addFieldsInto(&root, spec, prefix: [], at: loc)
         return Projection(mode: .addFields, root: root)
     }
 
     /// `$unset`: a field path or an array of them.
-    public static func parseUnset(_ v: BSON, at loc: Location = Location()) throws -> Projection {
+    package static func parseUnset(_ v: BSON, at loc: Location = Location()) throws -> Projection {
         let names: [String]
         switch v {
         case .string(let s): names = [s]
@@ -251,7 +251,7 @@ extension Projection {
 extension Projection {
     /// The specification as the server accepts it (the `$project`/`$addFields` argument, a
     /// find projection, or for `$unset`-style exclusions `{path: 0...}`).
-    public var bson: Document { Projection.serialize(root) }
+    package var bson: Document { Projection.serialize(root) }
 
     static func serialize(_ n: Node) -> Document {
         var d = Document()
@@ -276,7 +276,7 @@ extension Projection {
     }
 
     /// The `$unset` argument for an exclusion projection.
-    public var unsetPaths: [String] {
+    package var unsetPaths: [String] {
         var out: [String] = []
         func walk(_ n: Node, _ prefix: String) {
             for (k, e) in n.fields {
@@ -297,7 +297,7 @@ extension Projection {
 
 extension Projection {
     /// Applies the projection to a document.
-    public func apply(to doc: Document, variables: Variables = Variables()) throws -> Document {
+    package func apply(to doc: Document, variables: Variables = Variables()) throws -> Document {
         let ctx = EvalContext(root: doc, variables: variables)
         return try apply(to: doc, ctx)
     }

@@ -5,7 +5,7 @@ extension Query {
     /// Whether `doc` matches, with mongod's semantics: implicit array traversal on every path
     /// component (numeric components also index arrays), type bracketing for comparisons,
     /// `{a: null}` matching missing, `$ne`/`$nin`/`$not` as negations of the whole path.
-    public func matches(_ doc: Document, variables: Variables = Variables()) throws -> Bool {
+    package func matches(_ doc: Document, variables: Variables = Variables()) throws -> Bool {
         try QueryMatcher(variables: variables).matches(self, doc)
     }
 }

@@ -11,7 +11,7 @@ extension Query {
     ]
 
     /// Parses a filter document.
-    public static func parse(_ filter: Document, at loc: Location = Location()) throws -> Query {
+    package static func parse(_ filter: Document, at loc: Location = Location()) throws -> Query {
         var clauses: [Query] = []
         for (k, v) in filter {
             let l = loc.appending(k)
@@ -261,7 +261,7 @@ extension Query {
 
 extension Query {
     /// The filter document (`Query.parse(q.bson) == q` up to the implicit `$and`).
-    public var bson: Document {
+    package var bson: Document {
         switch self {
         case .and(let qs):
             // one document when the clauses do not repeat a key, $and otherwise
@@ -301,7 +301,7 @@ extension FieldPredicate {
     }
 
     /// The operator document of several predicates (`{$gt: 1, $lt: 5}`).
-    public static func document(_ preds: [FieldPredicate]) -> Document {
+    package static func document(_ preds: [FieldPredicate]) -> Document {
         var d = Document()
         for p in preds {
             switch p {

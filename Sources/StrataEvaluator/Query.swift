@@ -16,7 +16,7 @@ public indirect enum Query: Sendable, Equatable {
     case alwaysFalse
 
     /// The path split into components.
-    public static func components(_ path: String) -> [String] {
+    package static func components(_ path: String) -> [String] {
         path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
     }
 }
@@ -57,7 +57,7 @@ public indirect enum FieldPredicate: Sendable, Equatable {
 
 extension Query {
     /// Every path the query constrains (not the ones inside `$expr`).
-    public var paths: Set<String> {
+    package var paths: Set<String> {
         switch self {
         case .and(let qs), .or(let qs), .nor(let qs): return qs.reduce(into: Set<String>()) { $0.formUnion($1.paths) }
         case .field(let p, _): return [p]
@@ -67,7 +67,7 @@ extension Query {
 
     /// The same query with every path translated (`$elemMatch` sub-queries are relative to
     /// the array elements and are left alone); `$expr` field paths go through `expr`.
-    public func mappingPaths(_ path: (String) throws -> String, expr: (Expr) throws -> Expr = { $0 }) rethrows -> Query {
+    package func mappingPaths(_ path: (String) throws -> String, expr: (Expr) throws -> Expr = { $0 }) rethrows -> Query {
         switch self {
         case .and(let qs): return .and(try qs.map { try $0.mappingPaths(path, expr: expr) })
         case .or(let qs): return .or(try qs.map { try $0.mappingPaths(path, expr: expr) })

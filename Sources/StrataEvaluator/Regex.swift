@@ -12,9 +12,9 @@ internal import CPCRE2
 /// `@unchecked Sendable`: a thin wrapper of a compiled PCRE2 pattern, which PCRE2 documents
 /// as thread-safe to match with from many threads at once as long as each match has match
 /// data of its own — `firstMatch` makes a fresh one per call. Nothing here is mutable.
-public final class CompiledRegex: @unchecked Sendable {
-    public let pattern: String
-    public let options: String
+package final class CompiledRegex: @unchecked Sendable {
+    package let pattern: String
+    package let options: String
     /// The compiled pattern (`pcre2_code_8*`); read-only after compilation, so shared across
     /// threads, each match with its own match data.
     private let code: OpaquePointer
@@ -97,7 +97,7 @@ public final class CompiledRegex: @unchecked Sendable {
     }
 
     /// Whether the pattern matches somewhere in `s` (the `$regex` query operator).
-    public func matches(_ s: String) throws -> Bool {
+    package func matches(_ s: String) throws -> Bool {
         var s = s
         return try s.withUTF8 { try firstMatch(in: $0, from: 0, op: "$regex") != nil }
     }
@@ -108,7 +108,7 @@ public final class CompiledRegex: @unchecked Sendable {
     /// (`$regexMatch`…) for its error messages; nil means the `$regex` query operator.
     /// Errors read as mongod's: 51091 "Regular expression is invalid: …" for queries,
     /// 51111 "Invalid Regex in $regexFind: …" for expressions, 51108 for a bad flag.
-    public static func get(_ pattern: String, _ options: String, op: String? = nil) throws -> CompiledRegex {
+    package static func get(_ pattern: String, _ options: String, op: String? = nil) throws -> CompiledRegex {
         let key = options + "/" + pattern
         if let r = cache.withLock({ $0[key] }) { return r }
         if op == nil, pattern.utf8.contains(0) { throw evalError("Regular expression cannot contain an embedded null byte") }

@@ -7,14 +7,14 @@ import StrataLibBSON
 /// 1e-9, and the result order compared only where the pipeline defines it —
 /// by its last ordering stage (documents that tie on the sort key may come in
 /// any order), or natural order when nothing reorders the documents.
-public enum ResultComparison {
+package enum ResultComparison {
     /// Relative 1e-9, as the contract says, plus an absolute 1e-12 for round-off
     /// around zero (the standard deviation of equal values is 0 up to the last bits,
     /// and two summation orders give different last bits).
-    public static let values = BSONComparison(relativeTolerance: 1e-9, absoluteTolerance: 1e-12)
+    package static let values = BSONComparison(relativeTolerance: 1e-9, absoluteTolerance: 1e-12)
 
     /// `nil` when equal; otherwise what differs.
-    public static func difference(_ got: [Document], _ want: [Document], pipeline: [BSON]) -> String? {
+    package static func difference(_ got: [Document], _ want: [Document], pipeline: [BSON]) -> String? {
         // SecantusDB answers `$count` over no input with [{n: 0}]; mongod (and strata) with nothing.
         if got.isEmpty, want.count == 1, case .document(let last)? = pipeline.last, last["$count"] != nil,
            want[0].count == 1, want[0].values.first?.exactInt == 0

@@ -13,21 +13,21 @@ import StrataLibBSON
 /// index-key generation); strata refuses that case with `.unsupported` rather than
 /// guessing, and reports parallel arrays as mongod does.
 public struct SortPattern: Sendable, Equatable {
-    public struct Component: Sendable, Equatable {
-        public var path: [String]
-        public var ascending: Bool
-        public init(path: [String], ascending: Bool) { self.path = path; self.ascending = ascending }
+    package struct Component: Sendable, Equatable {
+        package var path: [String]
+        package var ascending: Bool
+        package init(path: [String], ascending: Bool) { self.path = path; self.ascending = ascending }
     }
 
-    public var components: [Component]
+    package var components: [Component]
     /// `$sortArray: {sortBy: 1 | -1}`: sort the elements by their whole value.
-    public var wholeValueAscending: Bool?
+    package var wholeValueAscending: Bool?
 
-    public init(components: [Component]) { self.components = components; self.wholeValueAscending = nil }
-    public init(wholeValueAscending: Bool) { self.components = []; self.wholeValueAscending = wholeValueAscending }
+    package init(components: [Component]) { self.components = components; self.wholeValueAscending = nil }
+    package init(wholeValueAscending: Bool) { self.components = []; self.wholeValueAscending = wholeValueAscending }
 
     /// Parses `{a: 1, "b.c": -1}` (values 1 or -1 as int, long or double).
-    public static func parse(_ spec: Document, at loc: Location, what: String = "$sort") throws -> SortPattern {
+    package static func parse(_ spec: Document, at loc: Location, what: String = "$sort") throws -> SortPattern {
         if spec.isEmpty { throw StrataError.badInput("\(what) must have at least one sort key", at: loc) }
         var comps: [Component] = []
         for (k, v) in spec {
@@ -48,13 +48,13 @@ public struct SortPattern: Sendable, Equatable {
     }
 
     /// `$sortArray`'s sortBy: 1, -1, or a sort document.
-    public static func parseSortArraySpec(_ v: BSON, at loc: Location) throws -> SortPattern {
+    package static func parseSortArraySpec(_ v: BSON, at loc: Location) throws -> SortPattern {
         if case .document(let d) = v { return try parse(d, at: loc, what: "$sortArray sortBy") }
         if let n = v.doubleValue, v.isNumber, n == 1 || n == -1 { return SortPattern(wholeValueAscending: n == 1) }
         throw StrataError.badInput("$sortArray requires sortBy to be 1, -1 or a sort document", at: loc)
     }
 
-    public var bson: BSON {
+    package var bson: BSON {
         if let w = wholeValueAscending { return .int32(w ? 1 : -1) }
         return .document(Document(components.map { ($0.path.joined(separator: "."), .int32($0.ascending ? 1 : -1)) }))
     }
@@ -62,7 +62,7 @@ public struct SortPattern: Sendable, Equatable {
     // MARK: keys
 
     /// The sort key of a value (a document for field components).
-    public func key(_ v: BSON) throws -> [BSON] {
+    package func key(_ v: BSON) throws -> [BSON] {
         if let w = wholeValueAscending { _ = w; return [v] }
         var out: [BSON] = []
         out.reserveCapacity(components.count)
@@ -82,7 +82,7 @@ public struct SortPattern: Sendable, Equatable {
 
     /// The key of already-extracted per-component values (e.g. `$top`'s sortFields: the
     /// aggregation values of each sortBy path): arrays contribute their elements.
-    public func key(values: [BSON?]) throws -> [BSON] {
+    package func key(values: [BSON?]) throws -> [BSON] {
         var out: [BSON] = []
         var arrays = 0
         for (c, v) in zip(components, values) {
@@ -142,7 +142,7 @@ public struct SortPattern: Sendable, Equatable {
     }
 
     /// Compares two keys made by this pattern.
-    public func compare(_ a: [BSON], _ b: [BSON]) -> Int {
+    package func compare(_ a: [BSON], _ b: [BSON]) -> Int {
         if let w = wholeValueAscending {
             let c = BSONOrder.compare(a[0], b[0])
             return w ? c : -c
@@ -155,7 +155,7 @@ public struct SortPattern: Sendable, Equatable {
     }
 
     /// A stable sort of values by this pattern.
-    public func sorted(_ values: [BSON]) throws -> [BSON] {
+    package func sorted(_ values: [BSON]) throws -> [BSON] {
         let keyed = try values.enumerated().map { (key: try key($0.element), i: $0.offset, v: $0.element) }
         return keyed.sorted { a, b in
             let c = compare(a.key, b.key)

@@ -3,19 +3,19 @@ import StrataBSON
 /// Where in an input something is: a file (when there is one) and a JSON path
 /// inside it, e.g. `queries/q.json: pipeline[2].$group.total.$sum`.
 public struct Location: Sendable, Hashable, CustomStringConvertible {
-    public var file: String?
-    public var path: String
+    package var file: String?
+    package var path: String
 
-    public init(file: String? = nil, path: String = "") {
+    package init(file: String? = nil, path: String = "") {
         self.file = file
         self.path = path
     }
 
-    public func appending(_ key: String) -> Location {
+    package func appending(_ key: String) -> Location {
         Location(file: file, path: path.isEmpty ? key : path + "." + key)
     }
 
-    public func appending(index: Int) -> Location {
+    package func appending(index: Int) -> Location {
         Location(file: file, path: path + "[\(index)]")
     }
 
@@ -32,31 +32,31 @@ public struct Location: Sendable, Hashable, CustomStringConvertible {
 /// The error type of strata above the driver. A struct over a private enum
 /// with static members, so new kinds never break a `switch` in user code.
 public struct StrataError: Error, Sendable, CustomStringConvertible {
-    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+    package struct Kind: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case badInput, unsupported, unknownVersion, upgradeFailed, evaluation, conflict, interrupted
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
         /// Malformed input: a file, a query, a lens, an argument (CLI exit 2).
-        public static let badInput = Kind(.badInput)
+        package static let badInput = Kind(.badInput)
         /// Well-formed, but strata cannot answer it exactly (CLI exit 3).
-        public static let unsupported = Kind(.unsupported)
+        package static let unsupported = Kind(.unsupported)
         /// Documents at a version the lens does not know (CLI exit 4).
-        public static let unknownVersion = Kind(.unknownVersion)
+        package static let unknownVersion = Kind(.unknownVersion)
         /// A document the lens cannot upgrade (CLI exit 5).
-        public static let upgradeFailed = Kind(.upgradeFailed)
+        package static let upgradeFailed = Kind(.upgradeFailed)
         /// An expression failed at run time, as the server would fail it (CLI exit 1).
-        public static let evaluation = Kind(.evaluation)
+        package static let evaluation = Kind(.evaluation)
         /// A concurrent change got in the way (a migrator's write lost a race).
-        public static let conflict = Kind(.conflict)
+        package static let conflict = Kind(.conflict)
         /// The server stopped answering, or lost the query's snapshot, mid-query: the answer
         /// is incomplete, and whatever was written of it is not the whole answer (CLI exit 7).
-        public static let interrupted = Kind(.interrupted)
-        public var description: String { base.rawValue }
+        package static let interrupted = Kind(.interrupted)
+        package var description: String { base.rawValue }
 
         /// The CLI's exit status for this kind.
-        public var exitCode: Int32 {
+        package var exitCode: Int32 {
             switch base {
             case .badInput: return 2
             case .unsupported: return 3
@@ -68,21 +68,21 @@ public struct StrataError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public let kind: Kind
-    public let message: String
-    public let location: Location?
+    package let kind: Kind
+    package let message: String
+    package let location: Location?
 
-    public init(_ kind: Kind, _ message: String, at location: Location? = nil) {
+    package init(_ kind: Kind, _ message: String, at location: Location? = nil) {
         self.kind = kind
         self.message = message
         self.location = location
     }
 
-    public static func badInput(_ message: String, at location: Location? = nil) -> StrataError {
+    package static func badInput(_ message: String, at location: Location? = nil) -> StrataError {
         StrataError(.badInput, message, at: location)
     }
 
-    public static func unsupported(_ message: String, at location: Location? = nil) -> StrataError {
+    package static func unsupported(_ message: String, at location: Location? = nil) -> StrataError {
         StrataError(.unsupported, message, at: location)
     }
 

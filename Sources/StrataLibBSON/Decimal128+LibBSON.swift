@@ -19,10 +19,10 @@ extension Decimal128: CustomStringConvertible, LosslessStringConvertible {
         }
     }
 
-    public var isNaN: Bool { (high >> 58) & 0x1f == 0x1f }
+    package var isNaN: Bool { (high >> 58) & 0x1f == 0x1f }
 
     /// The nearest Double (through the decimal text; exact for values a double holds).
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         let s = description
         switch s {
         case "NaN", "-NaN": return .nan
@@ -36,7 +36,7 @@ extension Decimal128: CustomStringConvertible, LosslessStringConvertible {
 extension BSON {
     /// The value as a Double, for int32, int64, double and decimal128 (a decimal through
     /// libbson's text, hence here rather than with `BSON`).
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         switch self {
         case .int32(let v): return Double(v)
         case .int64(let v): return Double(v)

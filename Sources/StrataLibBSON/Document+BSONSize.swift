@@ -2,5 +2,5 @@ import StrataBSON
 
 extension Document {
     /// The size of the document encoded as BSON, in bytes (what `$bsonSize` answers).
-    public var bsonSize: Int { BSONBuffer(self).byteCount }
+    package var bsonSize: Int { BSONBuffer(self).byteCount }
 }

@@ -62,12 +62,12 @@ enum QueryKeyProtection {
 extension ExtendedJSON {
     /// Parses query or pipeline text: Extended JSON v2, plus the query operators
     /// libbson would otherwise take for legacy type wrappers (`$type`, `$regex`, `$options`).
-    public static func parseQueryDocument(_ text: String) throws -> Document {
+    package static func parseQueryDocument(_ text: String) throws -> Document {
         QueryKeyProtection.restore(try parseDocument(QueryKeyProtection.protect(text)))
     }
 
     /// `parseQueryDocument` for any JSON value (an inline pipeline array, say).
-    public static func parseQueryValue(_ text: String) throws -> BSON {
+    package static func parseQueryValue(_ text: String) throws -> BSON {
         QueryKeyProtection.restore(try parseValue(QueryKeyProtection.protect(text)))
     }
 }

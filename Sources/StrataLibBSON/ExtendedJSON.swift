@@ -2,11 +2,11 @@ import CBSON
 import StrataBSON
 
 /// MongoDB Extended JSON v2, both ways, done by libbson.
-public enum ExtendedJSON {
-    public enum Mode: Sendable { case relaxed, canonical }
+package enum ExtendedJSON {
+    package enum Mode: Sendable { case relaxed, canonical }
 
     /// Parses one JSON object (relaxed or canonical Extended JSON) into a document.
-    public static func parseDocument(_ text: String) throws -> Document {
+    package static func parseDocument(_ text: String) throws -> Document {
         var error = bson_error_t()
         let bytes = Array(text.utf8)
         let parsed: OpaquePointer? = bytes.withUnsafeBufferPointer { buf in
@@ -19,7 +19,7 @@ public enum ExtendedJSON {
     }
 
     /// Parses any JSON value (object, array, string, number...).
-    public static func parseValue(_ text: String) throws -> BSON {
+    package static func parseValue(_ text: String) throws -> BSON {
         let doc = try parseDocument("{\"v\": \(text)\n}")
         guard doc.count == 1, let v = doc["v"] else {
             throw ExtendedJSONError(message: "expected a single JSON value")
@@ -27,7 +27,7 @@ public enum ExtendedJSON {
         return v
     }
 
-    public static func string(_ document: Document, mode: Mode = .relaxed) -> String {
+    package static func string(_ document: Document, mode: Mode = .relaxed) -> String {
         let buffer = BSONBuffer(document)
         var len = 0
         let cstr: UnsafeMutablePointer<CChar>? = switch mode {
@@ -40,7 +40,7 @@ public enum ExtendedJSON {
     }
 
     /// A single value as Extended JSON (rendered inside a one-key document).
-    public static func string(_ value: BSON, mode: Mode = .relaxed) -> String {
+    package static func string(_ value: BSON, mode: Mode = .relaxed) -> String {
         let wrapped = string(Document([("v", value)]), mode: mode)
         // `{ "v" : <value> }`
         guard let colon = wrapped.firstIndex(of: ":") else { return wrapped }
@@ -55,7 +55,7 @@ public enum ExtendedJSON {
     }
 }
 
-public struct ExtendedJSONError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
+package struct ExtendedJSONError: Error, Sendable, CustomStringConvertible {
+    package let message: String
+    package var description: String { message }
 }

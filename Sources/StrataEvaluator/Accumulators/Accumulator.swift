@@ -39,7 +39,7 @@ import StrataBSON
 /// names its partial fields; `GroupSplit` builds them for a whole `$group`.
 /// Double partial sums lose the slice's compensation term, so the last bits may differ from
 /// a single pass (mongod's own sharded merges ship it; public `$group` cannot).
-public protocol Accumulator: Sendable {
+package protocol Accumulator: Sendable {
     mutating func accumulate(_ value: BSON?) throws
     mutating func merge(_ partial: BSON?) throws
     func finalize() throws -> BSON?
@@ -47,26 +47,26 @@ public protocol Accumulator: Sendable {
 
 /// A parsed accumulator of `$group`/`$bucket`/`$bucketAuto`: `{$op: argument}` or, for the
 /// n-ary and sorted ones, `{$op: {n, input | output, sortBy}}`.
-public struct AccumulatorSpec: Sendable, Equatable {
+package struct AccumulatorSpec: Sendable, Equatable {
     /// "$sum", "$topN", ...
-    public var op: String
+    package var op: String
     /// The expression evaluated per document (`input` of `$firstN`..., `output` of `$top`...).
-    public var argument: Expr
+    package var argument: Expr
     /// `n` of the *N accumulators (evaluated once per group, with the group's `_id` as `$_id`).
-    public var n: Expr?
+    package var n: Expr?
     /// `sortBy` of `$top`/`$bottom`/`$topN`/`$bottomN`.
-    public var sortBy: SortPattern?
+    package var sortBy: SortPattern?
     /// `p` and `method` of `$percentile` / `$median`.
-    public var percentile: PercentileOptions?
+    package var percentile: PercentileOptions?
 
-    public init(op: String, argument: Expr, n: Expr? = nil, sortBy: SortPattern? = nil, percentile: PercentileOptions? = nil) {
+    package init(op: String, argument: Expr, n: Expr? = nil, sortBy: SortPattern? = nil, percentile: PercentileOptions? = nil) {
         self.op = op; self.argument = argument; self.n = n; self.sortBy = sortBy; self.percentile = percentile
     }
 
     static let simple: Set<String> = ["$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet",
                                       "$stdDevPop", "$stdDevSamp", "$mergeObjects", "$concatArrays", "$setUnion"]
 
-    public static func parse(_ v: BSON, at loc: Location) throws -> AccumulatorSpec {
+    package static func parse(_ v: BSON, at loc: Location) throws -> AccumulatorSpec {
         guard let (op, arg) = v.singleField else {
             throw StrataError.badInput("an accumulator must be an object with exactly one field, the accumulator's name", at: loc)
         }
@@ -123,7 +123,7 @@ public struct AccumulatorSpec: Sendable, Equatable {
         }
     }
 
-    public var bson: BSON {
+    package var bson: BSON {
         switch op {
         case "$count": return ["$count": .document([:])]
         case "$top", "$bottom", "$topN", "$bottomN":
@@ -142,10 +142,10 @@ public struct AccumulatorSpec: Sendable, Equatable {
     }
 
     /// True when `n` reads the group key (a field path or `$$ROOT`), so differs by group.
-    public var nDependsOnKey: Bool { n.map { !$0.fieldPaths.isEmpty || $0.usesRoot } ?? false }
+    package var nDependsOnKey: Bool { n.map { !$0.fieldPaths.isEmpty || $0.usesRoot } ?? false }
 
     /// A fresh accumulator. `groupId` is the group's `_id`, against which `n` is evaluated.
-    public func makeAccumulator(groupId: BSON? = nil, variables: Variables = Variables()) throws -> any Accumulator {
+    package func makeAccumulator(groupId: BSON? = nil, variables: Variables = Variables()) throws -> any Accumulator {
         switch op {
         case "$sum", "$count":
             // mongod sums a constant argument ({$sum: 1}, {$sum: 0.5}) with plain arithmetic

@@ -8,15 +8,15 @@ import StrataBSON
 /// the type's `RowField` names and its partial state from its `PartialField` names, and
 /// the same type's `merge` reads those `PartialField`s. `GroupSplit` only prefixes the row
 /// fields with the accumulator's position (`__s<i><suffix>`).
-public struct AccumulatorSplit: Sendable {
+package struct AccumulatorSplit: Sendable {
     /// The server-side accumulators: the suffix of the partial-row field each fills, and
     /// the accumulator (`{$sum: x}`...).
-    public let shardsPart: [(suffix: String, accumulator: BSON)]
+    package let shardsPart: [(suffix: String, accumulator: BSON)]
     /// The partial state for `Accumulator.merge`, from the partial row's fields (by suffix).
     let mergingPart: @Sendable (_ field: (String) -> BSON?) -> BSON?
     /// A plain partial `$sum` that does not ship its inputs' widest type: its own type may
     /// come from an overflow (`GroupMerger.sumTypeAmbiguous`).
-    public let isUntrackedSum: Bool
+    package let isUntrackedSum: Bool
 
     init(_ shardsPart: [(suffix: String, accumulator: BSON)], isUntrackedSum: Bool = false,
          mergingPart: @escaping @Sendable (_ field: (String) -> BSON?) -> BSON?) {
@@ -39,7 +39,7 @@ extension AccumulatorSpec {
     /// not split: `$median` and `$percentile` (the approximate method's t-digest depends
     /// on the input order). `$top`/`$bottom` and their N forms merge on their sort keys;
     /// among documents with equal keys mongod promises no order either.
-    public var mergesInAnyOrder: Bool {
+    package var mergesInAnyOrder: Bool {
         switch op {
         case "$sum", "$count", "$avg", "$min", "$max", "$stdDevPop", "$stdDevSamp", "$addToSet",
              "$top", "$bottom", "$topN", "$bottomN", "$maxN", "$minN":
@@ -54,7 +54,7 @@ extension AccumulatorSpec {
     ///
     /// `trackSumWidth`: a `$sum` of a non-constant argument also ships the widest numeric
     /// type of its slice's inputs (see `GroupSplit`).
-    public func split(trackSumWidth: Bool) -> AccumulatorSplit {
+    package func split(trackSumWidth: Bool) -> AccumulatorSplit {
         let arg = argument.bson
         switch op {
         case "$sum", "$count":

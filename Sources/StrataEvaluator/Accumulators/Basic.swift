@@ -6,13 +6,13 @@ import StrataLibBSON
 /// With a constant argument (`{$sum: 1}`, `{$sum: 0.5}`) mongod adds with plain typed
 /// arithmetic (int32 → int64 on overflow → double on overflow; doubles without compensation);
 /// `constant` reproduces that until a partial state is merged.
-public struct SumAccumulator: Accumulator {
-    public var state = SumState()
+package struct SumAccumulator: Accumulator {
+    package var state = SumState()
     var constant: Bool
     var constTotal: BSON = .int32(0)
-    public init(constant: Bool = false) { self.constant = constant }
+    package init(constant: Bool = false) { self.constant = constant }
 
-    public mutating func accumulate(_ v: BSON?) throws {
+    package mutating func accumulate(_ v: BSON?) throws {
         guard constant else { try state.add(v); return }
         guard let v, v.isNumber else { return }
         if case .decimal128 = v { try leaveConstant(); try state.add(v); return }
@@ -44,7 +44,7 @@ public struct SumAccumulator: Accumulator {
         }
     }
 
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         try leaveConstant()
         switch p {
         case .array(let parts)? where parts.count >= 3:
@@ -68,20 +68,20 @@ public struct SumAccumulator: Accumulator {
         case nil: break
         }
     }
-    public func finalize() -> BSON? { constant ? constTotal : state.result }
+    package func finalize() -> BSON? { constant ? constTotal : state.result }
 }
 
 /// `$avg`: numeric inputs only (compensated sum; ints added as doubles, longs exactly), null
 /// when there were none. Partial: `{subTotal, count, subTotalError?}` (also `{sum, count}`).
-public struct AvgAccumulator: Accumulator {
+package struct AvgAccumulator: Accumulator {
     var total = DoubleDoubleSum()
     var count: Int64 = 0
     /// mongod's `_decimalTotal` and `_isDecimal`: decimal inputs summed in decimal; with any,
     /// the result is (decimal total + the other total's getDecimal()) / count, a decimal.
     var decimalTotal = Decimal128.zero
     var isDecimal = false
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init() {}
+    package mutating func accumulate(_ v: BSON?) throws {
         switch v {
         case .int32(let i)?: total.addDouble(Double(i))
         case .int64(let i)?: total.addLong(i)
@@ -91,7 +91,7 @@ public struct AvgAccumulator: Accumulator {
         }
         count += 1
     }
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         guard case .document(let d)? = p else {
             if BSON.isNullish(p) { return }
             throw evalError("$avg expects partial states of the form {subTotal, count}, found \(show(p))")
@@ -120,7 +120,7 @@ public struct AvgAccumulator: Accumulator {
         if case .double(let e)? = d[PartialField.subTotalError] { total.addDouble(e) }
         count += c
     }
-    public func finalize() -> BSON? {
+    package func finalize() -> BSON? {
         if count == 0 { return .null }
         if isDecimal { return .decimal128((decimalTotal + total.decimal) / Decimal128(count)) }
         return .double(total.double / Double(count))
@@ -129,43 +129,43 @@ public struct AvgAccumulator: Accumulator {
 
 /// `$min` / `$max`: BSON order, null/missing/undefined ignored, null when nothing else came.
 /// Partial: the slice's result.
-public struct MinMaxAccumulator: Accumulator {
+package struct MinMaxAccumulator: Accumulator {
     let isMax: Bool
     var value: BSON?
-    public init(isMax: Bool) { self.isMax = isMax }
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init(isMax: Bool) { self.isMax = isMax }
+    package mutating func accumulate(_ v: BSON?) throws {
         guard let v, !BSON.isNullish(v) else { return }
         guard let cur = value else { value = v; return }
         let c = BSONOrder.compare(v, cur)
         if isMax ? c > 0 : c < 0 { value = v }
     }
-    public mutating func merge(_ p: BSON?) throws { try accumulate(p) }
-    public func finalize() -> BSON? { value ?? .null }
+    package mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    package func finalize() -> BSON? { value ?? .null }
 }
 
 /// `$first`: the first value seen, missing included. Partial: `{v: value}` (v absent =
 /// missing) or a bare value.
-public struct FirstAccumulator: Accumulator {
+package struct FirstAccumulator: Accumulator {
     var seen = false
     var value: BSON?
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init() {}
+    package mutating func accumulate(_ v: BSON?) throws {
         if !seen { seen = true; value = v }
     }
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         if seen { return }
         try accumulate(unwrapPartialValue(p))
     }
-    public func finalize() -> BSON? { value }
+    package func finalize() -> BSON? { value }
 }
 
 /// `$last`: the last value seen, missing included. Partial as `$first`.
-public struct LastAccumulator: Accumulator {
+package struct LastAccumulator: Accumulator {
     var value: BSON?
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws { value = v }
-    public mutating func merge(_ p: BSON?) throws { value = unwrapPartialValue(p) }
-    public func finalize() -> BSON? { value }
+    package init() {}
+    package mutating func accumulate(_ v: BSON?) throws { value = v }
+    package mutating func merge(_ p: BSON?) throws { value = unwrapPartialValue(p) }
+    package func finalize() -> BSON? { value }
 }
 
 func unwrapPartialValue(_ p: BSON?) -> BSON? {
@@ -176,91 +176,91 @@ func unwrapPartialValue(_ p: BSON?) -> BSON? {
 }
 
 /// `$push`: every non-missing value, in order. Partial: an array.
-public struct PushAccumulator: Accumulator {
+package struct PushAccumulator: Accumulator {
     var items: [BSON] = []
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws { if let v { items.append(v) } }
-    public mutating func merge(_ p: BSON?) throws {
+    package init() {}
+    package mutating func accumulate(_ v: BSON?) throws { if let v { items.append(v) } }
+    package mutating func merge(_ p: BSON?) throws {
         guard case .array(let a)? = p else {
             if p == nil { return }
             throw evalError("$push expects array partial states, found \(typeName(p))")
         }
         items += a
     }
-    public func finalize() -> BSON? { .array(items) }
+    package func finalize() -> BSON? { .array(items) }
 }
 
 /// `$concatArrays` (accumulator): concatenates array values; null/missing ignored.
-public struct ConcatArraysAccumulator: Accumulator {
+package struct ConcatArraysAccumulator: Accumulator {
     var items: [BSON] = []
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init() {}
+    package mutating func accumulate(_ v: BSON?) throws {
         if BSON.isNullish(v) { return }
         guard case .array(let a)? = v else { throw evalError("$concatArrays requires array inputs, but input \(show(v)) is of type \(typeName(v))") }
         items += a
     }
-    public mutating func merge(_ p: BSON?) throws { try accumulate(p) }
-    public func finalize() -> BSON? { .array(items) }
+    package mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    package func finalize() -> BSON? { .array(items) }
 }
 
 /// `$addToSet`: distinct non-missing values (MongoDB equality). The output order is the
 /// order of first appearance (mongod's is unspecified). Partial: an array.
-public struct AddToSetAccumulator: Accumulator {
+package struct AddToSetAccumulator: Accumulator {
     var seen = Set<GroupKey>()
     var items: [BSON] = []
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init() {}
+    package mutating func accumulate(_ v: BSON?) throws {
         guard let v else { return }
         if seen.insert(GroupKey(v)).inserted { items.append(v) }
     }
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         guard case .array(let a)? = p else {
             if p == nil { return }
             throw evalError("$addToSet expects array partial states, found \(typeName(p))")
         }
         for x in a { try accumulate(x) }
     }
-    public func finalize() -> BSON? { .array(items) }
+    package func finalize() -> BSON? { .array(items) }
 }
 
 /// `$setUnion` (accumulator): the union of array values; null/missing ignored.
-public struct SetUnionAccumulator: Accumulator {
+package struct SetUnionAccumulator: Accumulator {
     var set = AddToSetAccumulator()
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init() {}
+    package mutating func accumulate(_ v: BSON?) throws {
         if BSON.isNullish(v) { return }
         guard case .array(let a)? = v else { throw evalError("$setUnion requires array inputs, but input \(show(v)) is of type \(typeName(v))") }
         for x in a { try set.accumulate(x) }
     }
-    public mutating func merge(_ p: BSON?) throws { try accumulate(p) }
-    public func finalize() -> BSON? { set.finalize() }
+    package mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    package func finalize() -> BSON? { set.finalize() }
 }
 
 /// `$mergeObjects`: documents merged in order (later fields win, first position kept);
 /// null/missing ignored, anything else is an error. Partial: a document.
-public struct MergeObjectsAccumulator: Accumulator {
+package struct MergeObjectsAccumulator: Accumulator {
     var doc = Document()
-    public init() {}
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init() {}
+    package mutating func accumulate(_ v: BSON?) throws {
         if BSON.isNullish(v) { return }
         guard case .document(let d)? = v else {
             throw evalError("$mergeObjects requires object inputs, but input \(show(v)) is of type \(typeName(v))")
         }
         for (k, x) in d { doc[k] = x }
     }
-    public mutating func merge(_ p: BSON?) throws { try accumulate(p) }
-    public func finalize() -> BSON? { .document(doc) }
+    package mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    package func finalize() -> BSON? { .document(doc) }
 }
 
 /// `$stdDevPop` / `$stdDevSamp`: Welford's online algorithm over numeric inputs (as mongod).
 /// Partial: `{count, mean, m2}` merged with the parallel formula, or `{count, mean, stdDevPop}`.
-public struct StdDevAccumulator: Accumulator {
+package struct StdDevAccumulator: Accumulator {
     let sample: Bool
     var count: Int64 = 0
     var mean = 0.0
     var m2 = 0.0
-    public init(sample: Bool) { self.sample = sample }
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init(sample: Bool) { self.sample = sample }
+    package mutating func accumulate(_ v: BSON?) throws {
         guard let v, v.isNumber else { return }
         let x = v.doubleValue!  // mongod: decimals too are taken as their nearest double
         count += 1
@@ -270,7 +270,7 @@ public struct StdDevAccumulator: Accumulator {
             m2 += delta * (x - mean)
         }
     }
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         guard case .document(let d)? = p, let c = d[PartialField.count].flatMap({ Numeric.coerceToLong($0) }) else {
             if BSON.isNullish(p) { return }
             throw evalError("standard deviation partial states must be {count, mean, m2}, found \(show(p))")
@@ -285,7 +285,7 @@ public struct StdDevAccumulator: Accumulator {
         m2 += (pm2 ?? 0) + delta * delta * (Double(count) * Double(c) / Double(newCount))
         count = newCount
     }
-    public func finalize() -> BSON? {
+    package func finalize() -> BSON? {
         let adjusted = sample ? count - 1 : count
         if adjusted <= 0 { return .null }
         return .double((m2 / Double(adjusted)).squareRoot())

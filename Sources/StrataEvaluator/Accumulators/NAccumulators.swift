@@ -5,7 +5,7 @@ import StrataBSON
 /// output becomes null. Input and partial element: `{output, sortFields: [v1, ...]}` where
 /// `vi` is the aggregation value of the i-th sortBy path. Partial: one such document or an
 /// array of them.
-public struct TopBottomAccumulator: Accumulator {
+package struct TopBottomAccumulator: Accumulator {
     let pattern: SortPattern
     let n: Int
     let top: Bool
@@ -16,7 +16,7 @@ public struct TopBottomAccumulator: Accumulator {
     let removable: Bool
     var entries: [(key: [BSON], output: BSON)] = []
 
-    public init(pattern: SortPattern, n: Int, top: Bool, single: Bool) {
+    package init(pattern: SortPattern, n: Int, top: Bool, single: Bool) {
         self.init(pattern: pattern, n: n, top: top, single: single, removable: false)
     }
 
@@ -24,7 +24,7 @@ public struct TopBottomAccumulator: Accumulator {
         self.pattern = pattern; self.n = n; self.top = top; self.single = single; self.removable = removable
     }
 
-    public mutating func accumulate(_ v: BSON?) throws {
+    package mutating func accumulate(_ v: BSON?) throws {
         guard case .document(let d)? = v else { return }
         let fields: [BSON?] = d[PartialField.sortFields]?.arrayValue?.map { Optional($0) } ?? []
         let padded = fields + [BSON?](repeating: nil, count: max(0, pattern.components.count - fields.count))
@@ -48,7 +48,7 @@ public struct TopBottomAccumulator: Accumulator {
         entries.insert((key, output), at: lo)
     }
 
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         switch p {
         case .array(let items)?: for x in items { try accumulate(x) }
         case .document?: try accumulate(p)
@@ -56,7 +56,7 @@ public struct TopBottomAccumulator: Accumulator {
         }
     }
 
-    public func finalize() -> BSON? {
+    package func finalize() -> BSON? {
         let kept = entries.count <= n ? entries[...] : (top ? entries.prefix(n) : entries.suffix(n))
         if single { return kept.first?.output ?? .null }
         return .array(kept.map(\.output))
@@ -64,12 +64,12 @@ public struct TopBottomAccumulator: Accumulator {
 }
 
 /// `$firstN` / `$lastN`: the first / last n values, missing as null. Partial: an array.
-public struct FirstLastNAccumulator: Accumulator {
+package struct FirstLastNAccumulator: Accumulator {
     let n: Int
     let first: Bool
     var items: [BSON] = []
-    public init(n: Int, first: Bool) { self.n = n; self.first = first }
-    public mutating func accumulate(_ v: BSON?) throws {
+    package init(n: Int, first: Bool) { self.n = n; self.first = first }
+    package mutating func accumulate(_ v: BSON?) throws {
         if first {
             if items.count < n { items.append(v ?? .null) }
         } else {
@@ -77,25 +77,25 @@ public struct FirstLastNAccumulator: Accumulator {
             if items.count > n { items.removeFirst(items.count - n) }
         }
     }
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         guard case .array(let a)? = p else { return }
         for x in a { try accumulate(x) }
     }
-    public func finalize() -> BSON? { .array(items) }
+    package func finalize() -> BSON? { .array(items) }
 }
 
 /// `$maxN` / `$minN`: the n largest / smallest non-null values, largest / smallest first.
 /// Partial: an array.
-public struct MinMaxNAccumulator: Accumulator {
+package struct MinMaxNAccumulator: Accumulator {
     let n: Int
     let isMax: Bool
     var items: [BSON] = []  // best first
-    public init(n: Int, isMax: Bool) { self.n = n; self.isMax = isMax }
+    package init(n: Int, isMax: Bool) { self.n = n; self.isMax = isMax }
     func better(_ a: BSON, _ b: BSON) -> Bool {
         let c = BSONOrder.compare(a, b)
         return isMax ? c > 0 : c < 0
     }
-    public mutating func accumulate(_ v: BSON?) throws {
+    package mutating func accumulate(_ v: BSON?) throws {
         guard let v, !BSON.isNullish(v) else { return }
         if items.count == n {
             guard better(v, items[items.count - 1]) else { return }
@@ -108,9 +108,9 @@ public struct MinMaxNAccumulator: Accumulator {
         }
         items.insert(v, at: lo)
     }
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         guard case .array(let a)? = p else { return }
         for x in a { try accumulate(x) }
     }
-    public func finalize() -> BSON? { .array(items) }
+    package func finalize() -> BSON? { .array(items) }
 }

@@ -19,15 +19,15 @@ import StrataLibBSON
 /// A quirk kept from mongod: the t-digest's running maximum starts at the smallest positive
 /// double, so for all-negative inputs the approximate `p: 1` accumulator answers
 /// 2.2250738585072014e-308.
-public struct PercentileOptions: Sendable, Equatable {
-    public enum Method: String, Sendable { case approximate, discrete, continuous }
+package struct PercentileOptions: Sendable, Equatable {
+    package enum Method: String, Sendable { case approximate, discrete, continuous }
     /// The requested percentiles (one, 0.5, for `$median`).
-    public var ps: [Double]
-    public var method: Method
+    package var ps: [Double]
+    package var method: Method
     /// `$median`: a single value instead of an array.
-    public var isMedian: Bool
+    package var isMedian: Bool
 
-    public init(ps: [Double], method: Method, isMedian: Bool) {
+    package init(ps: [Double], method: Method, isMedian: Bool) {
         self.ps = ps; self.method = method; self.isMedian = isMedian
     }
 
@@ -345,19 +345,19 @@ extension TDigest.Centroid {
 /// `$percentile` / `$median` as `$group` accumulators. State: O(n) (every numeric input, or
 /// mongod's t-digest for "approximate"). Partial state for merging: an array of the slice's
 /// values (`{$push: x}`; non-numeric values are skipped on merge).
-public struct PercentileAccumulator: Accumulator {
+package struct PercentileAccumulator: Accumulator {
     let options: PercentileOptions
     var sample = ExactSample()
     var digest = TDigest()
 
-    public init(options: PercentileOptions) { self.options = options }
+    package init(options: PercentileOptions) { self.options = options }
 
-    public mutating func accumulate(_ v: BSON?) throws {
+    package mutating func accumulate(_ v: BSON?) throws {
         guard let v, v.isNumber, let d = v.doubleValue else { return }
         if options.method == .approximate { digest.add(d) } else { sample.add(d) }
     }
 
-    public mutating func merge(_ p: BSON?) throws {
+    package mutating func merge(_ p: BSON?) throws {
         guard let p else { return }
         guard case .array(let items) = p else {
             if p == .null { return }
@@ -366,7 +366,7 @@ public struct PercentileAccumulator: Accumulator {
         for x in items { try accumulate(x) }
     }
 
-    public func finalize() throws -> BSON? {
+    package func finalize() throws -> BSON? {
         if options.method == .approximate {
             var d = digest
             return options.format(d.percentiles(options.ps))

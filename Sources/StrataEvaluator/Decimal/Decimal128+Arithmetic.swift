@@ -7,8 +7,8 @@ import StrataLibBSON
 /// sum; quotient: the difference, or the closest to it an exact quotient allows; square root:
 /// floor(exponent / 2); remainder: the smaller exponent.
 extension Decimal128 {
-    public static func + (a: Decimal128, b: Decimal128) -> Decimal128 { add(a, b, negateB: false) }
-    public static func - (a: Decimal128, b: Decimal128) -> Decimal128 { add(a, b, negateB: true) }
+    package static func + (a: Decimal128, b: Decimal128) -> Decimal128 { add(a, b, negateB: false) }
+    package static func - (a: Decimal128, b: Decimal128) -> Decimal128 { add(a, b, negateB: true) }
 
     static func add(_ x: Decimal128, _ y: Decimal128, negateB: Bool) -> Decimal128 {
         let a = x.parts
@@ -55,7 +55,7 @@ extension Decimal128 {
         return round(negative: hi.negative, A - U256(1), exponent: hi.exponent - k, sticky: true)
     }
 
-    public static func * (x: Decimal128, y: Decimal128) -> Decimal128 {
+    package static func * (x: Decimal128, y: Decimal128) -> Decimal128 {
         let a = x.parts, b = y.parts
         let neg = a.negative != b.negative
         if a.kind == .nan || b.kind == .nan { return .nan }
@@ -67,7 +67,7 @@ extension Decimal128 {
     }
 
     /// x / y; y == 0 gives ±Infinity (NaN for 0/0) — mongod refuses a zero divisor before.
-    public static func / (x: Decimal128, y: Decimal128) -> Decimal128 {
+    package static func / (x: Decimal128, y: Decimal128) -> Decimal128 {
         let a = x.parts, b = y.parts
         let neg = a.negative != b.negative
         if a.kind == .nan || b.kind == .nan { return .nan }
@@ -94,7 +94,7 @@ extension Decimal128 {
     }
 
     /// mongod's `modulo` (bid128_fmod): x − y × trunc(x / y), exact, with the sign of x.
-    public static func fmod(_ x: Decimal128, _ y: Decimal128) -> Decimal128 {
+    package static func fmod(_ x: Decimal128, _ y: Decimal128) -> Decimal128 {
         let a = x.parts, b = y.parts
         if a.kind == .nan || b.kind == .nan { return .nan }
         if a.kind == .infinity || b.isZero { return .nan }
@@ -126,7 +126,7 @@ extension Decimal128 {
     }
 
     /// Correctly rounded square root; negative operands give NaN (mongod refuses them before).
-    public func squareRoot() -> Decimal128 {
+    package func squareRoot() -> Decimal128 {
         let p = parts
         if p.kind == .nan { return .nan }
         if p.coefficient == 0 && p.kind == .finite {
@@ -167,8 +167,8 @@ extension Decimal128 {
         return Decimal128.round(negative: false, n, exponent: e, sticky: true)
     }
 
-    public var magnitude: Decimal128 { Decimal128(low: low, high: high & ~(UInt64(1) << 63)) }
-    public var negated: Decimal128 { Decimal128(low: low, high: high ^ (UInt64(1) << 63)) }
+    package var magnitude: Decimal128 { Decimal128(low: low, high: high & ~(UInt64(1) << 63)) }
+    package var negated: Decimal128 { Decimal128(low: low, high: high ^ (UInt64(1) << 63)) }
 
     /// IEEE quantize: the value with exponent `target`, rounded with `rule`; NaN when the
     /// coefficient would need more than 34 digits or for infinities.
@@ -217,7 +217,7 @@ extension Decimal128 {
     /// the reference 0E0 of `$ceil`/`$floor`, whose 34-digit form has biased exponent 0, which
     /// skips the check — IEEE quantize: NaN when the result needs more than 34 digits and for
     /// infinities (`$round`/`$trunc` return infinities before calling it).
-    public func mongoQuantize(to target: Int, _ rule: FloatingPointRoundingRule, guarded: Bool) -> Decimal128 {
+    package func mongoQuantize(to target: Int, _ rule: FloatingPointRoundingRule, guarded: Bool) -> Decimal128 {
         let p = parts
         if p.kind == .nan { return .nan }
         if guarded && p.kind == .finite {
@@ -228,7 +228,7 @@ extension Decimal128 {
     }
 
     /// mongod's `compareDecimals`: by value, NaN equal to NaN and below everything.
-    public static func compare(_ x: Decimal128, _ y: Decimal128) -> Int {
+    package static func compare(_ x: Decimal128, _ y: Decimal128) -> Int {
         let a = x.parts, b = y.parts
         if a.kind == .nan || b.kind == .nan { return a.kind == .nan ? (b.kind == .nan ? 0 : -1) : 1 }
         let sa = a.kind == .finite && a.coefficient == 0 ? 0 : (a.negative ? -1 : 1)
@@ -254,7 +254,7 @@ extension Decimal128 {
     }
 
     /// mongod's `compareDecimalToDouble`: exact, NaN equal to NaN and below everything.
-    public static func compare(_ x: Decimal128, _ d: Double) -> Int {
+    package static func compare(_ x: Decimal128, _ d: Double) -> Int {
         let p = x.parts
         if p.kind == .nan || d.isNaN { return p.kind == .nan ? (d.isNaN ? 0 : -1) : 1 }
         let (approx, inexact) = x.toDouble()

@@ -19,7 +19,7 @@ struct U256: Equatable, Comparable {
     init(hi: UInt128, lo: UInt128) { self.hi = hi; self.lo = lo }
 
     static func < (a: U256, b: U256) -> Bool { a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo }
-    public var isZero: Bool { hi == 0 && lo == 0 }
+    package var isZero: Bool { hi == 0 && lo == 0 }
 
     static func product(_ a: UInt128, _ b: UInt128) -> U256 {
         let (h, l) = a.multipliedFullWidth(by: b)
@@ -138,16 +138,16 @@ extension Decimal128 {
         self.init(low: UInt64(truncatingIfNeeded: coefficient), high: h)
     }
 
-    public static let nan = Decimal128(low: 0, high: 0x7c00_0000_0000_0000)
-    public static func infinity(negative: Bool) -> Decimal128 {
+    package static let nan = Decimal128(low: 0, high: 0x7c00_0000_0000_0000)
+    package static func infinity(negative: Bool) -> Decimal128 {
         Decimal128(low: 0, high: negative ? 0xf800_0000_0000_0000 : 0x7800_0000_0000_0000)
     }
-    public static let zero = Decimal128(negative: false, coefficient: 0, exponent: 0)
+    package static let zero = Decimal128(negative: false, coefficient: 0, exponent: 0)
 
-    public var isInfinite: Bool { (high >> 58) & 0x1f == 0x1e }
-    public var isFinite: Bool { (high >> 59) & 0xf != 0xf }
+    package var isInfinite: Bool { (high >> 58) & 0x1f == 0x1e }
+    package var isFinite: Bool { (high >> 59) & 0xf != 0xf }
     public var isZero: Bool { parts.isZero }
-    public var isNegative: Bool { high >> 63 == 1 }
+    package var isNegative: Bool { high >> 63 == 1 }
 
     /// Rounds (value + a fraction strictly between 0 and 1 ulp when `sticky`) × 10^exponent to
     /// decimal128, half to even, keeping `exponent` when the value fits (the preferred
@@ -210,13 +210,13 @@ extension Decimal128 {
     // MARK: - Integers
 
     /// Exact, exponent 0 (mongod's `Decimal128(int64_t)`).
-    public init(_ v: Int64) {
+    package init(_ v: Int64) {
         self.init(negative: v < 0, coefficient: UInt128(v.magnitude), exponent: 0)
     }
 
     /// The value rounded to an integer with `rule` (mongod's `toLong`), or nil for NaN,
     /// infinities and values outside Int64 (mongod's invalid flag).
-    public func toInt64(rounding rule: FloatingPointRoundingRule) -> Int64? {
+    package func toInt64(rounding rule: FloatingPointRoundingRule) -> Int64? {
         let p = parts
         guard p.kind == .finite else { return nil }
         let r = Decimal128.quantizeIEEE(self, p, to: 0, rule)
@@ -259,7 +259,7 @@ extension Decimal128 {
 
     /// mongod's `Decimal128(double, kRoundTo34Digits)`: the double's exact value rounded to
     /// 34 significant digits; an exact result takes the exponent closest to 0.
-    public init(roundingTo34 d: Double) {
+    package init(roundingTo34 d: Double) {
         if d.isNaN { self = .nan; return }
         if d.isInfinite { self = .infinity(negative: d < 0); return }
         if d == 0 { self.init(negative: d.sign == .minus, coefficient: 0, exponent: 0); return }
@@ -273,7 +273,7 @@ extension Decimal128 {
     /// mongod's `Decimal128(double)` (kRoundTo15Digits): the double converted to 34 digits, then
     /// quantized to exactly 15 significant digits (trailing zeros kept: 0.1 → 0.100000000000000).
     /// Used by `coerceToDecimal`: arithmetic mixing doubles and decimals, `$toDecimal`.
-    public init(roundingTo15 d: Double) {
+    package init(roundingTo15 d: Double) {
         if d.isNaN || d.isInfinite || d == 0 { self.init(roundingTo34: d); return }
         let (ds, e) = Decimal128.exactDigits(d)
         // first to 34 digits (binary64_to_bid128), then to 15 (nonNormalizingQuantize)
@@ -285,7 +285,7 @@ extension Decimal128 {
     }
 
     /// The nearest double (mongod's `toDouble()`, ties to even), and whether it was inexact.
-    public func toDouble() -> (Double, inexact: Bool) {
+    package func toDouble() -> (Double, inexact: Bool) {
         let p = parts
         switch p.kind {
         case .nan: return (.nan, false)
@@ -324,7 +324,7 @@ extension Decimal128 {
     // MARK: - Text
 
     /// mongod's `Decimal128::toString()` (the BSON decimal128 spec's format).
-    public var mongoString: String {
+    package var mongoString: String {
         let p = parts
         switch p.kind {
         case .nan: return "NaN"
@@ -353,7 +353,7 @@ extension Decimal128 {
 
     /// Parses mongod's accepted forms: `[+-]?(digits[.digits]|.digits)(e[+-]?digits)?`,
     /// `nan`, `inf`, `infinity` (any case), rounding to 34 digits half to even.
-    public static func parse(_ text: String) -> Decimal128? {
+    package static func parse(_ text: String) -> Decimal128? {
         var s = Substring(text.lowercased())
         var negative = false
         if s.first == "-" || s.first == "+" { negative = s.first == "-"; s = s.dropFirst() }

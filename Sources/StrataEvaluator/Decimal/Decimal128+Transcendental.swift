@@ -18,7 +18,7 @@ extension Decimal128 {
     // MARK: - Public operations
 
     /// e^x. exp(NaN) = NaN, exp(+Infinity) = Infinity, exp(−Infinity) = 0, exp(±0) = 1.
-    public func exp() -> Decimal128 {
+    package func exp() -> Decimal128 {
         let p = parts
         switch p.kind {
         case .nan: return .nan
@@ -39,7 +39,7 @@ extension Decimal128 {
 
     /// Natural logarithm. ln(NaN) = NaN, ln(+Infinity) = Infinity, ln(±0) = −Infinity,
     /// ln(negative) = NaN, ln(1) = 0.
-    public func ln() -> Decimal128 {
+    package func ln() -> Decimal128 {
         let p = parts
         if let special = Decimal128.logSpecial(p) { return special }
         if Decimal128.isOne(p) { return .zero }
@@ -55,7 +55,7 @@ extension Decimal128 {
     }
 
     /// Base-10 logarithm; special values as `ln()`; log10(10^n) = n exactly (exponent 0).
-    public func log10() -> Decimal128 {
+    package func log10() -> Decimal128 {
         let p = parts
         if let special = Decimal128.logSpecial(p) { return special }
         var c = p.coefficient, e = p.exponent
@@ -73,7 +73,7 @@ extension Decimal128 {
     /// x^y with IEEE 754-2008's special cases (pow(x, ±0) = 1 and pow(+1, y) = 1 even for
     /// NaN, pow(−1, ±Infinity) = 1, a negative base with a non-integral exponent is NaN,
     /// infinities and zeros by the sign and parity of y).
-    public static func pow(_ x: Decimal128, _ y: Decimal128) -> Decimal128 {
+    package static func pow(_ x: Decimal128, _ y: Decimal128) -> Decimal128 {
         let a = x.parts, b = y.parts
         if b.isZero { return Decimal128(1) }
         if !a.negative && isOne(a) { return Decimal128(1) }
@@ -126,7 +126,7 @@ extension Decimal128 {
     /// mongod's `Decimal128::power`: pow (exp10/exp2 for a base of 10 or 2: the same values),
     /// then `add(kLargestNegativeExponentZero)`, which gives every finite result its 34-digit
     /// form (`$pow: [NumberDecimal("2"), 3]` is 8.000000000000000000000000000000000).
-    public static func mongoPower(_ x: Decimal128, _ y: Decimal128) -> Decimal128 {
+    package static func mongoPower(_ x: Decimal128, _ y: Decimal128) -> Decimal128 {
         pow(x, y).normalized
     }
 

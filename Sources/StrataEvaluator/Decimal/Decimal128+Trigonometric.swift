@@ -21,9 +21,9 @@ import StrataLibBSON
 extension Decimal128 {
     // MARK: - Hyperbolic
 
-    public func sinh() -> Decimal128 { hyperbolic(.sinh) }
-    public func cosh() -> Decimal128 { hyperbolic(.cosh) }
-    public func tanh() -> Decimal128 { hyperbolic(.tanh) }
+    package func sinh() -> Decimal128 { hyperbolic(.sinh) }
+    package func cosh() -> Decimal128 { hyperbolic(.cosh) }
+    package func tanh() -> Decimal128 { hyperbolic(.tanh) }
 
     enum HyperbolicFunction { case sinh, cosh, tanh }
 
@@ -96,7 +96,7 @@ extension Decimal128 {
     // MARK: - Inverse hyperbolic
 
     /// asinh(x) = ln(|x| + √(x² + 1)) with the sign of x (atanh(x / √(x² + 1)) below 1).
-    public func asinh() -> Decimal128 {
+    package func asinh() -> Decimal128 {
         let p = parts
         switch p.kind {
         case .nan: return .nan
@@ -125,7 +125,7 @@ extension Decimal128 {
     }
 
     /// acosh(x) = ln(x + √((x − 1)(x + 1))) for x ≥ 1 (NaN below 1; acosh(1) = 0).
-    public func acosh() -> Decimal128 {
+    package func acosh() -> Decimal128 {
         let p = parts
         switch p.kind {
         case .nan: return .nan
@@ -151,7 +151,7 @@ extension Decimal128 {
 
     /// atanh(x) for |x| ≤ 1 (NaN beyond, ±Infinity at ±1): its series below 1/2, else
     /// ln((1 + x) / (1 − x)) / 2.
-    public func atanh() -> Decimal128 {
+    package func atanh() -> Decimal128 {
         let p = parts
         if p.kind != .finite { return .nan }
         if p.coefficient == 0 { return self }
@@ -181,7 +181,7 @@ extension Decimal128 {
     // MARK: - Inverse circular
 
     /// atan(x); atan(±Infinity) = ±π/2.
-    public func atan() -> Decimal128 {
+    package func atan() -> Decimal128 {
         let p = parts
         switch p.kind {
         case .nan: return .nan
@@ -208,7 +208,7 @@ extension Decimal128 {
     }
 
     /// asin(x) = atan(x / √(1 − x²)) for |x| < 1 (1 − x² exact), ±π/2 at ±1, NaN beyond.
-    public func asin() -> Decimal128 {
+    package func asin() -> Decimal128 {
         let p = parts
         if p.kind != .finite { return .nan }
         if p.coefficient == 0 { return self }
@@ -236,7 +236,7 @@ extension Decimal128 {
 
     /// acos(x) = 2 atan(√((1 − x) / (1 + x))) for |x| ≤ 1 (the ratio exact), NaN beyond;
     /// acos(1) = 0, acos(−1) = π.
-    public func acos() -> Decimal128 {
+    package func acos() -> Decimal128 {
         let p = parts
         if p.kind != .finite { return .nan }
         let c = Decimal128.compare(magnitude, Decimal128(1))
@@ -277,7 +277,7 @@ extension Decimal128 {
     /// atan2(±0, x) = ±0 for x > 0 or +0, ±π for x < 0 or −0; atan2(y, ±0) = ±π/2;
     /// atan2(±Infinity, +Infinity) = ±π/4, (±Infinity, −Infinity) = ±3π/4, (±Infinity, finite)
     /// = ±π/2; atan2(finite y, +Infinity) = ±0, (finite y, −Infinity) = ±π.
-    public static func atan2(_ y: Decimal128, _ x: Decimal128) -> Decimal128 {
+    package static func atan2(_ y: Decimal128, _ x: Decimal128) -> Decimal128 {
         let a = y.parts, b = x.parts
         if a.kind == .nan || b.kind == .nan { return .nan }
         let negative = a.negative
@@ -320,9 +320,9 @@ extension Decimal128 {
 
     // MARK: - Circular
 
-    public func sin() -> Decimal128 { circular(.sin) }
-    public func cos() -> Decimal128 { circular(.cos) }
-    public func tan() -> Decimal128 { circular(.tan) }
+    package func sin() -> Decimal128 { circular(.sin) }
+    package func cos() -> Decimal128 { circular(.cos) }
+    package func tan() -> Decimal128 { circular(.tan) }
 
     enum CircularFunction { case sin, cos, tan }
 
@@ -394,8 +394,8 @@ extension Decimal128 {
     /// mongod's `Decimal128::kPi`: π parsed from 51 digits, rounded to 34.
     static let mongoPi = Decimal128.parse("3.14159265358979323846264338327950288419716939937510")!
     /// mongod's `kPiOver180` (kPi / 180) and `k180OverPi` (180 / kPi), each a decimal division.
-    public static let piOver180 = mongoPi / Decimal128(180)
-    public static let oneEightyOverPi = Decimal128(180) / mongoPi
+    package static let piOver180 = mongoPi / Decimal128(180)
+    package static let oneEightyOverPi = Decimal128(180) / mongoPi
 
     // MARK: - Kernels
 

@@ -11,20 +11,20 @@ import StrataLibBSON
 /// field). One difference: when partitions are finished after the input ends, mongod walks
 /// them in hash order (unspecified); strata walks them in order of first appearance.
 public struct Densify: Sendable, Equatable {
-    public enum Bounds: Sendable, Equatable {
+    package enum Bounds: Sendable, Equatable {
         case full, partition
         /// `[lower, upper]`: two numbers of the step's type, or two dates (with `unit`).
         case explicit(BSON, BSON)
     }
 
-    public var field: String
-    public var partitionByFields: [String]
-    public var step: BSON
+    package var field: String
+    package var partitionByFields: [String]
+    package var step: BSON
     /// A time unit for dates ("day", "hour"...).
-    public var unit: String?
-    public var bounds: Bounds
+    package var unit: String?
+    package var bounds: Bounds
 
-    public static func parse(_ v: BSON, at l: Location) throws -> Densify {
+    package static func parse(_ v: BSON, at l: Location) throws -> Densify {
         guard case .document(let d) = v else {
             throw StrataError.badInput("The $densify stage specification must be an object, found \(v.typeName)", at: l)
         }
@@ -114,7 +114,7 @@ public struct Densify: Sendable, Equatable {
         }
     }
 
-    public var bson: Document {
+    package var bson: Document {
         var range: Document = ["step": step]
         if let unit { range["unit"] = .string(unit) }
         switch bounds {
@@ -129,7 +129,7 @@ public struct Densify: Sendable, Equatable {
     }
 
     /// The `$sort` mongod runs before densifying.
-    public var sortPattern: SortPattern {
+    package var sortPattern: SortPattern {
         var comps: [SortPattern.Component] = []
         if bounds != .full { comps = partitionByFields.map { .init(path: Query.components($0), ascending: true) } }
         comps.append(.init(path: Query.components(field), ascending: true))
@@ -142,7 +142,7 @@ public struct Densify: Sendable, Equatable {
 /// `$locf` / `$linearFill` for the method outputs, then an `$addFields` with
 /// `{$ifNull: ["$field", value]}` for the value outputs.
 public struct Fill: Sendable, Equatable {
-    public enum Output: Sendable, Equatable {
+    package enum Output: Sendable, Equatable {
         case value(BSON)
         case locf
         case linear
@@ -150,20 +150,20 @@ public struct Fill: Sendable, Equatable {
         case none
     }
 
-    public var sortBy: BSON?
-    public var partitionBy: BSON?
-    public var partitionByFields: [String]?
-    public var outputs: [(String, Output)]
+    package var sortBy: BSON?
+    package var partitionBy: BSON?
+    package var partitionByFields: [String]?
+    package var outputs: [(String, Output)]
     /// The stages `$fill` stands for.
-    public let windowFields: SetWindowFields?
-    public let addFields: Projection?
+    package let windowFields: SetWindowFields?
+    package let addFields: Projection?
 
     public static func == (a: Fill, b: Fill) -> Bool {
         a.sortBy == b.sortBy && a.partitionBy == b.partitionBy && a.partitionByFields == b.partitionByFields
             && a.outputs.count == b.outputs.count && zip(a.outputs, b.outputs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
-    public static func parse(_ v: BSON, at l: Location) throws -> Fill {
+    package static func parse(_ v: BSON, at l: Location) throws -> Fill {
         guard case .document(let d) = v else {
             throw StrataError.badInput("The $fill stage specification must be an object, found \(v.typeName)", at: l)
         }
@@ -254,7 +254,7 @@ public struct Fill: Sendable, Equatable {
                     windowFields: windowFields, addFields: projection)
     }
 
-    public var bson: Document {
+    package var bson: Document {
         var d = Document()
         if let sortBy { d["sortBy"] = sortBy }
         if let partitionBy { d["partitionBy"] = partitionBy }

@@ -2,28 +2,28 @@ import StrataBSON
 import StrataLibBSON
 
 /// What `$lookup` asks its caller to run on the foreign collection.
-public struct LookupRequest: Sendable {
+package struct LookupRequest: Sendable {
     /// The foreign collection (nil when the sub-pipeline starts with `$documents`).
-    public var from: String?
+    package var from: String?
     /// The pipeline to run: for `localField`/`foreignField` a leading `$match` on the local
     /// values (mongod's `{foreignField: {$in: [...]}}`; null when the local path is missing),
     /// then the user's `pipeline`, if any.
-    public var pipeline: [BSON]
+    package var pipeline: [BSON]
     /// Variables the pipeline may read: the `$lookup`'s `let` (evaluated on the input document)
     /// and the outer user variables. Pass them as the aggregate command's `let` option.
-    public var variables: Document
+    package var variables: Document
     /// `$$NOW` of the outer pipeline (milliseconds since the epoch).
-    public var now: Int64
+    package var now: Int64
 }
 
 /// Everything the executor needs from outside: variables, and I/O for `$lookup`/`$unionWith`.
-public struct ExecutionContext: Sendable {
-    public var variables: Variables
-    public var lookup: (@Sendable (LookupRequest) throws -> [Document])?
+package struct ExecutionContext: Sendable {
+    package var variables: Variables
+    package var lookup: (@Sendable (LookupRequest) throws -> [Document])?
     /// `(collection, pipeline)`: the documents `$unionWith` adds.
-    public var unionWith: (@Sendable (String?, [BSON]) throws -> [Document])?
+    package var unionWith: (@Sendable (String?, [BSON]) throws -> [Document])?
 
-    public init(variables: Variables = Variables(),
+    package init(variables: Variables = Variables(),
                 lookup: (@Sendable (LookupRequest) throws -> [Document])? = nil,
                 unionWith: (@Sendable (String?, [BSON]) throws -> [Document])? = nil) {
         self.variables = variables; self.lookup = lookup; self.unionWith = unionWith
@@ -36,17 +36,17 @@ public struct ExecutionContext: Sendable {
 /// Differences from the server, all loud or documented: `$group`, `$bucket` and
 /// `$bucketAuto` emit groups in order of first appearance (mongod: unspecified); `$sort`
 /// is stable; `$addToSet` keeps first-appearance order.
-public struct PipelineExecutor: Sendable {
-    public let pipeline: Pipeline
-    public let context: ExecutionContext
-    public let location: Location
+package struct PipelineExecutor: Sendable {
+    package let pipeline: Pipeline
+    package let context: ExecutionContext
+    package let location: Location
 
-    public init(_ pipeline: Pipeline, context: ExecutionContext = ExecutionContext(), location: Location = Location(path: "pipeline")) {
+    package init(_ pipeline: Pipeline, context: ExecutionContext = ExecutionContext(), location: Location = Location(path: "pipeline")) {
         self.pipeline = pipeline; self.context = context; self.location = location
     }
 
     /// Runs over a sequence of input documents and returns the output.
-    public func run<S: Sequence>(_ input: S) throws -> [Document] where S.Element == Document {
+    package func run<S: Sequence>(_ input: S) throws -> [Document] where S.Element == Document {
         var out: [Document] = []
         let stream = try makeStream { out.append($0); return true }
         for d in input { if try !stream.push(d) { break } }
@@ -57,7 +57,7 @@ public struct PipelineExecutor: Sendable {
     /// A stream: `push` documents (it returns false when no more input is wanted, e.g. after a
     /// `$limit`), then `finish`. `output` receives the results as they come and returns false
     /// to stop.
-    public func makeStream(output: @escaping (Document) throws -> Bool) throws -> PipelineStream {
+    package func makeStream(output: @escaping (Document) throws -> Bool) throws -> PipelineStream {
         let sink = SinkOp(output)
         let head = try Builder(context: context).build(pipeline.stages[...], location: location, next: sink, indexBase: 0)
         var leading: Expr?
@@ -67,7 +67,7 @@ public struct PipelineExecutor: Sendable {
 }
 
 /// A running pipeline (not thread-safe; use from one thread).
-public final class PipelineStream {
+package final class PipelineStream {
     let head: Op
     let documentsStage: Expr?
     let context: ExecutionContext
@@ -78,7 +78,7 @@ public final class PipelineStream {
     }
 
     /// Pushes one document; false once no more input is wanted.
-    public func push(_ doc: Document) throws -> Bool {
+    package func push(_ doc: Document) throws -> Bool {
         if done { return false }
         if documentsStage != nil { return false }  // $documents ignores the input
         let more = try head.push(doc)
@@ -87,7 +87,7 @@ public final class PipelineStream {
     }
 
     /// Ends the input and flushes the blocking stages.
-    public func finish() throws {
+    package func finish() throws {
         if let e = documentsStage {
             let v = try EvalContext(root: [:], variables: context.variables).eval(e)
             guard case .array(let items)? = v else {

@@ -10,17 +10,17 @@ import StrataBSON
 /// search stops after `maxDepth` or when a level finds nothing new. mongod returns the `as`
 /// array in hash order (unspecified); strata in discovery order.
 public struct GraphLookup: Sendable, Equatable {
-    public var from: String
-    public var startWith: Expr
-    public var connectFromField: String
-    public var connectToField: String
-    public var `as`: String
-    public var maxDepth: Int64?
-    public var depthField: String?
+    package var from: String
+    package var startWith: Expr
+    package var connectFromField: String
+    package var connectToField: String
+    package var `as`: String
+    package var maxDepth: Int64?
+    package var depthField: String?
     /// Kept as written (sent to the server); validated as a query.
-    public var restrictSearchWithMatch: Document?
+    package var restrictSearchWithMatch: Document?
 
-    public static func parse(_ v: BSON, at l: Location) throws -> GraphLookup {
+    package static func parse(_ v: BSON, at l: Location) throws -> GraphLookup {
         guard case .document(let d) = v else {
             throw StrataError.badInput("the $graphLookup stage specification must be an object, but found \(v.typeName)", at: l)
         }
@@ -64,7 +64,7 @@ public struct GraphLookup: Sendable, Equatable {
                            maxDepth: maxDepth, depthField: depthField, restrictSearchWithMatch: restrict)
     }
 
-    public var bson: Document {
+    package var bson: Document {
         var d: Document = ["from": .string(from), "as": .string(`as`), "connectToField": .string(connectToField),
                            "connectFromField": .string(connectFromField), "startWith": startWith.bson]
         if let depthField { d["depthField"] = .string(depthField) }
@@ -75,7 +75,7 @@ public struct GraphLookup: Sendable, Equatable {
 
     /// The `$match` mongod runs for one frontier (nil when there is nothing to look for).
     /// `missing` says whether the frontier holds a missing value.
-    public func matchStage(frontier: [BSON], missing: Bool) -> BSON? {
+    package func matchStage(frontier: [BSON], missing: Bool) -> BSON? {
         if frontier.isEmpty && !missing { return nil }
         var and: [BSON] = []
         if let restrictSearchWithMatch { and.append(.document(restrictSearchWithMatch)) }

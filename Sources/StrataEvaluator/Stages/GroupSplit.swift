@@ -14,13 +14,13 @@ import StrataBSON
 /// compensation term (the last bits may differ from a single pass); `$stdDev*` partials go
 /// through `$stdDevPop`, `$avg` and a count, combined with the parallel formula (agreement to
 /// about 1e-12 relative).
-public struct GroupSplit: Sendable {
-    public let group: Group
+package struct GroupSplit: Sendable {
+    package let group: Group
     /// The `$group` specification to run on each slice.
-    public let partialGroup: Document
+    package let partialGroup: Document
     let builders: [@Sendable (Document) -> BSON?]
     /// The `$sum` accumulators whose partials carry no width (see `init`).
-    public let untrackedSums: [Int]
+    package let untrackedSums: [Int]
 
     /// `trackSumWidth`: each `$sum` of a non-constant argument also ships the widest
     /// numeric type of its slice's inputs (one more accumulator per document, which
@@ -29,7 +29,7 @@ public struct GroupSplit: Sendable {
     /// overflowed into int64 (or an int64 total into double), which the merger then
     /// reports as `GroupMerger.sumTypeAmbiguous` so the caller can run again with
     /// widths.
-    public init(_ group: Group, trackSumWidth: Bool = true) throws {
+    package init(_ group: Group, trackSumWidth: Bool = true) throws {
         self.group = group
         var spec: Document = ["_id": group.id.bson]
         var builders: [@Sendable (Document) -> BSON?] = []
@@ -59,13 +59,13 @@ public struct GroupSplit: Sendable {
     }
 
     /// A merger for the partial rows.
-    public func makeMerger(variables: Variables = Variables()) -> GroupMerger {
+    package func makeMerger(variables: Variables = Variables()) -> GroupMerger {
         GroupMerger(split: self, variables: variables)
     }
 }
 
 /// Folds the rows of `GroupSplit.partialGroup` into the final `$group` rows.
-public final class GroupMerger {
+package final class GroupMerger {
     let split: GroupSplit
     let variables: Variables
     var index: [GroupKey: Int] = [:]
@@ -75,12 +75,12 @@ public final class GroupMerger {
     /// Set by `finish()`: some untracked `$sum` result's type cannot be told from its
     /// partials (a slice overflowed, yet the total is back in range); run the split
     /// again with `trackSumWidth` for the exact type.
-    public private(set) var sumTypeAmbiguous = false
+    package private(set) var sumTypeAmbiguous = false
 
     init(split: GroupSplit, variables: Variables) { self.split = split; self.variables = variables }
 
     /// Adds one partial row (`{_id, __s0..., ...}`).
-    public func add(_ row: Document) throws {
+    package func add(_ row: Document) throws {
         let id = row["_id"] ?? .null
         let key = GroupKey(id)
         let i: Int
@@ -100,7 +100,7 @@ public final class GroupMerger {
     }
 
     /// The merged groups, in order of first appearance.
-    public func finish() throws -> [Document] {
+    package func finish() throws -> [Document] {
         for (g, j) in overflowSuspects {
             switch try states[g].accs[j].finalize() {
             case .int64(let total)?: if Int32(exactly: total) != nil { sumTypeAmbiguous = true }

@@ -2,7 +2,7 @@ import StrataBSON
 // Parsing `$setWindowFields`: the stage, window bounds and each output.
 
 extension SetWindowFields {
-    public static func parse(_ v: BSON, at l: Location) throws -> SetWindowFields {
+    package static func parse(_ v: BSON, at l: Location) throws -> SetWindowFields {
         guard case .document(let d) = v else { throw StrataError.badInput("$setWindowFields must be an object", at: l) }
         var partitionBy: Expr?, sortBy: SortPattern?, outputRaw: Document?
         for (k, x) in d {

@@ -14,44 +14,44 @@ import StrataLibBSON
 /// result type to what the documents *in the window* need; `$stdDev*` use mongod's
 /// incremental formula; `$addToSet` returns its values in BSON order).
 public struct SetWindowFields: Sendable, Equatable {
-    public enum Bound: Sendable, Equatable {
+    package enum Bound: Sendable, Equatable {
         case unbounded, current
         case offset(BSON)  // a number (documents: an integer)
     }
 
-    public struct Window: Sendable, Equatable {
-        public var isRange: Bool
-        public var lower: Bound
-        public var upper: Bound
+    package struct Window: Sendable, Equatable {
+        package var isRange: Bool
+        package var lower: Bound
+        package var upper: Bound
         /// For range windows over dates.
-        public var unit: String?
-        public static let whole = Window(isRange: false, lower: .unbounded, upper: .unbounded, unit: nil)
+        package var unit: String?
+        package static let whole = Window(isRange: false, lower: .unbounded, upper: .unbounded, unit: nil)
     }
 
-    public struct Output: Sendable, Equatable {
-        public var path: String
+    package struct Output: Sendable, Equatable {
+        package var path: String
         /// "$sum", "$rank", ...
-        public var function: String
+        package var function: String
         /// The function's argument (for `$shift`, its `output`).
-        public var argument: Expr?
+        package var argument: Expr?
         /// `$shift`'s `by` and `default`.
-        public var shiftBy: Int?
-        public var shiftDefault: BSON?
-        public var window: Window?
+        package var shiftBy: Int?
+        package var shiftDefault: BSON?
+        package var window: Window?
         /// For the accumulator-style functions (`$topN`, `$firstN`, `$percentile`...): the
         /// parsed accumulator (its `n`, `sortBy`, percentile options).
-        public var accumulator: AccumulatorSpec?
+        package var accumulator: AccumulatorSpec?
         /// `unit` of `$derivative` / `$integral`, in milliseconds.
-        public var unitMillis: Int64?
+        package var unitMillis: Int64?
         /// The argument as written (for serialization).
         var rawArgument: BSON
         /// `$expMovingAvg`'s alpha (from `alpha`, or 2 / (N + 1)).
         var alpha: Decimal128? = nil
     }
 
-    public var partitionBy: Expr?
-    public var sortBy: SortPattern?
-    public var outputs: [Output]
+    package var partitionBy: Expr?
+    package var sortBy: SortPattern?
+    package var outputs: [Output]
 
     static let accumulatorFunctions: Set<String> = ["$sum", "$avg", "$min", "$max", "$count", "$push", "$addToSet", "$stdDevPop", "$stdDevSamp"]
     /// Window functions computed by a `$group` accumulator over the window (left-unbounded
@@ -66,7 +66,7 @@ public struct SetWindowFields: Sendable, Equatable {
                                               "second": 1000, "millisecond": 1]
     static let units: Set<String> = ["year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond"]
 
-    public var bson: Document {
+    package var bson: Document {
         var d = Document()
         if let partitionBy { d["partitionBy"] = partitionBy.bson }
         if let sortBy { d["sortBy"] = sortBy.bson }

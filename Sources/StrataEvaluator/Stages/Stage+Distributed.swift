@@ -3,7 +3,7 @@ import StrataBSON
 /// version, as a sharded collection's documents sit on its shards. Each stage answers
 /// for itself, as MongoDB's `distributedPlanLogic()` does (sharded_agg_helpers.cpp):
 /// what each slice may run of it, and what the merger runs.
-public enum DistributedPlan: Sendable, Equatable {
+package enum DistributedPlan: Sendable, Equatable {
     /// Document by document: each slice runs the stage on its own documents, and the
     /// slices' outputs together are the stage's output.
     case perDocument
@@ -22,7 +22,7 @@ public enum DistributedPlan: Sendable, Equatable {
 
 extension Stage {
     /// This stage's distributed plan.
-    public var distributedPlan: DistributedPlan {
+    package var distributedPlan: DistributedPlan {
         let sumOne = AccumulatorSpec(op: "$sum", argument: .literal(.int32(1)))
         switch self {
         case .match, .project, .addFields, .unset, .replaceRoot, .unwind, .lookup, .redact, .graphLookup:
@@ -52,13 +52,13 @@ extension Stage {
 
     /// True for stages that need all their input before they can emit (or that cut the
     /// stream globally): where the per-slice part of a pipeline ends.
-    public var isBlocking: Bool { distributedPlan != .perDocument }
+    package var isBlocking: Bool { distributedPlan != .perDocument }
 }
 
 extension Bucket {
     /// The group key `$bucket` is underneath: a `$switch` from `groupBy` to the lower
     /// boundary of its bucket (or `default`).
-    public var bucketKey: Expr {
+    package var bucketKey: Expr {
         var branches: [Expr] = []
         for i in 0..<(boundaries.count - 1) {
             let cond = Expr.op("$and", .positional([

@@ -37,7 +37,7 @@ public enum Stage: Sendable, Equatable {
     case graphLookup(GraphLookup)
 
     /// The stage's name as written (`$match`, `$set`...).
-    public var name: String {
+    package var name: String {
         switch self {
         case .match: return "$match"
         case .project: return "$project"
@@ -66,7 +66,7 @@ public enum Stage: Sendable, Equatable {
     }
 
     /// The stage written back (`{$name: argument}`).
-    public var bson: BSON {
+    package var bson: BSON {
         let arg: BSON
         switch self {
         case .match(let q): arg = .document(q.bson)
@@ -100,11 +100,11 @@ public enum Stage: Sendable, Equatable {
 }
 
 /// A parsed pipeline.
-public struct Pipeline: Sendable, Equatable {
-    public var stages: [Stage]
-    public init(_ stages: [Stage]) { self.stages = stages }
+package struct Pipeline: Sendable, Equatable {
+    package var stages: [Stage]
+    package init(_ stages: [Stage]) { self.stages = stages }
 
-    public var bson: [BSON] { stages.map(\.bson) }
+    package var bson: [BSON] { stages.map(\.bson) }
 
     static let unsupportedStages: Set<String> = [
         "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$sample",
@@ -115,7 +115,7 @@ public struct Pipeline: Sendable, Equatable {
     ]
 
     /// Parses a pipeline; errors name `pipeline[i].$stage...` (under `at`).
-    public static func parse(_ stages: [BSON], at loc: Location = Location(path: "pipeline"), inFacet: Bool = false) throws -> Pipeline {
+    package static func parse(_ stages: [BSON], at loc: Location = Location(path: "pipeline"), inFacet: Bool = false) throws -> Pipeline {
         var out: [Stage] = []
         for (i, s) in stages.enumerated() {
             let sl = loc.appending(index: i)

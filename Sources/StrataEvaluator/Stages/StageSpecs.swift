@@ -5,13 +5,13 @@ import StrataLibBSON
 /// `$unwind`.
 public struct Unwind: Sendable, Equatable {
     /// The path without its `$` ("a.b").
-    public var path: String
-    public var includeArrayIndex: String?
-    public var preserveNullAndEmptyArrays: Bool
+    package var path: String
+    package var includeArrayIndex: String?
+    package var preserveNullAndEmptyArrays: Bool
     /// Whether it was written in the short form `$unwind: "$a"`.
-    public var shortForm: Bool
+    package var shortForm: Bool
 
-    public init(path: String, includeArrayIndex: String? = nil, preserveNullAndEmptyArrays: Bool = false) {
+    package init(path: String, includeArrayIndex: String? = nil, preserveNullAndEmptyArrays: Bool = false) {
         self.path = path; self.includeArrayIndex = includeArrayIndex
         self.preserveNullAndEmptyArrays = preserveNullAndEmptyArrays
         self.shortForm = includeArrayIndex == nil && !preserveNullAndEmptyArrays
@@ -29,7 +29,7 @@ public struct Unwind: Sendable, Equatable {
         return p
     }
 
-    public static func parse(_ v: BSON, at l: Location) throws -> Unwind {
+    package static func parse(_ v: BSON, at l: Location) throws -> Unwind {
         switch v {
         case .string: return Unwind(path: try parsePath(v, at: l))
         case .document(let d):
@@ -62,7 +62,7 @@ public struct Unwind: Sendable, Equatable {
         }
     }
 
-    public var bson: BSON {
+    package var bson: BSON {
         if shortForm { return .string("$" + path) }
         var d: Document = ["path": .string("$" + path)]
         if let includeArrayIndex { d["includeArrayIndex"] = .string(includeArrayIndex) }
@@ -76,17 +76,17 @@ public struct Group: Sendable, Equatable {
     /// The `_id` expression. An object written with field names (`{a: "$a", b: "$b"}`) groups
     /// by the tuple of its values (mongod keeps a missing value distinct from null there, and
     /// omits it from the output `_id`); any other expression groups by its value (missing → null).
-    public var id: Expr
-    public var accumulators: [(String, AccumulatorSpec)]
+    package var id: Expr
+    package var accumulators: [(String, AccumulatorSpec)]
 
-    public init(id: Expr, accumulators: [(String, AccumulatorSpec)]) { self.id = id; self.accumulators = accumulators }
+    package init(id: Expr, accumulators: [(String, AccumulatorSpec)]) { self.id = id; self.accumulators = accumulators }
 
     public static func == (a: Group, b: Group) -> Bool {
         a.id == b.id && a.accumulators.count == b.accumulators.count
             && zip(a.accumulators, b.accumulators).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
-    public static func parse(_ d: Document, at l: Location) throws -> Group {
+    package static func parse(_ d: Document, at l: Location) throws -> Group {
         var id: Expr?
         var accs: [(String, AccumulatorSpec)] = []
         for (k, v) in d {
@@ -114,7 +114,7 @@ public struct Group: Sendable, Equatable {
         return Group(id: id, accumulators: accs)
     }
 
-    public var bson: Document {
+    package var bson: Document {
         var d: Document = ["_id": id.bson]
         for (k, a) in accumulators { d.append(k, a.bson) }
         return d
@@ -123,11 +123,11 @@ public struct Group: Sendable, Equatable {
 
 /// `$bucket`.
 public struct Bucket: Sendable, Equatable {
-    public var groupBy: Expr
-    public var boundaries: [BSON]
-    public var defaultBucket: BSON?
+    package var groupBy: Expr
+    package var boundaries: [BSON]
+    package var defaultBucket: BSON?
     /// nil = the default `{count: {$sum: 1}}`.
-    public var output: [(String, AccumulatorSpec)]?
+    package var output: [(String, AccumulatorSpec)]?
 
     public static func == (a: Bucket, b: Bucket) -> Bool {
         guard a.groupBy == b.groupBy, a.boundaries == b.boundaries, a.defaultBucket == b.defaultBucket else { return false }
@@ -138,7 +138,7 @@ public struct Bucket: Sendable, Equatable {
         }
     }
 
-    public var effectiveOutput: [(String, AccumulatorSpec)] {
+    package var effectiveOutput: [(String, AccumulatorSpec)] {
         output ?? [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))]
     }
 
@@ -164,7 +164,7 @@ public struct Bucket: Sendable, Equatable {
         return out
     }
 
-    public static func parse(_ v: BSON, at l: Location) throws -> Bucket {
+    package static func parse(_ v: BSON, at l: Location) throws -> Bucket {
         guard case .document(let d) = v else {
             throw StrataError.badInput("Argument to $bucket stage must be an object, but found type: \(v.typeName)", at: l)
         }
@@ -204,7 +204,7 @@ public struct Bucket: Sendable, Equatable {
         return Bucket(groupBy: groupBy, boundaries: boundaries, defaultBucket: dflt, output: output)
     }
 
-    public var bson: Document {
+    package var bson: Document {
         var d: Document = ["groupBy": groupBy.bson, "boundaries": .array(boundaries)]
         if let defaultBucket { d["default"] = defaultBucket }
         if let output { d["output"] = .document(Document(output.map { ($0.0, $0.1.bson) })) }
@@ -215,12 +215,12 @@ public struct Bucket: Sendable, Equatable {
 /// `$bucketAuto`, with mongod's bucket filling and, optionally, its `granularity` rounders
 /// (Renard R5…R80, E6…E192, 1-2-5, POWERSOF2).
 public struct BucketAuto: Sendable, Equatable {
-    public var groupBy: Expr
-    public var buckets: Int
-    public var output: [(String, AccumulatorSpec)]?
-    public var granularity: String?
+    package var groupBy: Expr
+    package var buckets: Int
+    package var output: [(String, AccumulatorSpec)]?
+    package var granularity: String?
 
-    public init(groupBy: Expr, buckets: Int, output: [(String, AccumulatorSpec)]?, granularity: String? = nil) {
+    package init(groupBy: Expr, buckets: Int, output: [(String, AccumulatorSpec)]?, granularity: String? = nil) {
         self.groupBy = groupBy; self.buckets = buckets; self.output = output; self.granularity = granularity
     }
 
@@ -233,11 +233,11 @@ public struct BucketAuto: Sendable, Equatable {
         }
     }
 
-    public var effectiveOutput: [(String, AccumulatorSpec)] {
+    package var effectiveOutput: [(String, AccumulatorSpec)] {
         output ?? [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))]
     }
 
-    public static func parse(_ v: BSON, at l: Location) throws -> BucketAuto {
+    package static func parse(_ v: BSON, at l: Location) throws -> BucketAuto {
         guard case .document(let d) = v else {
             throw StrataError.badInput("Argument to $bucketAuto stage must be an object, but found type: \(v.typeName)", at: l)
         }
@@ -268,7 +268,7 @@ public struct BucketAuto: Sendable, Equatable {
         return BucketAuto(groupBy: groupBy, buckets: buckets, output: output, granularity: granularity)
     }
 
-    public var bson: Document {
+    package var bson: Document {
         var d: Document = ["groupBy": groupBy.bson, "buckets": .int32(Int32(buckets))]
         if let output { d["output"] = .document(Document(output.map { ($0.0, $0.1.bson) })) }
         if let granularity { d["granularity"] = .string(granularity) }
@@ -278,13 +278,13 @@ public struct BucketAuto: Sendable, Equatable {
 
 /// `$facet`.
 public struct Facet: Sendable, Equatable {
-    public var pipelines: [(String, Pipeline)]
+    package var pipelines: [(String, Pipeline)]
 
     public static func == (a: Facet, b: Facet) -> Bool {
         a.pipelines.count == b.pipelines.count && zip(a.pipelines, b.pipelines).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
-    public static func parse(_ v: BSON, at l: Location) throws -> Facet {
+    package static func parse(_ v: BSON, at l: Location) throws -> Facet {
         guard case .document(let d) = v, !d.isEmpty else {
             throw StrataError.badInput("the $facet specification must be a non-empty object", at: l)
         }
@@ -305,14 +305,14 @@ public struct Facet: Sendable, Equatable {
 /// `$lookup` (equality form, pipeline form, or both). The foreign collection is read
 /// through the execution context's `lookup` closure.
 public struct Lookup: Sendable, Equatable {
-    public var from: String?
-    public var localField: String?
-    public var foreignField: String?
-    public var letVariables: [(String, Expr)]
-    public var pipeline: Pipeline?
+    package var from: String?
+    package var localField: String?
+    package var foreignField: String?
+    package var letVariables: [(String, Expr)]
+    package var pipeline: Pipeline?
     /// The raw sub-pipeline (what the closure receives).
-    public var pipelineBSON: [BSON]?
-    public var `as`: String
+    package var pipelineBSON: [BSON]?
+    package var `as`: String
 
     public static func == (a: Lookup, b: Lookup) -> Bool {
         a.from == b.from && a.localField == b.localField && a.foreignField == b.foreignField && a.pipeline == b.pipeline
@@ -320,7 +320,7 @@ public struct Lookup: Sendable, Equatable {
             && zip(a.letVariables, b.letVariables).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
-    public static func parse(_ v: BSON, at l: Location) throws -> Lookup {
+    package static func parse(_ v: BSON, at l: Location) throws -> Lookup {
         guard case .document(let d) = v else { throw StrataError.badInput("the $lookup specification must be an Object", at: l) }
         var from: String?, local: String?, foreign: String?, asField: String?, lets: [(String, Expr)] = []
         var pipeline: Pipeline?, raw: [BSON]?
@@ -369,7 +369,7 @@ public struct Lookup: Sendable, Equatable {
                       pipelineBSON: raw, as: asField)
     }
 
-    public var bson: Document {
+    package var bson: Document {
         var d = Document()
         if let from { d["from"] = .string(from) }
         if let localField { d["localField"] = .string(localField) }
@@ -383,10 +383,10 @@ public struct Lookup: Sendable, Equatable {
 
 /// `$unionWith`.
 public struct UnionWith: Sendable, Equatable {
-    public var coll: String?
-    public var pipeline: Pipeline?
+    package var coll: String?
+    package var pipeline: Pipeline?
 
-    public static func parse(_ v: BSON, at l: Location) throws -> UnionWith {
+    package static func parse(_ v: BSON, at l: Location) throws -> UnionWith {
         switch v {
         case .string(let s):
             if s.isEmpty { throw StrataError.badInput("$unionWith requires a non-empty collection name", at: l) }
@@ -415,7 +415,7 @@ public struct UnionWith: Sendable, Equatable {
         }
     }
 
-    public var bson: Document {
+    package var bson: Document {
         var d = Document()
         if let coll { d["coll"] = .string(coll) }
         if let pipeline { d["pipeline"] = .array(pipeline.bson) }
