@@ -2,7 +2,7 @@ import StrataEvaluator
 
 /// What a `convert` does with a value its expression's conversions reject (`"N/A"` under
 /// `$toDouble`): the lens says it per operation with `onError`.
-public enum ConversionErrorPolicy: String, Sendable, CaseIterable {
+package enum ConversionErrorPolicy: String, Sendable, CaseIterable {
     /// The document is not upgraded (`.upgradeFailed`, naming its `_id` and the lens place),
     /// in Swift and on the server alike. The default.
     case fail

@@ -15,7 +15,7 @@ extension Lens {
     /// application-defined operation reads (it may fail on a document missing its inputs),
     /// plus what a `convert` with `onError: "skip"` reads (it decides whether the document
     /// is there at all).
-    public func inputs(for newest: Set<[String]>, atVersion version: Int) -> (paths: Set<[String]>, deciding: [Int])? {
+    package func inputs(for newest: Set<[String]>, atVersion version: Int) -> (paths: Set<[String]>, deciding: [Int])? {
         var needed = newest
         let ops = operations(from: version)
         var deciding: [Int] = []
@@ -52,7 +52,7 @@ extension Lens {
     }
 
     /// Field paths an expression reads; `nil` when it reads the whole document.
-    public static func fieldPaths(of e: Expr) -> Set<[String]>? {
+    package static func fieldPaths(of e: Expr) -> Set<[String]>? {
         var out: Set<[String]> = []
         var whole = false
         _ = e.rewritingFieldPaths { p, base in

@@ -11,7 +11,7 @@ extension Lens {
     ///
     /// Call it where the schemas folder is known: `StrataClient.collection` and the
     /// CLI's `SchemaOptions.lens(for:)`.
-    public func checkLookups(versionedCollections: Set<String>) throws {
+    package func checkLookups(versionedCollections: Set<String>) throws {
         for step in steps {
             for case let lookup as LookupOperation in step.operations where versionedCollections.contains(lookup.from) {
                 let which = lookup.from == collection
@@ -29,7 +29,7 @@ extension Lens {
 
     /// The collections with a lens file in `directory` (`<name>.json`), as
     /// `StrataClient.versionedCollections()` lists them.
-    public static func versionedCollections(in directory: URL) -> Set<String> {
+    package static func versionedCollections(in directory: URL) -> Set<String> {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return Set(files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
     }

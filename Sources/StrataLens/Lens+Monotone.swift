@@ -3,21 +3,21 @@ import StrataEvaluator
 /// A newest path whose value is an order-preserving (or -reversing) function of
 /// one stored field: what a range predicate needs to become an index-friendly
 /// range on the stored field.
-public struct MonotoneSource: Sendable {
+package struct MonotoneSource: Sendable {
     /// The stored field, at the stored version.
-    public let storedPath: [String]
+    package let storedPath: [String]
     /// The newest value from the stored one (`$$value`).
-    public let forward: Expr
+    package let forward: Expr
     /// The stored value from the newest one (`$$value`).
-    public let inverse: Expr
-    public let increasing: Bool
+    package let inverse: Expr
+    package let increasing: Bool
 }
 
 extension Lens {
     /// The monotone conversion behind `path` at `version`, when the path comes
     /// from one stored field through renames and exactly one `convert`
     /// declared `monotone` with an inverse.
-    public func monotoneSource(of path: [String], atVersion version: Int) -> MonotoneSource? {
+    package func monotoneSource(of path: [String], atVersion version: Int) -> MonotoneSource? {
         convertSource(of: path, atVersion: version) { $0.monotone != nil }
     }
 
@@ -27,7 +27,7 @@ extension Lens {
     /// Then `expr(x) == c` holds exactly when `x == inverse(c)` and
     /// `expr(inverse(c)) == c`: an equality on the new value is an equality on the
     /// stored one, which an index on the stored field serves.
-    public func exactInverseSource(of path: [String], atVersion version: Int) -> MonotoneSource? {
+    package func exactInverseSource(of path: [String], atVersion version: Int) -> MonotoneSource? {
         convertSource(of: path, atVersion: version) { $0.inverseExact }
     }
 

@@ -4,7 +4,7 @@ extension Lens {
     /// Where the value at `path` of a document upgraded to the newest version
     /// comes from in the document as stored at `version`. Composes each
     /// operation's answer from the newest back to `version`.
-    public func source(of path: [String], atVersion version: Int) -> PathSource {
+    package func source(of path: [String], atVersion version: Int) -> PathSource {
         var src = PathSource.path(path)
         for op in operations(from: version).reversed() {
             src = Self.pullBack(src, through: op)
@@ -16,7 +16,7 @@ extension Lens {
     /// What `expr` (over the newest version) computes, written over the stored
     /// version: every field path replaced by its source. `nil` result means some
     /// path cannot be translated; the reason comes back in the second value.
-    public func translate(_ expr: Expr, atVersion version: Int) -> (expr: Expr?, lookups: [LookupPrerequisite], obstacle: PathSource.Value?) {
+    package func translate(_ expr: Expr, atVersion version: Int) -> (expr: Expr?, lookups: [LookupPrerequisite], obstacle: PathSource.Value?) {
         let src = Self.pullBack(.computed(expr), through: { p in self.source(of: p, atVersion: version) })
         switch src.value {
         case .computed(let e, let rest) where rest.isEmpty: return (e, src.lookups, nil)

@@ -3,11 +3,11 @@ import StrataEvaluator
 
 /// A document a `convert` with `onError: "skip"` leaves out: it is not in any answer
 /// (the Swift upgrade throws this; server branches filter the same documents out).
-public struct DocumentSkipped: Error, Sendable, CustomStringConvertible {
-    public var id: BSON?
-    public var location: Location
-    public var message: String
-    public var description: String { "\(location): \(message)" }
+package struct DocumentSkipped: Error, Sendable, CustomStringConvertible {
+    package var id: BSON?
+    package var location: Location
+    package var message: String
+    package var description: String { "\(location): \(message)" }
 }
 
 extension Lens {
@@ -21,7 +21,7 @@ extension Lens {
     ///   a stage that fails on such a document.
     /// Each condition is written over the stored document (`translate(_:beforeOperation:atVersion:)`);
     /// nil when one cannot be, and the branch must run the upgrade itself.
-    public func serverChecks(forVersion version: Int, reads: Set<[String]>?) -> [BSON]? {
+    package func serverChecks(forVersion version: Int, reads: Set<[String]>?) -> [BSON]? {
         let ops = operations(from: version)
         let deciding: Set<Int>
         if let reads {

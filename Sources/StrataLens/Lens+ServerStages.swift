@@ -5,7 +5,7 @@ extension Lens {
     /// Aggregation stages that upgrade documents stored at `version` to `target`
     /// (default: the newest) on the server, or `nil` when some operation on the
     /// way can only run in Swift (see `serverUpgradeObstacle(from:)`).
-    public func serverUpgradeStages(from version: Int, to target: Int? = nil) -> [BSON]? {
+    package func serverUpgradeStages(from version: Int, to target: Int? = nil) -> [BSON]? {
         var stages: [BSON] = []
         for op in operations(from: version, to: target) {
             guard let s = op.serverStages else { return nil }
@@ -15,17 +15,17 @@ extension Lens {
     }
 
     /// The first operation between `version` and the newest that cannot run on the server.
-    public func serverUpgradeObstacle(from version: Int) -> (any LensOperation)? {
+    package func serverUpgradeObstacle(from version: Int) -> (any LensOperation)? {
         operations(from: version).first { $0.serverStages == nil }
     }
 
     /// True when some operation from `version` on is a lookup or an application-defined function.
-    public func hasExpensiveSteps(from version: Int) -> Bool {
+    package func hasExpensiveSteps(from version: Int) -> Bool {
         operations(from: version).contains { $0.isExpensive }
     }
 
     /// True when upgrading from `version` changes `_id`.
-    public func changesPrimaryKey(from version: Int) -> Bool {
+    package func changesPrimaryKey(from version: Int) -> Bool {
         operations(from: version).contains { $0.changesPrimaryKey }
     }
 }

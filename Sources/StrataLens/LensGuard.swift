@@ -13,7 +13,7 @@ import StrataEvaluator
 /// and `"$a.b"` where `a` is an array (mongod works on every element, SecantusDB
 /// leaves the array alone) — an answer would depend on the plan.
 public struct LensGuard: Sendable {
-    public enum Condition: Sendable, Equatable {
+    package enum Condition: Sendable, Equatable {
         /// Refused when a proper prefix of the path is an array (reads and removals).
         case crossesArray([String])
         /// Refused when a proper prefix of the path is present and not a sub-document (writes).
@@ -32,11 +32,11 @@ public struct LensGuard: Sendable {
         case hasArrayElement([String])
     }
 
-    public let condition: Condition
-    public let message: String
+    package let condition: Condition
+    package let message: String
 
     /// The paths the guard looks at (to decide it, a document must hold them).
-    public var paths: [[String]] {
+    package var paths: [[String]] {
         switch condition {
         case .crossesArray(let p), .crossesNonDocument(let p), .present(let p), .presentNonDocument(let p),
              .isArray(let p), .isDocument(let p), .hasArrayElement(let p):
@@ -46,13 +46,13 @@ public struct LensGuard: Sendable {
         }
     }
 
-    public init(_ condition: Condition, _ message: String) {
+    package init(_ condition: Condition, _ message: String) {
         self.condition = condition
         self.message = message
     }
 
     /// True when the document must be refused (Swift side).
-    public func refuses(_ doc: Document) -> Bool {
+    package func refuses(_ doc: Document) -> Bool {
         func prefixes(_ p: [String]) -> [[String]] { p.count < 2 ? [] : (1..<p.count).map { Array(p.prefix($0)) } }
         switch condition {
         case .crossesArray(let p):
@@ -125,7 +125,7 @@ public struct LensGuard: Sendable {
 
     /// The prefix of every refusal message, on both sides; the server's error carries it
     /// inside a conversion failure, which `Lens.upgradeFailure(serverMessage:)` unwraps.
-    public static let marker = "strata upgradeFailed: "
+    package static let marker = "strata upgradeFailed: "
     static let guardField = "__strata_guard"
 
     /// Guards for an operation that reads `reads`, removes `removes` and writes `writes`
@@ -202,7 +202,7 @@ extension LensOperation {
 extension Lens {
     /// The `.upgradeFailed` error a server reported for a document a lens guard refused
     /// (see `LensGuard`), or nil when the message is not one.
-    public static func upgradeFailure(serverMessage: String, onServer: Bool = true) -> StrataError? {
+    package static func upgradeFailure(serverMessage: String, onServer: Bool = true) -> StrataError? {
         guard let start = serverMessage.range(of: LensGuard.marker) else { return nil }
         var text = serverMessage[start.upperBound...]
         if let end = text.range(of: "' in $convert") { text = text[..<end.lowerBound] }

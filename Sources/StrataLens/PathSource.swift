@@ -5,7 +5,7 @@ import StrataEvaluator
 /// The planner uses it to translate queries; the repository to know what a
 /// projection must fetch.
 public struct PathSource: Sendable, Equatable {
-    public enum Value: Sendable, Equatable {
+    package enum Value: Sendable, Equatable {
         /// Exactly the older document's value at this path (missing iff missing there),
         /// so predicates, sort keys and indexes on it translate as they are.
         case path([String])
@@ -21,29 +21,29 @@ public struct PathSource: Sendable, Equatable {
         case swiftOnly(String)
     }
 
-    public var value: Value
+    package var value: Value
     /// Lookups that must run on the server before `value` can be read (each adds a
     /// temporary field that `value` refers to).
-    public var lookups: [LookupPrerequisite]
+    package var lookups: [LookupPrerequisite]
 
-    public init(_ value: Value, lookups: [LookupPrerequisite] = []) {
+    package init(_ value: Value, lookups: [LookupPrerequisite] = []) {
         self.value = value
         self.lookups = lookups
     }
 
-    public static func path(_ p: [String]) -> PathSource { PathSource(.path(p)) }
-    public static func computed(_ e: Expr, rest: [String] = []) -> PathSource { PathSource(.computed(e, rest: rest)) }
-    public static func swiftOnly(_ why: String) -> PathSource { PathSource(.swiftOnly(why)) }
-    public static func untranslatable(_ why: String) -> PathSource { PathSource(.untranslatable(why)) }
+    package static func path(_ p: [String]) -> PathSource { PathSource(.path(p)) }
+    package static func computed(_ e: Expr, rest: [String] = []) -> PathSource { PathSource(.computed(e, rest: rest)) }
+    package static func swiftOnly(_ why: String) -> PathSource { PathSource(.swiftOnly(why)) }
+    package static func untranslatable(_ why: String) -> PathSource { PathSource(.untranslatable(why)) }
     /// Always missing.
-    public static var missing: PathSource { .computed(.variable("REMOVE", [])) }
-    public static func constant(_ v: BSON) -> PathSource { .computed(.literal(v)) }
+    package static var missing: PathSource { .computed(.variable("REMOVE", [])) }
+    package static func constant(_ v: BSON) -> PathSource { .computed(.literal(v)) }
 
     /// True when the value is exactly a path of the older document.
-    public var isPath: Bool { if case .path = value, lookups.isEmpty { return true }; return false }
+    package var isPath: Bool { if case .path = value, lookups.isEmpty { return true }; return false }
 
     /// The value as an expression over the older document (nil for `swiftOnly` and `untranslatable`).
-    public var expression: Expr? {
+    package var expression: Expr? {
         switch value {
         case .path(let p): return .fieldPath(p)
         case .computed(let e, let rest):
@@ -59,14 +59,14 @@ public struct PathSource: Sendable, Equatable {
 }
 
 /// A `$lookup` that must run before a looked-up field can be read on the server.
-public struct LookupPrerequisite: Sendable, Equatable {
-    public var from: String
-    public var localField: [String]
-    public var foreignField: String
+package struct LookupPrerequisite: Sendable, Equatable {
+    package var from: String
+    package var localField: [String]
+    package var foreignField: String
     /// The temporary field the lookup writes its matches to.
-    public var temporaryField: String
+    package var temporaryField: String
 
-    public var stage: BSON {
+    package var stage: BSON {
         ["$lookup": ["from": .string(from), "localField": .string(localField.joined(separator: ".")),
                      "foreignField": .string(foreignField), "as": .string(temporaryField)]]
     }

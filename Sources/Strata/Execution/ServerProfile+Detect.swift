@@ -9,7 +9,7 @@ extension ServerProfile {
     /// SecantusDB reports `secantusVersion`). `STRATA_SERVER_PROFILE=mongod|secantus`
     /// overrides it (to compare plans, or to plan for a production mongod from a test
     /// machine).
-    public static func of(_ database: MongoDatabase) -> ServerProfile {
+    package static func of(_ database: MongoDatabase) -> ServerProfile {
         switch ProcessInfo.processInfo.environment["STRATA_SERVER_PROFILE"]?.lowercased() {
         case "mongod": return .mongod
         case "secantus", "secantusdb": return .secantus

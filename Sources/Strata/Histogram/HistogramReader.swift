@@ -15,7 +15,7 @@ extension VersionHistogram {
     }
 
     /// Counts the documents of `collection` at each version of `lens`.
-    public static func read(_ collection: MongoCollection, lens: Lens,
+    package static func read(_ collection: MongoCollection, lens: Lens,
                             strategy: StrategyChoice = .automatic) throws -> VersionHistogram {
         try read(collection, versionField: lens.versionField, absentMeans: lens.absentMeans,
                  knownVersions: lens.knownVersions, strategy: strategy)
@@ -23,7 +23,7 @@ extension VersionHistogram {
 
     /// Counts the documents of `collection` at each version, for a version
     /// field, the version its absence means and the versions that are known.
-    public static func read(_ collection: MongoCollection, versionField: String, absentMeans: Int,
+    package static func read(_ collection: MongoCollection, versionField: String, absentMeans: Int,
                             knownVersions: ClosedRange<Int>,
                             strategy: StrategyChoice = .automatic) throws -> VersionHistogram {
         let reader = HistogramReader(collection: collection, field: versionField, absentMeans: absentMeans,

@@ -3,17 +3,17 @@ import StrataMongo
 
 extension VersionHistogram {
     /// One line of the rendered table.
-    public struct Row: Sendable, Equatable {
-        public enum Kind: Sendable, Equatable { case known, unknown, nonInteger }
-        public var label: String
-        public var count: Int
-        public var kind: Kind
-        public var note: String
+    package struct Row: Sendable, Equatable {
+        package enum Kind: Sendable, Equatable { case known, unknown, nonInteger }
+        package var label: String
+        package var count: Int
+        package var kind: Kind
+        package var note: String
     }
 
     /// Known versions (all of them, oldest first), then unknown versions, then
     /// non-integer values: every document is on exactly one row.
-    public var rows: [Row] {
+    package var rows: [Row] {
         var rows: [Row] = []
         for v in knownVersions {
             var notes: [String] = []
@@ -37,7 +37,7 @@ extension VersionHistogram {
     }
 
     /// An aligned, human-readable table.
-    public func table() -> String {
+    package func table() -> String {
         let total = self.total
         let rows = self.rows
         let labelWidth = max("version".count, "total".count, rows.map(\.label.count).max() ?? 0)
@@ -68,7 +68,7 @@ extension VersionHistogram {
     }
 
     /// The histogram as a JSON object (one line, libbson's relaxed Extended JSON).
-    public var json: Document {
+    package var json: Document {
         var d = Document()
         d["database"] = .string(database)
         d["collection"] = .string(collection)
@@ -98,7 +98,7 @@ extension VersionHistogram {
     }
 
     /// `12345` → `12,345` (the CLI's progress lines use it too).
-    public static func grouped(_ n: Int) -> String {
+    package static func grouped(_ n: Int) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {

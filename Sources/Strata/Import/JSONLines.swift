@@ -12,16 +12,16 @@ import StrataMongo
 /// an array, a bare value, or two objects on a line are errors naming the line.
 public struct JSONLines: Sendable {
     /// The name used in messages (`data/users.jsonl`, `<stdin>`).
-    public let name: String
-    public let data: Data
+    package let name: String
+    package let data: Data
 
-    public init(data: Data, name: String) {
+    package init(data: Data, name: String) {
         self.data = data
         self.name = name
     }
 
     /// Maps the file (read lazily by the kernel; a large file costs no memory).
-    public init(contentsOf url: URL) throws {
+    package init(contentsOf url: URL) throws {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
@@ -31,13 +31,13 @@ public struct JSONLines: Sendable {
     }
 
     /// Reads standard input to its end.
-    public static func standardInput() -> JSONLines {
+    package static func standardInput() -> JSONLines {
         JSONLines(data: FileHandle.standardInput.readDataToEndOfFile(), name: "<stdin>")
     }
 
     /// Calls `body` with each non-blank line's 1-based number and parsed document.
     /// A malformed line throws `.badInput` at `name:line`.
-    public func forEachDocument(_ body: (_ line: Int, _ document: Document) throws -> Void) throws {
+    package func forEachDocument(_ body: (_ line: Int, _ document: Document) throws -> Void) throws {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let bytes = raw.bindMemory(to: UInt8.self)
             var lineNumber = 0
@@ -56,7 +56,7 @@ public struct JSONLines: Sendable {
     }
 
     /// Parses every line and returns the number of documents, inserting nothing.
-    public func validate() throws -> Int {
+    package func validate() throws -> Int {
         var n = 0
         try forEachDocument { _, _ in n += 1 }
         return n

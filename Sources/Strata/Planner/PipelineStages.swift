@@ -5,15 +5,15 @@ import StrataEvaluator
 /// planner inspects and the merger runs) beside the stage as written (which explain
 /// shows and rewrites start from), and where it is, for messages.
 public struct PipelineStage: Sendable {
-    public let name: String
+    package let name: String
     /// The stage's argument as written.
-    public let spec: BSON
-    public let location: Location
+    package let spec: BSON
+    package let location: Location
     /// The evaluator's parse of the stage.
-    public let parsed: Stage
+    package let parsed: Stage
 
     /// The stage as written (`{$name: spec}`).
-    public var bson: BSON { .document(Document([(name, spec)])) }
+    package var bson: BSON { .document(Document([(name, spec)])) }
 
     /// True for stages that need all their input before they can emit (or that cut the
     /// stream globally): where the per-version part of a pipeline ends

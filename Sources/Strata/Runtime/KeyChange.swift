@@ -139,7 +139,7 @@ extension Lens {
     ///   that is a scan of the whole `_id` index (keys only, no document fetched);
     /// - otherwise: `$expr` comparing the conversion of `_id` with `key` (a collection scan
     ///   of that version).
-    public func legacyKeyFilter(for key: BSON) -> Document? {
+    package func legacyKeyFilter(for key: BSON) -> Document? {
         var branches: [BSON] = []
         for version in knownVersions where version < newest && changesPrimaryKey(from: version) {
             branches.append(.document(["$and": [.document(filter(forVersion: version)), .document(keyCandidates(key, atVersion: version))]]))

@@ -21,31 +21,31 @@ import StrataMongo
 ///   document back.
 /// The report also lists what each operation discards (its `invertibility`), and the
 /// operations that only Swift can run.
-public struct LensCheck: Sendable {
-    public struct Finding: Sendable {
-        public enum Severity: String, Sendable { case problem, note }
-        public var severity: Severity
+package struct LensCheck: Sendable {
+    package struct Finding: Sendable {
+        package enum Severity: String, Sendable { case problem, note }
+        package var severity: Severity
         /// Which check: "upgrade", "server", "monotone", "inverseExact", "undo", "discards", "swiftOnly".
-        public var check: String
+        package var check: String
         /// The operation's place in the lens file, when one is concerned.
-        public var location: String?
-        public var message: String
+        package var location: String?
+        package var message: String
         /// `_id`s of documents that show it (at most five).
-        public var examples: [BSON] = []
+        package var examples: [BSON] = []
         /// How many sampled documents show it.
-        public var count: Int = 1
+        package var count: Int = 1
     }
 
-    public struct Report: Sendable {
-        public var collection: String
-        public var lensFile: String?
+    package struct Report: Sendable {
+        package var collection: String
+        package var lensFile: String?
         /// Sampled documents per stored version.
-        public var sampled: [Int: Int] = [:]
-        public var findings: [Finding] = []
+        package var sampled: [Int: Int] = [:]
+        package var findings: [Finding] = []
 
-        public var problems: [Finding] { findings.filter { $0.severity == .problem } }
+        package var problems: [Finding] { findings.filter { $0.severity == .problem } }
 
-        public var json: Document {
+        package var json: Document {
             var d: Document = ["collection": .string(collection)]
             if let lensFile { d["lens"] = .string(lensFile) }
             d["sampled"] = .document(Document(sampled.sorted { $0.key < $1.key }.map { ("v\($0.key)", .int64(Int64($0.value))) }))
@@ -59,7 +59,7 @@ public struct LensCheck: Sendable {
             return d
         }
 
-        public var text: String {
+        package var text: String {
             var out = "lens check: '\(collection)'\(lensFile.map { " (\($0))" } ?? "")\n"
             let counts = sampled.sorted { $0.key < $1.key }.map { "v\($0.key): \($0.value)" }
             out += "sampled: \(counts.isEmpty ? "nothing below the newest version" : counts.joined(separator: ", "))\n"
@@ -72,17 +72,17 @@ public struct LensCheck: Sendable {
         }
     }
 
-    public let lens: Lens
-    public var sample: Int
-    public var functions: LensFunctions
+    package let lens: Lens
+    package var sample: Int
+    package var functions: LensFunctions
 
-    public init(lens: Lens, sample: Int = 200, functions: LensFunctions = .builtIn) {
+    package init(lens: Lens, sample: Int = 200, functions: LensFunctions = .builtIn) {
         self.lens = lens
         self.sample = sample
         self.functions = functions
     }
 
-    public func run(on collection: MongoCollection) throws -> Report {
+    package func run(on collection: MongoCollection) throws -> Report {
         var report = Report(collection: lens.collection, lensFile: lens.source)
         report.findings += declared()
         let context = DatabaseLookup(database: collection.database).context(functions: functions)

@@ -5,8 +5,8 @@ import StrataLibBSON
 /// One-line JSON for progress and summaries: numbers as people write them
 /// (`657.11`, not libbson's `657.11000000000001364`), strings escaped, `_id`s and
 /// other BSON values as relaxed Extended JSON.
-public enum ReportJSON {
-    public static func line(_ doc: Document) -> String { value(.document(doc)) }
+package enum ReportJSON {
+    package static func line(_ doc: Document) -> String { value(.document(doc)) }
 
     static func value(_ v: BSON) -> String {
         switch v {

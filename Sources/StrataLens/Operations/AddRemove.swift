@@ -3,11 +3,11 @@ import StrataEvaluator
 
 /// `{"op": "add", "field": "currency", "value": "USD"}` — adds a field with a
 /// default value; a document that already has the field keeps its value.
-public struct AddFieldOperation: LensOperation {
-    public let field: [String]
-    public let value: BSON
-    public let location: Location
-    public var name: String { "add" }
+package struct AddFieldOperation: LensOperation {
+    package let field: [String]
+    package let value: BSON
+    package let location: Location
+    package var name: String { "add" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "field", "value", "description"])
@@ -17,7 +17,7 @@ public struct AddFieldOperation: LensOperation {
         return AddFieldOperation(field: field, value: value, location: r.location)
     }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         if DocumentPaths.get(doc, field) == nil { DocumentPaths.put(&doc, field, value) }
     }
 
@@ -30,10 +30,10 @@ public struct AddFieldOperation: LensOperation {
         ]))
     }
 
-    public var serverStages: [BSON]? { guardStages + [["$set": .document(Document([(DocumentPaths.join(field), expression.bson)]))]] }
-    public var writes: [[String]] { [field] }
+    package var serverStages: [BSON]? { guardStages + [["$set": .document(Document([(DocumentPaths.join(field), expression.bson)]))]] }
+    package var writes: [[String]] { [field] }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         if path == field { return .computed(expression) }
         if DocumentPaths.isWithin(path, field) { return .computed(expression, rest: Array(path.dropFirst(field.count))) }
         if DocumentPaths.isWithin(field, path) {
@@ -42,22 +42,22 @@ public struct AddFieldOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility { .lossy("a document that already had '\(DocumentPaths.join(field))' loses it") }
+    package var invertibility: Invertibility { .lossy("a document that already had '\(DocumentPaths.join(field))' loses it") }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         DocumentPaths.put(&doc, field, nil)
     }
 
-    public var reads: [[String]] { [field] }
+    package var reads: [[String]] { [field] }
 }
 
 /// `{"op": "remove", "field": "legacyFlag"}` — drops a field. Not invertible,
 /// unless `"restore"` gives the value a down-migration puts back (lossy).
-public struct RemoveFieldOperation: LensOperation {
-    public let field: [String]
-    public let restore: BSON?
-    public let location: Location
-    public var name: String { "remove" }
+package struct RemoveFieldOperation: LensOperation {
+    package let field: [String]
+    package let restore: BSON?
+    package let location: Location
+    package var name: String { "remove" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "field", "restore", "description"])
@@ -66,14 +66,14 @@ public struct RemoveFieldOperation: LensOperation {
         return RemoveFieldOperation(field: field, restore: r.value("restore"), location: r.location)
     }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         DocumentPaths.put(&doc, field, nil)
     }
 
-    public var serverStages: [BSON]? { guardStages + [["$unset": .string(DocumentPaths.join(field))]] }
-    public var removes: [[String]] { [field] }
+    package var serverStages: [BSON]? { guardStages + [["$unset": .string(DocumentPaths.join(field))]] }
+    package var removes: [[String]] { [field] }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         if DocumentPaths.isWithin(path, field) { return .missing }
         if DocumentPaths.isWithin(field, path) {
             return .untranslatable("the whole of '\(DocumentPaths.join(path))' changes shape in \(name) at \(location)")
@@ -81,14 +81,14 @@ public struct RemoveFieldOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility {
+    package var invertibility: Invertibility {
         restore == nil ? .impossible("the removed value is gone") : .lossy("every document gets the 'restore' value back")
     }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         guard let restore else { throw failure("cannot undo: the removed value of '\(DocumentPaths.join(field))' is gone") }
         DocumentPaths.put(&doc, field, restore)
     }
 
-    public var reads: [[String]] { [] }
+    package var reads: [[String]] { [] }
 }

@@ -21,24 +21,24 @@ import StrataLibBSON
 ///   `ConversionErrorPolicy`, `ConversionFailureTest`): "fail" (default: the document is
 ///   refused, in Swift and on the server with the same words), "null", or "keep" (the
 ///   stored value).
-public struct ConvertOperation: LensOperation {
-    public enum Monotonicity: String, Sendable { case increasing, decreasing }
+package struct ConvertOperation: LensOperation {
+    package enum Monotonicity: String, Sendable { case increasing, decreasing }
 
-    public let field: [String]
-    public let to: [String]
+    package let field: [String]
+    package let to: [String]
     /// The expression as written (`$$value` = the old value).
-    public let expr: Expr
-    public let inverse: Expr?
-    public let inverseExact: Bool
-    public let monotone: Monotonicity?
-    public let skipWhenMissing: Bool
+    package let expr: Expr
+    package let inverse: Expr?
+    package let inverseExact: Bool
+    package let monotone: Monotonicity?
+    package let skipWhenMissing: Bool
     /// Whether a value `to` (another field than `field`) held before may be discarded.
-    public var overwrite: Bool = false
-    public var onError: ConversionErrorPolicy = .fail
+    package var overwrite: Bool = false
+    package var onError: ConversionErrorPolicy = .fail
     /// True (over `$$value`) when a conversion in `expr` rejects its input; nil when none can.
-    public var failureTest: Expr? = nil
-    public let location: Location
-    public var name: String { "convert" }
+    package var failureTest: Expr? = nil
+    package let location: Location
+    package var name: String { "convert" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "field", "to", "expr", "inverse", "inverseExact", "monotone", "ifMissing", "overwrite", "onError", "description"])
@@ -176,9 +176,9 @@ public struct ConvertOperation: LensOperation {
         ]))
     }
 
-    public var changesPrimaryKey: Bool { field == ["_id"] }
+    package var changesPrimaryKey: Bool { field == ["_id"] }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         let old = DocumentPaths.get(doc, field)
         var new: BSON?
         if old != nil || !skipWhenMissing {
@@ -212,7 +212,7 @@ public struct ConvertOperation: LensOperation {
         }
     }
 
-    public var serverStages: [BSON]? {
+    package var serverStages: [BSON]? {
         var skip: [BSON] = []
         if onError == .skip, let failureTest {
             skip = [["$match": ["$expr": .document(["$not": .array([over(failureTest).bson])])]]]
@@ -222,7 +222,7 @@ public struct ConvertOperation: LensOperation {
         return stages
     }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         if DocumentPaths.isWithin(path, to) {
             var rest = Array(path.dropFirst(to.count))
             var e = oldExpression
@@ -242,12 +242,12 @@ public struct ConvertOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility {
+    package var invertibility: Invertibility {
         guard inverse != nil else { return .impossible("no inverse expression is declared") }
         return inverseExact ? .exact : .lossy("the inverse expression is not declared exact (inverseExact)")
     }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         guard let inverse else { throw failure("cannot undo: no inverse expression is declared") }
         let newValue = DocumentPaths.get(doc, to)
         var old: BSON?
@@ -266,14 +266,14 @@ public struct ConvertOperation: LensOperation {
         }
     }
 
-    public var removes: [[String]] { to == field ? [] : [field] }
-    public var writes: [[String]] { [to] }
-    public var guards: [LensGuard] {
+    package var removes: [[String]] { to == field ? [] : [field] }
+    package var writes: [[String]] { [to] }
+    package var guards: [LensGuard] {
         LensGuard.standard(reads: reads, removes: removes, writes: writes,
                            extra: overwrite || to == field ? [] : [LensGuard.overwrite(to)])
     }
 
-    public var reads: [[String]] {
+    package var reads: [[String]] {
         var paths: Set<[String]> = [field]
         _ = over(expr).rewritingFieldPaths { p, _ in paths.insert(p); return .fieldPath(p) }
         return Array(paths)

@@ -6,13 +6,13 @@ import StrataEvaluator
 /// hash, say). The function is bound by name at run time (`LensFunctions`);
 /// `reads`/`writes` declare what it touches, so the planner knows which
 /// paths need Swift and which it can still translate. Not invertible.
-public struct CustomOperation: LensOperation {
-    public let function: String
-    public let readPaths: [[String]]
-    public let writes: [[String]]
-    public let location: Location
-    public var name: String { "custom" }
-    public var isExpensive: Bool { true }
+package struct CustomOperation: LensOperation {
+    package let function: String
+    package let readPaths: [[String]]
+    package let writes: [[String]]
+    package let location: Location
+    package var name: String { "custom" }
+    package var isExpensive: Bool { true }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "function", "reads", "writes", "description"])
@@ -34,7 +34,7 @@ public struct CustomOperation: LensOperation {
         return CustomOperation(function: function, readPaths: try paths("reads"), writes: writes, location: r.location)
     }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         guard let f = context.functions[function] else {
             throw failure("function '\(function)' is not bound (register it with LensFunctions.register)")
         }
@@ -43,20 +43,20 @@ public struct CustomOperation: LensOperation {
         }
     }
 
-    public var serverStages: [BSON]? { nil }
+    package var serverStages: [BSON]? { nil }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         for w in writes where DocumentPaths.isWithin(path, w) || DocumentPaths.isWithin(w, path) {
             return .swiftOnly("'\(DocumentPaths.join(path))' is computed by the Swift function '\(function)' (\(location))")
         }
         return .path(path)
     }
 
-    public var invertibility: Invertibility { .impossible("'\(function)' is an application-defined function with no inverse") }
+    package var invertibility: Invertibility { .impossible("'\(function)' is an application-defined function with no inverse") }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         throw failure("cannot undo the application-defined function '\(function)'")
     }
 
-    public var reads: [[String]] { readPaths }
+    package var reads: [[String]] { readPaths }
 }

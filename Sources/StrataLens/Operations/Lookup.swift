@@ -6,18 +6,18 @@ import StrataEvaluator
 /// — the new field is `select` of the first document of `from` (natural order)
 /// whose `foreignField` equals the old `localField` (MongoDB `$lookup`
 /// matching); `default` when there is none or its value is missing or null.
-public struct LookupOperation: LensOperation {
-    public let field: [String]
-    public let from: String
-    public let localField: [String]
-    public let foreignField: String
-    public let select: [String]
-    public let defaultValue: BSON
+package struct LookupOperation: LensOperation {
+    package let field: [String]
+    package let from: String
+    package let localField: [String]
+    package let foreignField: String
+    package let select: [String]
+    package let defaultValue: BSON
     /// Whether a value `field` held before may be discarded.
-    public var overwrite: Bool = false
-    public let location: Location
-    public var name: String { "lookup" }
-    public var isExpensive: Bool { true }
+    package var overwrite: Bool = false
+    package let location: Location
+    package var name: String { "lookup" }
+    package var isExpensive: Bool { true }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "field", "from", "localField", "foreignField", "select", "default", "overwrite", "description"])
@@ -33,7 +33,7 @@ public struct LookupOperation: LensOperation {
                                location: r.location)
     }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         guard let lookup = context.lookup else {
             throw failure("needs the database to look '\(DocumentPaths.join(localField))' up in '\(from)' (no lookup provider)")
         }
@@ -67,13 +67,13 @@ public struct LookupOperation: LensOperation {
         ]))
     }
 
-    public var serverStages: [BSON]? {
+    package var serverStages: [BSON]? {
         guardStages + [prerequisite.stage,
          ["$set": .document(Document([(DocumentPaths.join(field), valueExpression.bson)]))],
          ["$unset": .string(prerequisite.temporaryField)]]
     }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         if DocumentPaths.isWithin(path, field) {
             return PathSource(.computed(valueExpression, rest: Array(path.dropFirst(field.count))), lookups: [prerequisite])
         }
@@ -83,19 +83,19 @@ public struct LookupOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility {
+    package var invertibility: Invertibility {
         if overwrite { return .lossy("a value '\(DocumentPaths.join(field))' held before is discarded (overwrite)") }
         return DocumentPaths.emptyParentLoss(field).map { .lossy($0) } ?? .exact
     }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         DocumentPaths.put(&doc, field, nil)
         DocumentPaths.pruneEmptyParents(&doc, field)
     }
 
-    public var reads: [[String]] { [localField] }
-    public var writes: [[String]] { [field] }
-    public var guards: [LensGuard] {
+    package var reads: [[String]] { [localField] }
+    package var writes: [[String]] { [field] }
+    package var guards: [LensGuard] {
         // $lookup matches an array's elements (and an empty array like null): not what the Swift lookup does.
         let array = LensGuard(.isArray(localField), "'\(DocumentPaths.join(localField))' is an array: a lookup matches one value")
         return LensGuard.standard(reads: reads, removes: [], writes: writes, extra: [array] + (overwrite ? [] : [LensGuard.overwrite(field)]))

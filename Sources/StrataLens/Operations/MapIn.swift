@@ -25,19 +25,19 @@ import StrataEvaluator
 /// `field.y` of the older one, so predicates, sorts and indexes on element fields
 /// still use the older version's index. A path the inner operations compute (a
 /// `convert`, an `add`) is answered by upgrading on the server first.
-public struct ScopedOperation: LensOperation {
-    public enum Scope: String, Sendable {
+package struct ScopedOperation: LensOperation {
+    package enum Scope: String, Sendable {
         /// Every document element of an array.
         case map
         /// One sub-document.
         case `in`
     }
 
-    public let scope: Scope
-    public let path: [String]
-    public let operations: [any LensOperation]
-    public let location: Location
-    public var name: String { scope.rawValue }
+    package let scope: Scope
+    package let path: [String]
+    package let operations: [any LensOperation]
+    package let location: Location
+    package var name: String { scope.rawValue }
 
     static let allowedInside: Set<String> = ["rename", "nest", "unnest", "wrap", "add", "remove", "convert", "map", "in"]
 
@@ -72,7 +72,7 @@ public struct ScopedOperation: LensOperation {
 
     // MARK: Swift
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         try transform(&doc) { d in
             for op in operations {
                 try op.checkGuards(d)
@@ -81,7 +81,7 @@ public struct ScopedOperation: LensOperation {
         }
     }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         try transform(&doc) { d in
             for op in operations.reversed() { try op.downgrade(&d, context: context) }
         }
@@ -109,7 +109,7 @@ public struct ScopedOperation: LensOperation {
 
     /// nil when an inner operation has no element form for the server (see
     /// `ElementExpression`): the planner then upgrades these versions in Swift.
-    public var serverStages: [BSON]? {
+    package var serverStages: [BSON]? {
         guard let value = valueTransform(.fieldPath(path)) else { return nil }
         return guardStages + [["$set": .document(Document([(DocumentPaths.join(path), value.bson)]))]]
     }
@@ -137,7 +137,7 @@ public struct ScopedOperation: LensOperation {
         }
     }
 
-    public var guards: [LensGuard] {
+    package var guards: [LensGuard] {
         let p = DocumentPaths.join(path)
         var out = LensGuard.standard(reads: [path], removes: [], writes: [])
         switch scope {
@@ -152,7 +152,7 @@ public struct ScopedOperation: LensOperation {
 
     // MARK: Paths
 
-    public func source(of q: [String]) -> PathSource {
+    package func source(of q: [String]) -> PathSource {
         if q.count > path.count && DocumentPaths.isWithin(q, path) {
             let rest = Array(q.dropFirst(path.count))
             if scope == .map, let first = rest.first, !first.isEmpty, first.allSatisfy(\.isNumber) {
@@ -172,7 +172,7 @@ public struct ScopedOperation: LensOperation {
         return .path(q)
     }
 
-    public var invertibility: Invertibility {
+    package var invertibility: Invertibility {
         for op in operations {
             if case .impossible(let why) = op.invertibility { return .impossible("\(op.name) at \(op.location): \(why)") }
         }
@@ -182,6 +182,6 @@ public struct ScopedOperation: LensOperation {
         return .exact
     }
 
-    public var reads: [[String]] { [path] }
-    public var writes: [[String]] { [path] }
+    package var reads: [[String]] { [path] }
+    package var writes: [[String]] { [path] }
 }

@@ -11,13 +11,13 @@ import StrataEvaluator
 /// lists is already there is refused (whether or not the field is present). A document whose `into` holds
 /// something else (a scalar, an array, null) is refused. `"overwrite": true`
 /// says to replace whatever `into` held instead (discarding it; undo is lossy).
-public struct NestOperation: LensOperation {
-    public let into: [String]
+package struct NestOperation: LensOperation {
+    package let into: [String]
     /// (older path, key in the sub-document), in order.
-    public let fields: [(from: [String], key: String)]
-    public var overwrite: Bool = false
-    public let location: Location
-    public var name: String { "nest" }
+    package let fields: [(from: [String], key: String)]
+    package var overwrite: Bool = false
+    package let location: Location
+    package var name: String { "nest" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "into", "fields", "overwrite", "description"])
@@ -48,7 +48,7 @@ public struct NestOperation: LensOperation {
     /// True when an existing sub-document at `into` keeps its keys.
     var merges: Bool { !intoIsAField && !overwrite }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         var sub = Document()
         var position: Int?
         for (from, key) in fields {
@@ -70,7 +70,7 @@ public struct NestOperation: LensOperation {
 
     var objectExpression: Expr { .object(fields.map { ($0.key, .fieldPath($0.from)) }) }
 
-    public var serverStages: [BSON]? {
+    package var serverStages: [BSON]? {
         let value: Expr = merges ? .op("$mergeObjects", .positional([.fieldPath(into), objectExpression])) : objectExpression
         var stages: [BSON] = guardStages + [["$set": .document(Document([(DocumentPaths.join(into), value.bson)]))]]
         let removed = fields.map(\.from).filter { $0 != into }
@@ -78,9 +78,9 @@ public struct NestOperation: LensOperation {
         return stages
     }
 
-    public var removes: [[String]] { fields.map(\.from) }
-    public var writes: [[String]] { [into] + fields.map { into + [$0.key] } }
-    public var guards: [LensGuard] {
+    package var removes: [[String]] { fields.map(\.from) }
+    package var writes: [[String]] { [into] + fields.map { into + [$0.key] } }
+    package var guards: [LensGuard] {
         var extra: [LensGuard] = []
         if merges {
             extra.append(LensGuard(.presentNonDocument(into),
@@ -93,7 +93,7 @@ public struct NestOperation: LensOperation {
         return LensGuard.standard(reads: reads, removes: removes, writes: [into], extra: extra)
     }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         if path == into {
             return merges ? .computed(.op("$mergeObjects", .positional([.fieldPath(into), objectExpression]))) : .computed(objectExpression)
         }
@@ -110,13 +110,13 @@ public struct NestOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility {
+    package var invertibility: Invertibility {
         if overwrite && !intoIsAField { return .lossy("a value '\(DocumentPaths.join(into))' held before is discarded (overwrite)") }
         if merges { return .lossy("an empty sub-document '\(DocumentPaths.join(into))' held before is not told from none") }
         return .exact
     }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         guard let t = DocumentPaths.take(&doc, into) else { return }
         guard case .document(var sub) = t.value else {
             throw failure("cannot undo: '\(DocumentPaths.join(into))' is \(t.value.typeName), not an object")
@@ -140,7 +140,7 @@ public struct NestOperation: LensOperation {
         }
     }
 
-    public var reads: [[String]] { fields.map(\.from) }
+    package var reads: [[String]] { fields.map(\.from) }
 }
 
 /// `{"op": "unnest", "from": "name", "fields": {"first": "name", "last": "lastName"}}`
@@ -150,13 +150,13 @@ public struct NestOperation: LensOperation {
 /// lossy). A target that already holds a value is refused unless `"overwrite": true`;
 /// a target that is `from` itself (or lies inside it) replaces the sub-document and
 /// so needs `"drop": true`. A `from` that is present and not a sub-document is refused.
-public struct UnnestOperation: LensOperation {
-    public let from: [String]
-    public let fields: [(key: String, to: [String])]
-    public var drop: Bool = false
-    public var overwrite: Bool = false
-    public let location: Location
-    public var name: String { "unnest" }
+package struct UnnestOperation: LensOperation {
+    package let from: [String]
+    package let fields: [(key: String, to: [String])]
+    package var drop: Bool = false
+    package var overwrite: Bool = false
+    package let location: Location
+    package var name: String { "unnest" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "from", "fields", "drop", "overwrite", "description"])
@@ -191,7 +191,7 @@ public struct UnnestOperation: LensOperation {
 
     var listedKeys: [String] { fields.map(\.key) }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         guard let t = DocumentPaths.take(&doc, from) else {
             for (_, to) in fields { DocumentPaths.put(&doc, to, nil) }
             return
@@ -231,7 +231,7 @@ public struct UnnestOperation: LensOperation {
         ]))
     }
 
-    public var serverStages: [BSON]? {
+    package var serverStages: [BSON]? {
         // Every expression of one $set reads the input document, so a target that
         // reuses the name of `from` still reads the old sub-document.
         var set: [(String, BSON)] = fields.map { field in
@@ -244,9 +244,9 @@ public struct UnnestOperation: LensOperation {
         return stages
     }
 
-    public var removes: [[String]] { [from] }
-    public var writes: [[String]] { fields.map(\.to) + (drop ? [] : [from]) }
-    public var guards: [LensGuard] {
+    package var removes: [[String]] { [from] }
+    package var writes: [[String]] { fields.map(\.to) + (drop ? [] : [from]) }
+    package var guards: [LensGuard] {
         var extra = [LensGuard(.presentNonDocument(from), "'\(DocumentPaths.join(from))' holds a value that is not a sub-document")]
         if !overwrite {
             extra += fields.filter { !DocumentPaths.isWithin($0.to, from) }.map { LensGuard.overwrite($0.to) }
@@ -254,7 +254,7 @@ public struct UnnestOperation: LensOperation {
         return LensGuard.standard(reads: reads, removes: removes, writes: fields.map(\.to), extra: extra)
     }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         for (key, to) in fields where DocumentPaths.isWithin(path, to) {
             return .path(from + [key] + path.dropFirst(to.count))
         }
@@ -271,13 +271,13 @@ public struct UnnestOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility {
+    package var invertibility: Invertibility {
         if drop { return .lossy("keys of '\(DocumentPaths.join(from))' that are not listed are dropped (drop: true)") }
         if overwrite { return .lossy("values the targets held before are discarded (overwrite)") }
         return .lossy("an empty sub-document '\(DocumentPaths.join(from))' is not told from none")
     }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         var sub = Document()
         var position: Int?
         if !drop, let t = DocumentPaths.take(&doc, from) {
@@ -301,5 +301,5 @@ public struct UnnestOperation: LensOperation {
         DocumentPaths.put(&doc, from, .document(sub), at: position)
     }
 
-    public var reads: [[String]] { [from] }
+    package var reads: [[String]] { [from] }
 }

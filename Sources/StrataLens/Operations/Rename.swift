@@ -8,12 +8,12 @@ import StrataEvaluator
 /// value is refused unless the lens says `"overwrite": true` (the old `to` is then
 /// discarded; undo is lossy). A document where either path crosses an array or a
 /// scalar is refused (see `LensGuard`).
-public struct RenameOperation: LensOperation {
-    public let from: [String]
-    public let to: [String]
-    public var overwrite: Bool = false
-    public let location: Location
-    public var name: String { "rename" }
+package struct RenameOperation: LensOperation {
+    package let from: [String]
+    package let to: [String]
+    package var overwrite: Bool = false
+    package let location: Location
+    package var name: String { "rename" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "from", "to", "overwrite", "description"])
@@ -28,7 +28,7 @@ public struct RenameOperation: LensOperation {
         return RenameOperation(from: from, to: to, overwrite: try r.optionalBool("overwrite") ?? false, location: r.location)
     }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         Self.move(&doc, from: from, to: to)
     }
 
@@ -44,20 +44,20 @@ public struct RenameOperation: LensOperation {
         }
     }
 
-    public var serverStages: [BSON]? {
+    package var serverStages: [BSON]? {
         // With overwrite, a missing `from` removes `to` (explicitly: "$from" alone may leave it).
         let value: BSON = overwrite ? Expr.missingOr(from, .fieldPath(from)).bson : DocumentPaths.ref(from)
         return guardStages + [["$set": .document(Document([(DocumentPaths.join(to), value)]))],
                               ["$unset": .string(DocumentPaths.join(from))]]
     }
 
-    public var removes: [[String]] { [from] }
-    public var writes: [[String]] { [to] }
-    public var guards: [LensGuard] {
+    package var removes: [[String]] { [from] }
+    package var writes: [[String]] { [to] }
+    package var guards: [LensGuard] {
         LensGuard.standard(reads: reads, removes: removes, writes: writes, extra: overwrite ? [] : [LensGuard.overwrite(to)])
     }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         if DocumentPaths.isWithin(path, to) { return .path(from + path.dropFirst(to.count)) }
         if DocumentPaths.isWithin(path, from) { return .missing }
         if DocumentPaths.isWithin(to, path) || DocumentPaths.isWithin(from, path) {
@@ -66,15 +66,15 @@ public struct RenameOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility {
+    package var invertibility: Invertibility {
         if overwrite { return .lossy("a value '\(DocumentPaths.join(to))' held before is discarded (overwrite)") }
         return DocumentPaths.emptyParentLoss(to).map { .lossy($0) } ?? .exact
     }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         Self.move(&doc, from: to, to: from)
         DocumentPaths.pruneEmptyParents(&doc, to)
     }
 
-    public var reads: [[String]] { [from] }
+    package var reads: [[String]] { [from] }
 }

@@ -4,15 +4,15 @@ import StrataEvaluator
 /// The last, implicit operation of every step: the version field becomes the
 /// step's `to`. Written right after `_id` when the document had none (as the
 /// datasets do); a down-migration to the version that "absent" means removes it.
-public struct StampVersionOperation: LensOperation {
-    public let field: String
-    public let from: Int
-    public let to: Int
-    public let absentMeans: Int
-    public let location: Location
-    public var name: String { "(set \(field) to \(to))" }
+package struct StampVersionOperation: LensOperation {
+    package let field: String
+    package let from: Int
+    package let to: Int
+    package let absentMeans: Int
+    package let location: Location
+    package var name: String { "(set \(field) to \(to))" }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         Self.stamp(&doc, field: field, version: to)
     }
 
@@ -25,22 +25,22 @@ public struct StampVersionOperation: LensOperation {
         }
     }
 
-    public var serverStages: [BSON]? { [["$set": .document(Document([(field, BSON.int32(Int32(to)))]))]] }
+    package var serverStages: [BSON]? { [["$set": .document(Document([(field, BSON.int32(Int32(to)))]))]] }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         if path == [field] { return .constant(.int32(Int32(to))) }
         if path.first == field { return .missing }
         if path.isEmpty { return .untranslatable("the whole document changes version") }
         return .path(path)
     }
 
-    public var invertibility: Invertibility { .exact }
+    package var invertibility: Invertibility { .exact }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         if from == absentMeans { doc.removeValue(forKey: field) } else { Self.stamp(&doc, field: field, version: from) }
     }
 
-    public var reads: [[String]] { [] }
+    package var reads: [[String]] { [] }
 }
 
 extension LensStep {

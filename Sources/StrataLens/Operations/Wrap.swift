@@ -6,15 +6,15 @@ import StrataEvaluator
 /// values are constants or `"$$value"` (the old scalar). A missing or null
 /// scalar becomes `[]` (of Cambria's six choices for an old writer's null, this
 /// one keeps "no phone" meaning "no contacts"; it is why the inverse is lossy).
-public struct WrapOperation: LensOperation {
-    public let from: [String]
-    public let into: [String]
+package struct WrapOperation: LensOperation {
+    package let from: [String]
+    package let into: [String]
     /// The element template: each key with either a constant or the old value.
-    public let element: [(key: String, value: BSON?)]
+    package let element: [(key: String, value: BSON?)]
     /// Whether a value `into` held before may be discarded.
-    public var overwrite: Bool = false
-    public let location: Location
-    public var name: String { "wrap" }
+    package var overwrite: Bool = false
+    package let location: Location
+    package var name: String { "wrap" }
 
     static func parse(_ r: ArgumentReader) throws -> any LensOperation {
         try r.allowOnly(["op", "from", "into", "element", "overwrite", "description"])
@@ -50,7 +50,7 @@ public struct WrapOperation: LensOperation {
         .document(Document(element.map { ($0.key, $0.value ?? v) }))
     }
 
-    public func upgrade(_ doc: inout Document, context: LensContext) throws {
+    package func upgrade(_ doc: inout Document, context: LensContext) throws {
         let t = DocumentPaths.take(&doc, from)
         let array: BSON
         if let v = t?.value, v != .null { array = .array([makeElement(v)]) } else { array = .array([]) }
@@ -69,13 +69,13 @@ public struct WrapOperation: LensOperation {
         ]))
     }
 
-    public var serverStages: [BSON]? {
+    package var serverStages: [BSON]? {
         var stages: [BSON] = guardStages + [["$set": .document(Document([(DocumentPaths.join(into), arrayExpression.bson)]))]]
         if from != into { stages.append(["$unset": .string(DocumentPaths.join(from))]) }
         return stages
     }
 
-    public func source(of path: [String]) -> PathSource {
+    package func source(of path: [String]) -> PathSource {
         if DocumentPaths.isWithin(path, into) { return .computed(arrayExpression, rest: Array(path.dropFirst(into.count))) }
         if DocumentPaths.isWithin(path, from) { return .missing }
         if DocumentPaths.isWithin(into, path) || DocumentPaths.isWithin(from, path) {
@@ -84,11 +84,11 @@ public struct WrapOperation: LensOperation {
         return .path(path)
     }
 
-    public var invertibility: Invertibility {
+    package var invertibility: Invertibility {
         .lossy("a missing and a null '\(DocumentPaths.join(from))' both become [] (the inverse gives missing); only the first element matching the template comes back")
     }
 
-    public func downgrade(_ doc: inout Document, context: LensContext) throws {
+    package func downgrade(_ doc: inout Document, context: LensContext) throws {
         let t = DocumentPaths.take(&doc, into)
         guard let t else { return }
         guard case .array(let items) = t.value else {
@@ -104,10 +104,10 @@ public struct WrapOperation: LensOperation {
         }
     }
 
-    public var reads: [[String]] { [from] }
-    public var removes: [[String]] { from == into ? [] : [from] }
-    public var writes: [[String]] { [into] }
-    public var guards: [LensGuard] {
+    package var reads: [[String]] { [from] }
+    package var removes: [[String]] { from == into ? [] : [from] }
+    package var writes: [[String]] { [into] }
+    package var guards: [LensGuard] {
         LensGuard.standard(reads: reads, removes: removes, writes: writes,
                            extra: overwrite || from == into ? [] : [LensGuard.overwrite(into)])
     }

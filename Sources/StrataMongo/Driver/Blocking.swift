@@ -5,7 +5,7 @@ import Synchronization
 /// the caller when it is done. Blocking calls must not sit on Swift's
 /// cooperative threads: there are only as many as cores, and one blocked
 /// 300 ms call would stall every task behind it.
-public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+package func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
         let thread = Thread {
             continuation.resume(with: Result { try body() })
@@ -17,7 +17,7 @@ public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T)
 
 /// Runs each closure on its own thread and waits for all of them; results in order.
 /// The first error (in closure order) is rethrown after all have finished.
-public func runOnThreads<T: Sendable>(_ bodies: [@Sendable () throws -> T]) throws -> [T] {
+package func runOnThreads<T: Sendable>(_ bodies: [@Sendable () throws -> T]) throws -> [T] {
     if bodies.count == 1 { return [try bodies[0]()] }
     let results = ResultBox<T>(count: bodies.count)
     let group = DispatchGroup()

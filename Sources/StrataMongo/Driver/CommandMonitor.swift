@@ -10,22 +10,22 @@ import Synchronization
 /// callbacks only before the first client is popped.
 public final class CommandMonitor: Sendable {
     /// One command as it was sent.
-    public struct Started: Sendable {
-        public let commandName: String
-        public let databaseName: String
-        public let command: Document
+    package struct Started: Sendable {
+        package let commandName: String
+        package let databaseName: String
+        package let command: Document
     }
 
     private let started = Mutex<[Started]>([])
 
-    public init() {}
+    package init() {}
 
     /// The commands sent since the monitor was made (or last `reset()`), in order.
-    public var startedCommands: [Started] {
+    package var startedCommands: [Started] {
         started.withLock { $0 }
     }
 
-    public func reset() {
+    package func reset() {
         started.withLock { $0 = [] }
     }
 

@@ -8,13 +8,13 @@ import Synchronization
 /// working on the last one. At most `ahead` chunks wait, so memory stays bounded when
 /// the caller is slower than the server. Closing early (`close()`, or dropping the
 /// last reference) stops the reader and waits for it to let go of the cursor.
-public final class PrefetchingCursor {
+package final class PrefetchingCursor {
     private let state: State
     private var current: [Document] = []
     private var index = 0
 
     /// `open` runs on the reading thread.
-    public init(chunkSize: Int = 500, ahead: Int = 4, _ open: @escaping @Sendable () throws -> MongoCursor) {
+    package init(chunkSize: Int = 500, ahead: Int = 4, _ open: @escaping @Sendable () throws -> MongoCursor) {
         let state = State(ahead: max(1, ahead))
         self.state = state
         let size = max(1, chunkSize)
@@ -28,7 +28,7 @@ public final class PrefetchingCursor {
     deinit { state.close() }
 
     /// The next document, `nil` at the end; throws the server's (or the open's) error.
-    public func nextDocument() throws -> Document? {
+    package func nextDocument() throws -> Document? {
         if index < current.count {
             defer { index += 1 }
             return current[index]
@@ -40,10 +40,10 @@ public final class PrefetchingCursor {
     }
 
     /// Bytes of BSON received so far.
-    public var bytesReceived: Int { state.bytes }
+    package var bytesReceived: Int { state.bytes }
 
     /// Stops reading ahead and waits until the reader has closed the cursor.
-    public func close() { state.close() }
+    package func close() { state.close() }
 
     /// Shared by the caller and the reading thread: the chunks under a `Mutex`, and
     /// semaphores for the waits — `free` counts the chunks the reader may still hand

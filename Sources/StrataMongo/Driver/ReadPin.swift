@@ -27,12 +27,12 @@ import Synchronization
 /// because a pinned `MongoCursor` shares them past the call that opened it, which the
 /// region checker cannot follow.
 public final class ReadPin: @unchecked Sendable {
-    public enum Mode: Sendable, Equatable {
+    package enum Mode: Sendable, Equatable {
         case clusterTime(BSONTimestamp)
         case transaction
     }
 
-    public let mode: Mode
+    package let mode: Mode
     let pool: MongoPool
     // `.transaction` only: the client and session every read goes through.
     let client: MongoClient?
@@ -49,13 +49,13 @@ public final class ReadPin: @unchecked Sendable {
     }
 
     /// Reads at one cluster time.
-    public static func clusterTime(_ time: BSONTimestamp, pool: MongoPool) -> ReadPin {
+    package static func clusterTime(_ time: BSONTimestamp, pool: MongoPool) -> ReadPin {
         ReadPin(mode: .clusterTime(time), pool: pool, client: nil, session: nil)
     }
 
     /// Starts a transaction with snapshot read concern on a client of its own; the
     /// snapshot is taken by the first read.
-    public static func transaction(pool: MongoPool) throws -> ReadPin {
+    package static func transaction(pool: MongoPool) throws -> ReadPin {
         let client = MongoClient(borrowing: pool.pop(), from: pool)
         var error = bson_error_t()
         let sessionOptions = mongoc_session_opts_new()!
@@ -79,7 +79,7 @@ public final class ReadPin: @unchecked Sendable {
 
     /// Ends the pin: a transaction is aborted (it wrote nothing). Cursors still open
     /// fail on their next batch. Safe to call more than once.
-    public func finish() {
+    package func finish() {
         serialized { finished in
             guard !finished else { return }
             finished = true
@@ -106,7 +106,7 @@ public final class ReadPin: @unchecked Sendable {
     }
 
     /// The read concern a `.clusterTime` pin puts on each command.
-    public var readConcern: Document? {
+    package var readConcern: Document? {
         guard case .clusterTime(let t) = mode else { return nil }
         return ["level": "snapshot", "atClusterTime": .timestamp(t)]
     }
@@ -199,7 +199,7 @@ extension MongoDatabase {
     /// The time of a snapshot read made now: a one-document `find` on `collection` with
     /// `readConcern: {level: "snapshot"}`, whose reply names the time the server read at
     /// (`cursor.atClusterTime`). Later reads at that time see the same state.
-    public func snapshotTime(reading collection: String) throws -> BSONTimestamp {
+    package func snapshotTime(reading collection: String) throws -> BSONTimestamp {
         let reply = try pool.withClient { client in
             try client.readCommand(["find": .string(collection), "filter": [:], "projection": ["_id": 1], "limit": 1,
                                     "singleBatch": true, "readConcern": ["level": "snapshot"]], database: name)

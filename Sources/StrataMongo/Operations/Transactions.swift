@@ -3,21 +3,21 @@ import StrataBSON
 import StrataLibBSON
 
 /// What the server offers, from its `hello` reply.
-public struct ServerCapabilities: Sendable {
+package struct ServerCapabilities: Sendable {
     /// A replica-set member or a mongos: multi-document transactions and change streams work.
-    public let supportsTransactions: Bool
+    package let supportsTransactions: Bool
     /// Change streams need a replica set (or a sharded cluster) too.
-    public var supportsChangeStreams: Bool { supportsTransactions }
+    package var supportsChangeStreams: Bool { supportsTransactions }
     /// The wire version (mongod 4.2 = 8, 6.0 = 17...).
-    public let maxWireVersion: Int
+    package let maxWireVersion: Int
     /// The `hello` reply as the server sent it.
-    public let hello: Document
+    package let hello: Document
 }
 
 extension MongoDatabase {
     /// Asks the server (`hello`) what it offers. Transactions need a replica set
     /// (`setName`) or a mongos (`msg: "isdbgrid"`) and logical sessions.
-    public func capabilities() throws -> ServerCapabilities {
+    package func capabilities() throws -> ServerCapabilities {
         let hello: Document
         do { hello = try runCommand(["hello": 1]) } catch let e as MongoError where e.kind == .server {
             hello = try runCommand(["isMaster": 1])
@@ -32,7 +32,7 @@ extension MongoDatabase {
     /// `body` returning normally commits; throwing aborts (and rethrows). A commit or
     /// a body that fails with the `TransientTransactionError` label is retried from the
     /// start (up to `attempts` times); `UnknownTransactionCommitResult` retries the commit.
-    public func withTransaction<T>(attempts: Int = 5, _ body: (MongoTransaction) throws -> T) throws -> T {
+    package func withTransaction<T>(attempts: Int = 5, _ body: (MongoTransaction) throws -> T) throws -> T {
         try pool.withClient { client in
             var lastError: Error?
             for _ in 0..<max(1, attempts) {
@@ -72,10 +72,10 @@ extension MongoDatabase {
 /// One transaction on a session of a client lent by the pool. Commands run
 /// through it carry the session (and so belong to the transaction). Lives only
 /// inside `MongoDatabase.withTransaction`.
-public final class MongoTransaction {
+package final class MongoTransaction {
     private let client: MongoClient
     private let session: OpaquePointer
-    public let database: String
+    package let database: String
     private var ended = false
 
     init(client: MongoClient, database: String) throws {
@@ -121,7 +121,7 @@ public final class MongoTransaction {
     deinit { end() }
 
     /// Runs a command inside the transaction; `ok: 0` and write errors throw.
-    public func runCommand(_ command: Document) throws -> Document {
+    package func runCommand(_ command: Document) throws -> Document {
         let cmd = BSONBuffer(command)
         let opts = BSONBuffer()
         var error = bson_error_t()
@@ -144,7 +144,7 @@ public final class MongoTransaction {
     }
 
     /// A read inside the transaction: the first batch of a `find` (enough for lookups by `_id`).
-    public func find(_ collection: String, _ filter: Document, limit: Int = 0) throws -> [Document] {
+    package func find(_ collection: String, _ filter: Document, limit: Int = 0) throws -> [Document] {
         let cmd = BSONBuffer(["find": .string(collection), "filter": .document(filter), "limit": .int64(Int64(limit)),
                               "singleBatch": .bool(limit > 0)])
         let opts = BSONBuffer()
@@ -162,12 +162,12 @@ public final class MongoTransaction {
     }
 
     /// `insert` of documents into `collection`, in the transaction.
-    public func insert(_ collection: String, _ documents: [Document]) throws {
+    package func insert(_ collection: String, _ documents: [Document]) throws {
         _ = try runCommand(["insert": .string(collection), "documents": .array(documents.map(BSON.document))])
     }
 
     /// One `update` command in the transaction; returns (matched, modified).
-    public func update(_ collection: String, _ statements: [Document]) throws -> UpdateResult {
+    package func update(_ collection: String, _ statements: [Document]) throws -> UpdateResult {
         let reply = try runCommand(["update": .string(collection), "updates": .array(statements.map(BSON.document))])
         return UpdateResult(matched: reply["n"]?.exactInt.map(Int.init) ?? 0,
                             modified: reply["nModified"]?.exactInt.map(Int.init) ?? 0,
@@ -175,7 +175,7 @@ public final class MongoTransaction {
     }
 
     /// Deletes what `filter` matches (at most one with `limitOne`); returns how many.
-    public func delete(_ collection: String, _ filter: Document, limitOne: Bool = true) throws -> Int {
+    package func delete(_ collection: String, _ filter: Document, limitOne: Bool = true) throws -> Int {
         let reply = try runCommand(["delete": .string(collection),
                                     "deletes": [["q": .document(filter), "limit": .int32(limitOne ? 1 : 0)]]])
         return reply["n"]?.exactInt.map(Int.init) ?? 0
