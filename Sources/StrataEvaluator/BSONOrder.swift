@@ -98,9 +98,6 @@ package enum BSONOrder {
         }
     }
 
-    /// Byte-wise string equality (Swift's `==` on String is canonical equivalence, MongoDB's is not).
-    @inlinable
-    package static func stringsEqual(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
     static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
         for (x, y) in zip(a, b) where x != y { return x < y ? -1 : 1 }

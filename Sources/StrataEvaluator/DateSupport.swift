@@ -56,7 +56,6 @@ package enum DateZone: Sendable, Equatable {
         }
     }
 
-    package var isUTC: Bool { self == .utc }
 
     /// The UTC offset in seconds at an instant.
     package func offset(atUTC ms: Int64) -> Int {

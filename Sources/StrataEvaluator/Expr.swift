@@ -35,11 +35,7 @@ public indirect enum Expr: Sendable, Equatable {
         }
     }
 
-    /// The operator name, for `.op`.
-    package var operatorName: String? { if case .op(let n, _) = self { return n }; return nil }
 
-    /// True for `.literal`.
-    package var isLiteral: Bool { if case .literal = self { return true }; return false }
 }
 
 /// The arguments of an operator expression.

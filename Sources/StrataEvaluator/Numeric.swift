@@ -86,7 +86,6 @@ package struct DoubleDoubleSum: Sendable, Equatable {
     /// The double nearest the sum.
     package var double: Double { sum.isNaN ? special : sum }
 
-    package var isInteger: Bool { sum.rounded(.towardZero) == sum && addend.rounded(.towardZero) == addend }
 
     package var fitsLong: Bool {
         let maxD = 9.223372036854775808e18  // 2^63 == Double(Int64.max)

@@ -19,10 +19,6 @@ extension Lens {
         operations(from: version).first { $0.serverStages == nil }
     }
 
-    /// True when some operation from `version` on is a lookup or an application-defined function.
-    package func hasExpensiveSteps(from version: Int) -> Bool {
-        operations(from: version).contains { $0.isExpensive }
-    }
 
     /// True when upgrading from `version` changes `_id`.
     package func changesPrimaryKey(from version: Int) -> Bool {

@@ -17,7 +17,7 @@ struct BigNatural: Equatable, Comparable {
     static let one = BigNatural(UInt64(1))
 
     var isZero: Bool { limbs.isEmpty }
-    var isOdd: Bool { !limbs.isEmpty && limbs[0] & 1 == 1 }
+
     var bitWidth: Int { limbs.isEmpty ? 0 : limbs.count * 64 - limbs[limbs.count - 1].leadingZeroBitCount }
     /// The value when it fits 128 bits.
     var uint128: UInt128? {

@@ -6,8 +6,7 @@ import StrataLibBSON
 package struct ServerCapabilities: Sendable {
     /// A replica-set member or a mongos: multi-document transactions and change streams work.
     package let supportsTransactions: Bool
-    /// Change streams need a replica set (or a sharded cluster) too.
-    package var supportsChangeStreams: Bool { supportsTransactions }
+
     /// The wire version (mongod 4.2 = 8, 6.0 = 17...).
     package let maxWireVersion: Int
     /// The `hello` reply as the server sent it.
