@@ -143,42 +143,8 @@ extension EvalContext {
             case .string(let s): return .double(try parseDouble(s))
             default: throw unsupportedConversion()
             }
-        case .int32:
-            switch v {
-            case .int32: return v
-            case .int64(let i):
-                guard let x = Int32(exactly: i) else {
-                    throw ConversionFailure(message: "Conversion would overflow target type in $convert with no onError value: \(i)")
-                }
-                return .int32(x)
-            case .double(let d):
-                try checkFinite(d)
-                guard d >= -2147483648, d <= 2147483647 else {
-                    throw ConversionFailure(message: "Conversion would overflow target type in $convert with no onError value: \(formatG(d))")
-                }
-                return .int32(Int32(d.rounded(.towardZero)))
-            case .bool(let b): return .int32(b ? 1 : 0)
-            case .string(let s):
-                guard !s.hasPrefix("0x"), !s.hasPrefix("0X"), let x = Int32(s) else {
-                    throw ConversionFailure(message: "Failed to parse number '\(s)' in $convert with no onError value")
-                }
-                return .int32(x)
-            default: throw unsupportedConversion()
-            }
-        case .int64:
-            switch v {
-            case .int64: return v
-            case .int32(let i): return .int64(Int64(i))
-            case .double(let d): return .int64(try doubleToLong(d))
-            case .bool(let b): return .int64(b ? 1 : 0)
-            case .date(let ms): return .int64(ms)
-            case .string(let s):
-                guard !s.hasPrefix("0x"), !s.hasPrefix("0X"), let x = Int64(s) else {
-                    throw ConversionFailure(message: "Failed to parse number '\(s)' in $convert with no onError value")
-                }
-                return .int64(x)
-            default: throw unsupportedConversion()
-            }
+        case .int32: return try convertToInt32(v, unsupportedConversion)
+        case .int64: return try convertToInt64(v, unsupportedConversion)
         case .string:
             switch v {
             case .string: return v
@@ -231,6 +197,48 @@ extension EvalContext {
             }
         case .other:
             throw unsupportedConversion()
+        }
+    }
+
+    /// `$convert` to int32: mongod's arm for each input type.
+    static func convertToInt32(_ v: BSON, _ unsupportedConversion: () -> ConversionFailure) throws -> BSON {
+        switch v {
+        case .int32: return v
+        case .int64(let i):
+            guard let x = Int32(exactly: i) else {
+                throw ConversionFailure(message: "Conversion would overflow target type in $convert with no onError value: \(i)")
+            }
+            return .int32(x)
+        case .double(let d):
+            try checkFinite(d)
+            guard d >= -2147483648, d <= 2147483647 else {
+                throw ConversionFailure(message: "Conversion would overflow target type in $convert with no onError value: \(formatG(d))")
+            }
+            return .int32(Int32(d.rounded(.towardZero)))
+        case .bool(let b): return .int32(b ? 1 : 0)
+        case .string(let s):
+            guard !s.hasPrefix("0x"), !s.hasPrefix("0X"), let x = Int32(s) else {
+                throw ConversionFailure(message: "Failed to parse number '\(s)' in $convert with no onError value")
+            }
+            return .int32(x)
+        default: throw unsupportedConversion()
+        }
+    }
+
+    /// `$convert` to int64: mongod's arm for each input type.
+    static func convertToInt64(_ v: BSON, _ unsupportedConversion: () -> ConversionFailure) throws -> BSON {
+        switch v {
+        case .int64: return v
+        case .int32(let i): return .int64(Int64(i))
+        case .double(let d): return .int64(try doubleToLong(d))
+        case .bool(let b): return .int64(b ? 1 : 0)
+        case .date(let ms): return .int64(ms)
+        case .string(let s):
+            guard !s.hasPrefix("0x"), !s.hasPrefix("0X"), let x = Int64(s) else {
+                throw ConversionFailure(message: "Failed to parse number '\(s)' in $convert with no onError value")
+            }
+            return .int64(x)
+        default: throw unsupportedConversion()
         }
     }
 
