@@ -205,12 +205,11 @@ final class ConformanceTests: XCTestCase {
         return (results.all, perVersion)
     }
 
-    final class OutcomeBox: @unchecked Sendable {
-        private var items: [Outcome?]
-        private let lock = NSLock()
-        init(count: Int) { items = Array(repeating: nil, count: count) }
-        func set(_ i: Int, _ o: Outcome) { lock.lock(); items[i] = o; lock.unlock() }
-        var all: [Outcome] { lock.lock(); defer { lock.unlock() }; return items.map { $0! } }
+    final class OutcomeBox: Sendable {
+        private let items: Locked<[Outcome?]>
+        init(count: Int) { items = Locked(Array(repeating: nil, count: count)) }
+        func set(_ i: Int, _ o: Outcome) { items.mutate { $0[i] = o } }
+        var all: [Outcome] { items.value.map { $0! } }
     }
 
     // MARK: judging

@@ -271,15 +271,6 @@ final class MigrateCLITests: XCTestCase {
     }
 }
 
-/// A value shared with another thread.
-final class Locked<T>: @unchecked Sendable {
-    private var v: T
-    private let lock = NSLock()
-    init(_ v: T) { self.v = v }
-    var value: T { lock.lock(); defer { lock.unlock() }; return v }
-    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
-}
-
 /// A `strata migrate` child process whose JSON lines are read as they come.
 final class MigrateProcess: @unchecked Sendable {
     let process = Process()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Strata
 import StrataBench
 import StrataBSON
@@ -13,22 +14,23 @@ import StrataMongo
 public enum Datasets {
     public static let generator = TestServer.repositoryRoot.appendingPathComponent("Tests/Fixtures/datasets/gen.py")
 
-    nonisolated(unsafe) private static var cache: [String: URL] = [:]
-    private static let lock = NSLock()
+    /// Generated folders by key; the lock is held while one is generated.
+    private static let cache = Mutex<[String: URL]>([:])
 
     /// The folder holding `<dataset>.mixed.jsonl`, `<dataset>.truth.jsonl` (and `products.jsonl`).
     public static func generate(_ dataset: String, count: Int, seed: Int = 1, dist: String? = nil) throws -> URL {
         let key = "\(dataset)-\(count)-\(seed)-\(dist ?? "default")"
-        lock.lock(); defer { lock.unlock() }
-        if let url = cache[key] { return url }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-datasets-\(getpid())/\(key)")
-        do {
-            try DatasetGenerator.generate(generator, dataset: dataset, count: count, seed: seed, dist: dist, into: dir)
-        } catch let e as StrataError {
-            throw TestSupportError(e.message)
+        return try cache.withLock { cache in
+            if let url = cache[key] { return url }
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-datasets-\(getpid())/\(key)")
+            do {
+                try DatasetGenerator.generate(generator, dataset: dataset, count: count, seed: seed, dist: dist, into: dir)
+            } catch let e as StrataError {
+                throw TestSupportError(e.message)
+            }
+            cache[key] = dir
+            return dir
         }
-        cache[key] = dir
-        return dir
     }
 
     /// Reads an Extended JSON lines file.

@@ -1,3 +1,4 @@
+import StrataTestFixtures
 import Foundation
 import Strata
 import StrataBSON
@@ -187,11 +188,10 @@ final class ConversionPolicyTests: XCTestCase {
 }
 
 /// Collects warnings from any thread.
-final class WarningLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String] = []
-    func append(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+final class WarningLog: Sendable {
+    private let items = Locked<[String]>([])
+    func append(_ s: String) { items.mutate { $0.append(s) } }
+    var all: [String] { items.value }
 }
 
 /// A document a lens guard refuses — a v0 event holding both `ts` and the `at` its rename

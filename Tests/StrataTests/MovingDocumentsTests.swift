@@ -94,9 +94,8 @@ final class MovingDocumentsTests: XCTestCase {
     }
 }
 
-final class Warnings: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String] = []
-    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+final class Warnings: Sendable {
+    private let items = Locked<[String]>([])
+    func add(_ s: String) { items.mutate { $0.append(s) } }
+    var all: [String] { items.value }
 }

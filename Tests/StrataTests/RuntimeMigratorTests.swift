@@ -129,11 +129,3 @@ final class RuntimeMigratorTests: XCTestCase {
     }
 }
 
-/// A value shared with a closure that may run on another thread.
-final class Locked<T>: @unchecked Sendable {
-    private var v: T
-    private let lock = NSLock()
-    init(_ v: T) { self.v = v }
-    var value: T { lock.lock(); defer { lock.unlock() }; return v }
-    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
-}
