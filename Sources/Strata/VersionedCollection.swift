@@ -31,6 +31,18 @@ public struct StrataClient: Sendable {
             throw StrataError.badInput("the lens uses the function '\(unbound.function)', which is not bound (LensFunctions.register)",
                                        at: unbound.location)
         }
+        var options = options
+        let directory = schemasDirectory, functions = functions
+        options.foreignLens = { name in
+            // A join reads another versioned collection through its own lens, with this client's functions.
+            let foreign = try Lens.load(collection: name, schemasDirectory: directory)
+            try foreign.checkLookups(versionedCollections: Lens.versionedCollections(in: directory))
+            if let unbound = foreign.unboundFunctions(functions).first {
+                throw StrataError.badInput("the lens uses the function '\(unbound.function)', which is not bound (LensFunctions.register)",
+                                           at: unbound.location)
+            }
+            return foreign
+        }
         return VersionedCollection(database: database, lens: lens, functions: functions, options: options,
                                    versionedCollections: versionedCollections())
     }

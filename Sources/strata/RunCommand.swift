@@ -49,11 +49,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let spec = try query.load()
-        // The lens and the query are loaded, parsed and checked once, before anything
-        // connects; the plan is made once, with the server's indexes.
+        // The lens and the query are loaded and parsed once, before anything connects;
+        // the plan is made once, with the server's indexes.
         let lens = try schemas.lens(for: spec.collection)
         let parsed = try ParsedQuery(spec)
-        try Planner(lens: lens).check(parsed)
         let writer = OutputFormat.Writer(format, canonical: canonical)
         try connection.resolve().run { db in
             let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,

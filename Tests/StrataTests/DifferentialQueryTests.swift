@@ -21,7 +21,12 @@ final class DifferentialQueryTests: XCTestCase {
             .map { ($0, try QuerySpec.load(contentsOf: dir.appendingPathComponent($0))) }
     }
 
-    /// Loads `<dataset>` (mixed), `<dataset>_truth` and `products` into a fresh database.
+    /// The versioned collections the catalog's queries over a dataset join: loaded next to
+    /// it (mixed under their names, migrated as `<name>_truth`), at the generator's mix.
+    static let joined = ["events": ["users"], "users": ["events"]]
+
+    /// Loads `<dataset>` (mixed), `<dataset>_truth`, the collections its queries join
+    /// (`joined`, mixed and truth) and `products` into a fresh database.
     static func load(_ dataset: String, dist: String?, database name: String) throws -> MongoDatabase {
         let db = try TestServer.freshDatabase(name)
         let dir = try Datasets.generate(dataset, count: sizes[dataset]!, dist: dist)
@@ -30,7 +35,36 @@ final class DifferentialQueryTests: XCTestCase {
         if dataset == "devices" {
             try db.collection("products").insertMany(try Datasets.readJSONL(dir.appendingPathComponent("products.jsonl")))
         }
+        for other in joined[dataset] ?? [] {
+            let partner = try Datasets.generate(other, count: sizes[other]!, dist: nil)
+            try db.collection(other).insertMany(try Datasets.readJSONL(partner.appendingPathComponent("\(other).mixed.jsonl")))
+            try db.collection(other + "_truth").insertMany(try Datasets.readJSONL(partner.appendingPathComponent("\(other).truth.jsonl")))
+        }
         return db
+    }
+
+    /// `pipeline` as the server runs it on the truth: joins into the versioned collections
+    /// of `joined` read their `_truth` copies.
+    static func onTruth(_ pipeline: [BSON], dataset: String) -> [BSON] {
+        let versioned = Set(joined[dataset] ?? []).union([dataset])
+        func rewrite(_ v: BSON) -> BSON {
+            switch v {
+            case .array(let items): return .array(items.map(rewrite))
+            case .document(let d):
+                var out = Document()
+                for (k, x) in d {
+                    switch (k, x) {
+                    case ("$unionWith", .string(let c)) where versioned.contains(c): out[k] = .string(c + "_truth")
+                    case ("from", .string(let c)) where versioned.contains(c), ("coll", .string(let c)) where versioned.contains(c):
+                        out[k] = .string(c + "_truth")
+                    default: out[k] = rewrite(x)
+                    }
+                }
+                return .document(out)
+            default: return v
+            }
+        }
+        return pipeline.map(rewrite)
     }
 
     /// `profile` nil: the server's own (SecantusDB's streams unindexed filters into Swift);
@@ -46,7 +80,7 @@ final class DifferentialQueryTests: XCTestCase {
         XCTAssertGreaterThan(queries.count, 10)
         var failures: [String] = []
         for (file, spec) in queries {
-            let want = try db.collection(dataset + "_truth").aggregateAll(spec.pipeline)
+            let want = try db.collection(dataset + "_truth").aggregateAll(Self.onTruth(spec.pipeline, dataset: dataset))
             let got: [Document]
             do { got = try collection.aggregate(spec.pipeline) } catch {
                 failures.append("\(file) [\(dist ?? "default")]: strata failed: \(error)")

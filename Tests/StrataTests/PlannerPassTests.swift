@@ -108,6 +108,7 @@ final class PlannerPassTests: XCTestCase {
         case nil: break
         }
         if !d.reason.isEmpty { s["reason"] = .string(d.reason) }
+        if let join = d.versionedJoin { s["versionedJoin"] = ["at": .int32(Int32(join.at)), "from": .string(join.from)] }
         if !d.leading.isEmpty { s["leadingFilter"] = .document(d.filter.bson) }
         if !d.rewrites.isEmpty {
             s["rewrites"] = .array(zip(lens.knownVersions, d.rewrites).map { v, r in

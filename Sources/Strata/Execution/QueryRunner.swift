@@ -25,6 +25,10 @@ public struct QueryRunner: Sendable {
         /// whatever it has: exercises index-shaped branches and the lens's claims where the
         /// indexes are missing (`strata verify --plans all`). Answers stay exact either way.
         public var planWithLensIndexes: Bool
+        /// The lens of another collection, for joins into it (`$lookup`, `$graphLookup`,
+        /// `$unionWith`), which then read it as if migrated; nil when it has none.
+        /// `StrataClient` loads them from its schemas folder.
+        public var foreignLens: @Sendable (String) throws -> Lens? = { _ in nil }
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
                     profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
                     planWithLensIndexes: Bool = false) {
@@ -135,13 +139,21 @@ final class QueryExecution {
     let runner: QueryRunner
     var statistics = QueryRunner.Statistics()
     /// The database the current attempt reads from: the runner's, pinned to one snapshot.
-    private var reading: MongoDatabase
+    private var reading: MongoDatabase { didSet { attemptJoins = nil } }
+    /// The joins over `reading`, made once per attempt (they cache the foreign lenses).
+    private var attemptJoins: Joins?
     private var lookups: DatabaseLookup
 
-    init(_ runner: QueryRunner) {
+    /// The collections with lenses of their own: joins into them read them as if migrated.
+    private var versionedCollections: Set<String> = []
+    /// The joins of this attempt (`Joins`), over `reading`; a nested read shares its parent's.
+    private var sharedJoins: Joins?
+
+    init(_ runner: QueryRunner, joins: Joins? = nil) {
         self.runner = runner
         self.reading = runner.database
         self.lookups = DatabaseLookup(database: runner.database)
+        self.sharedJoins = joins
     }
 
     var database: MongoDatabase { runner.database }
@@ -151,6 +163,7 @@ final class QueryExecution {
     var collection: MongoCollection { reading.collection(lens.collection) }
 
     func run(_ query: ParsedQuery, versionedCollections: Set<String>, output: (Document) throws -> Bool) throws {
+        self.versionedCollections = versionedCollections
         let mechanism = try runner.readMechanism()
         try consistently(mechanism, output: output) { output in
             let indexes = try collection.listIndexes()
@@ -164,6 +177,19 @@ final class QueryExecution {
             warnAboutSkips(plan)
             try execute(plan, output: output)
         }
+    }
+
+    /// Runs `query` inside a read already pinned by its caller (a join's read of a
+    /// versioned foreign collection, `Joins.read`): this runner's database is the pinned
+    /// one; `strict` when its unknown versions are being left out.
+    func runWithinPin(_ query: ParsedQuery, mechanism: ReadMechanism, versionedCollections: Set<String>, strict: Bool,
+                      indexes: [Document]?, output: (Document) throws -> Bool) throws {
+        self.versionedCollections = versionedCollections
+        statistics.readMechanism = mechanism
+        let plan = try runner.plan(query, mechanism: mechanism, versionedCollections: versionedCollections, strict: strict,
+                                   indexes: options.planWithLensIndexes ? nil : indexes)
+        queryReads = plan.readsFields
+        try execute(plan, output: output)
     }
 
     /// Says, whichever plan runs, that an `onError: "skip"` may leave documents out of the
@@ -261,20 +287,16 @@ final class QueryExecution {
 
     // MARK: execution context for Swift stages
 
-    var executionContext: ExecutionContext {
-        let db = reading
-        return ExecutionContext(lookup: { request in
-            guard let from = request.from else {
-                return try db.aggregate(request.pipeline, options: request.variables.isEmpty ? [:] : ["let": .document(request.variables)]).all()
-            }
-            return try db.collection(from).aggregateAll(request.pipeline,
-                                                        options: request.variables.isEmpty ? [:] : ["let": .document(request.variables)])
-        }, unionWith: { from, pipeline in
-            // The planner refuses a $unionWith into a versioned collection: this one is plain.
-            guard let from else { return try db.aggregate(pipeline).all() }
-            return try db.collection(from).aggregateAll(pipeline)
-        })
+    /// The joins of the Swift stages, over the database this attempt reads (pinned).
+    var joins: Joins {
+        if let joins = sharedJoins ?? attemptJoins { return joins }
+        let joins = Joins(database: reading, mechanism: statistics.readMechanism ?? .unpinned, functions: functions, options: options,
+                          versionedCollections: versionedCollections)
+        attemptJoins = joins
+        return joins
     }
+
+    var executionContext: ExecutionContext { joins.context() }
 
     func swiftPipeline(_ stages: [PipelineStage], at loc: Location = Location(path: "merger")) -> PipelineExecutor {
         PipelineExecutor(Pipeline(stages.map(\.parsed)), context: executionContext, location: loc)

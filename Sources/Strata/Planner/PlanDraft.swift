@@ -23,6 +23,10 @@ struct PlanDraft {
     var filter: Query = .and([])
     var rewrites: [MatchRewrite] = []
 
+    /// The first stage that joins a collection with a lens of its own, and that collection
+    /// (`VersionedJoins`): it and what follows run in Swift.
+    var versionedJoin: (at: Int, from: String)?
+
     var choice: Choice?
     /// Why, for explain.
     var reason = ""

@@ -89,10 +89,6 @@ public struct Planner: Sendable {
         try planStages(query.stages, collection: query.collection, passes: Planner.singleCursorPasses)
     }
 
-    /// What the planner refuses whatever the server: a join into a versioned collection.
-    public func check(_ query: ParsedQuery) throws {
-        try checkLookups(query.stages.map(\.parsed), at: query.stages.map(\.location))
-    }
 
     /// The top-level newest fields the pipeline reads, nil for whole documents.
     func readFields(_ stages: [PipelineStage]) -> Set<String>? {

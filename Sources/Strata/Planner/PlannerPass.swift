@@ -14,7 +14,7 @@ struct PlannerPass: Sendable {
 extension Planner {
     /// The passes, in the order they run.
     static let passes: [PlannerPass] = [
-        .refuseVersionedJoins,
+        .versionedJoins,
         .translateLeadingFilter,
         .chooseStrategy,
         .planFacets,
@@ -29,7 +29,7 @@ extension Planner {
 
     /// The passes for a server without a consistent read across commands: one cursor.
     static let singleCursorPasses: [PlannerPass] = [
-        .refuseVersionedJoins,
+        .versionedJoins,
         .singleCursor,
         .projectFetch,
         .fieldsRead,

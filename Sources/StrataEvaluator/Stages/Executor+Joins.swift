@@ -34,25 +34,72 @@ final class FacetOp: Op {
 final class LookupOp: Op {
     let spec: Lookup, next: Op, loc: Location, ctx: ExecutionContext
     let asPath: [String], localPath: [String]?
+    /// With `ctx.lookupBatch`: input documents waiting for their batch's answers.
+    var waiting: [(doc: Document, request: LookupRequest)] = []
+    var stopped = false
+    static let batchSize = 256
+
     init(_ l: Lookup, _ ctx: ExecutionContext, _ loc: Location, _ next: Op) {
         spec = l; self.ctx = ctx; self.loc = loc; self.next = next
         asPath = Query.components(l.as); localPath = l.localField.map(Query.components)
     }
+
     override func push(_ doc: Document) throws -> Bool {
+        if stopped { return false }
+        let request = try request(for: doc)
+        if ctx.lookupBatch != nil {
+            waiting.append((doc, request))
+            if waiting.count < Self.batchSize { return true }
+            return try flush()
+        }
         guard let run = ctx.lookup else {
             throw StrataError.unsupported("$lookup needs a lookup function in the execution context", at: loc)
         }
+        return try emit(doc, try run(request))
+    }
+
+    override func finish() throws {
+        if !stopped { _ = try flush() }
+        try next.finish()
+    }
+
+    /// Answers the waiting documents with one batched call; false once downstream stops.
+    func flush() throws -> Bool {
+        guard let batch = ctx.lookupBatch, !waiting.isEmpty else { return !stopped }
+        let items = waiting
+        waiting = []
+        let answers = try batch(items.map(\.request))
+        for (item, found) in zip(items, answers) where try !emit(item.doc, found) {
+            stopped = true
+            return false
+        }
+        return true
+    }
+
+    func emit(_ doc: Document, _ found: [Document]) throws -> Bool {
+        var out = doc
+        out.setValue(.array(found.map { .document($0) }), atPath: asPath[...])
+        return try next.push(out)
+    }
+
+    /// What `doc` asks of the foreign collection: for `localField`/`foreignField` a
+    /// `$match` on the local values first (mongod's `{foreignField: {$in: [...]}}`, a regex
+    /// value matched as a value), then the user's pipeline, with the `let` variables.
+    func request(for doc: Document) throws -> LookupRequest {
         var stages: [BSON] = []
+        var equality: Document?
         if let localPath, let foreign = spec.foreignField {
             var values: [BSON] = []
             LookupOp.visitAllValues(localPath[...], .document(doc), &values)
             if values.isEmpty { values = [.null] }
             let regexes = values.filter { if case .regex = $0 { return true }; return false }
             let plain = values.filter { if case .regex = $0 { return false }; return true }
-            var clauses: [BSON] = []
-            if !plain.isEmpty { clauses.append(.document([foreign: plain.count == 1 ? ["$eq": plain[0]] : ["$in": .array(plain)]])) }
-            for r in regexes { clauses.append(.document([foreign: ["$eq": r]])) }
-            stages.append(["$match": clauses.count == 1 ? clauses[0] : ["$or": .array(clauses)]])
+            var clauses: [Document] = []
+            if !plain.isEmpty { clauses.append([foreign: plain.count == 1 ? ["$eq": plain[0]] : ["$in": .array(plain)]]) }
+            for r in regexes { clauses.append([foreign: ["$eq": r]]) }
+            let filter: Document = clauses.count == 1 ? clauses[0] : ["$or": .array(clauses.map { .document($0) })]
+            equality = filter
+            stages.append(["$match": .document(filter)])
         }
         if let raw = spec.pipelineBSON { stages += raw }
         var vars = Document()
@@ -61,12 +108,8 @@ final class LookupOp: Op {
         for (k, e) in spec.letVariables {
             vars[k] = try located(loc) { try ec.eval(e) } ?? .null
         }
-        let found = try run(LookupRequest(from: spec.from, pipeline: stages, variables: vars, now: ctx.variables.now))
-        var out = doc
-        out.setValue(.array(found.map { .document($0) }), atPath: asPath[...])
-        return try next.push(out)
+        return LookupRequest(from: spec.from, pipeline: stages, variables: vars, now: ctx.variables.now, equality: equality)
     }
-    override func finish() throws { try next.finish() }
 
     /// mongod's document_path_support::visitAllValuesAtPath: arrays along the path are
     /// traversed, a leaf array contributes its elements.

@@ -14,6 +14,17 @@ package struct LookupRequest: Sendable {
     package var variables: Document
     /// `$$NOW` of the outer pipeline (milliseconds since the epoch).
     package var now: Int64
+    /// For `localField`/`foreignField`: the filter of the pipeline's first stage (the
+    /// equality on the local values), which a batched caller may widen to a batch's values
+    /// and then apply per request; nil for the pipeline form.
+    package var equality: Document? = nil
+
+    package init(from: String?, pipeline: [BSON], variables: Document, now: Int64, equality: Document? = nil) {
+        self.from = from; self.pipeline = pipeline; self.variables = variables; self.now = now; self.equality = equality
+    }
+
+    /// The user's sub-pipeline: `pipeline` after the equality stage.
+    package var subPipeline: ArraySlice<BSON> { equality == nil ? pipeline[...] : pipeline.dropFirst() }
 }
 
 /// Everything the executor needs from outside: variables, and I/O for `$lookup`/`$unionWith`.
@@ -22,11 +33,16 @@ package struct ExecutionContext: Sendable {
     package var lookup: (@Sendable (LookupRequest) throws -> [Document])?
     /// `(collection, pipeline)`: the documents `$unionWith` adds.
     package var unionWith: (@Sendable (String?, [BSON]) throws -> [Document])?
+    /// Answers a batch of `$lookup` requests at once (one per input document, in order),
+    /// each answer what `lookup` would give: `$lookup` then asks once per batch of input
+    /// documents instead of once per document.
+    package var lookupBatch: (@Sendable ([LookupRequest]) throws -> [[Document]])?
 
     package init(variables: Variables = Variables(),
                 lookup: (@Sendable (LookupRequest) throws -> [Document])? = nil,
-                unionWith: (@Sendable (String?, [BSON]) throws -> [Document])? = nil) {
-        self.variables = variables; self.lookup = lookup; self.unionWith = unionWith
+                unionWith: (@Sendable (String?, [BSON]) throws -> [Document])? = nil,
+                lookupBatch: (@Sendable ([LookupRequest]) throws -> [[Document]])? = nil) {
+        self.variables = variables; self.lookup = lookup; self.unionWith = unionWith; self.lookupBatch = lookupBatch
     }
 }
 

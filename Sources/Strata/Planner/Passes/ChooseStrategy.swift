@@ -7,10 +7,18 @@ extension PlannerPass {
     /// - a group (`$group`, `$count`, `$sortByCount`, `$bucket`) whose accumulators merge in
     ///   any order: per-version partial groups merged in Swift, unless this server is
     ///   faster streaming a full scan's fields to Swift;
-    /// - anything else: the documents in record order, the pipeline in Swift.
+    /// - anything else: the documents in record order, the pipeline in Swift; so too when a
+    ///   join into a versioned collection comes before the blocking stage.
     static let chooseStrategy = PlannerPass(name: "choose-strategy") { draft, planner in
         let stages = draft.stages
-        guard let b = stages.firstIndex(where: \.isBlocking) else {
+        let blocking = stages.firstIndex(where: \.isBlocking)
+        if let join = draft.versionedJoin, join.at < (blocking ?? stages.count) || (join.at == blocking && stages[join.at].name != "$facet") {
+            draft.choice = .recordOrder
+            draft.reason = "\(stages[join.at].name) at \(stages[join.at].location) joins '\(join.from)', which has a lens of its own: "
+                + "the join runs in Swift on upgraded documents, reading '\(join.from)' as if migrated"
+            return
+        }
+        guard let b = blocking else {
             draft.choice = .recordOrder
             draft.reason = "no blocking stage: the documents themselves are the result, in natural order"
             return
