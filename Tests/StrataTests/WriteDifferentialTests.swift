@@ -129,6 +129,29 @@ final class WriteDifferentialTests: XCTestCase {
         XCTAssertEqual(s.replaced + s.updated + s.kept, s.matched, what)
     }
 
+    /// mongod's `whenMatched: "merge"` sets the result's top-level fields: a sub-document
+    /// is replaced whole, not merged into (SecantusDB 0.7.0b3's own `merge` merges it
+    /// recursively; strata sends mongod's meaning as a pipeline). Results without `_id`
+    /// get new ones, as on mongod, and each is inserted.
+    func testMergeSetsTopLevelFieldsAndResultsWithoutIdAreInserted() throws {
+        let db = try DifferentialQueryTests.load("events", dist: nil, database: "write_merge_semantics")
+        let events = try StrataClient(database: db, schemasDirectory: DifferentialQueryTests.root.appendingPathComponent("schemas"))
+            .collection("events")
+        let target = db.collection("by_region")
+        try target.insertMany([["_id": "eu-west", "geo": ["region": "old", "country": "FR"], "note": "kept"]])
+        _ = try events.write([["$group": ["_id": "$geo.region", "n": ["$sum": 1]]],
+                              ["$set": ["geo": ["region": "$_id"]]], ["$merge": ["into": "by_region", "whenMatched": "merge"]]])
+        let euWest = try XCTUnwrap(target.findOne(["_id": "eu-west"]))
+        XCTAssertEqual(euWest["geo"], ["region": "eu-west"], "\(euWest)")
+        XCTAssertEqual(euWest["note"], "kept")
+
+        let anonymous = db.collection("anonymous")
+        let s = try events.write([["$match": ["kind": "purchase"]], ["$project": ["_id": 0, "user": 1]], ["$merge": "anonymous"]])
+        let purchases = try db.collection("events_truth").countDocuments(["kind": "purchase"])
+        XCTAssertEqual([s.documents, s.inserted, s.matched], [purchases, purchases, 0])
+        XCTAssertEqual(try anonymous.countDocuments(), purchases)
+    }
+
     func testDefaultMix() throws { try check(dist: nil) }
     func testAllOldest() throws { try check(dist: "100,0,0,0") }
     func testMiddleVersionAbsent() throws { try check(dist: "30,30,0,40") }
