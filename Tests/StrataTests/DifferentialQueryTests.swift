@@ -21,6 +21,12 @@ final class DifferentialQueryTests: XCTestCase {
             .map { ($0, try QuerySpec.load(contentsOf: dir.appendingPathComponent($0))) }
     }
 
+    /// The catalog's queries that answer, for tests that compare answers with the truth's:
+    /// not those ending in `$out`/`$merge`, which write instead (`writeDifference` checks them).
+    static func answeringQueries(for dataset: String) throws -> [(String, QuerySpec)] {
+        try queries(for: dataset).filter { !$0.1.writesResults }
+    }
+
     /// Loads `<dataset>` (mixed), `<dataset>_truth` and `products` into a fresh database.
     static func load(_ dataset: String, dist: String?, database name: String) throws -> MongoDatabase {
         let db = try TestServer.freshDatabase(name)
