@@ -44,7 +44,7 @@ public struct StrataClient: Sendable {
             return foreign
         }
         return VersionedCollection(database: database, lens: lens, functions: functions, options: options,
-                                   versionedCollections: versionedCollections())
+                                   versionedCollections: versionedCollections(), schemasDirectory: schemasDirectory)
     }
 
     /// The collections that have a lens file.
@@ -63,14 +63,19 @@ public struct VersionedCollection: Sendable {
     public let functions: LensFunctions
     public var options: QueryRunner.Options
     public let versionedCollections: Set<String>
+    /// The folder of lens files: where a `$out`/`$merge` into another versioned collection
+    /// finds that collection's lens (`write`).
+    public let schemasDirectory: URL?
 
     public init(database: MongoDatabase, lens: Lens, functions: LensFunctions = .builtIn,
-                options: QueryRunner.Options = QueryRunner.Options(), versionedCollections: Set<String> = []) {
+                options: QueryRunner.Options = QueryRunner.Options(), versionedCollections: Set<String> = [],
+                schemasDirectory: URL? = nil) {
         self.database = database
         self.lens = lens
         self.functions = functions
         self.options = options
         self.versionedCollections = versionedCollections
+        self.schemasDirectory = schemasDirectory
     }
 
     public var name: String { lens.collection }
@@ -117,6 +122,10 @@ public struct VersionedCollection: Sendable {
                                      "guarantee": .string(mechanism.guarantee)]
         if let note { consistency["note"] = .string(note) }
         doc["consistency"] = .document(consistency)
+        if let output = try OutputStage.split(pipeline, at: Location(file: file, path: "pipeline")).output {
+            let versioned = (output.database ?? database.name) == database.name && versionedCollections.contains(output.collection)
+            doc["output"] = .document(output.explainDocument(versionedTarget: versioned))
+        }
         return doc
     }
 

@@ -87,7 +87,10 @@ package struct BenchConfiguration: Sendable {
         workDirectory.appendingPathComponent("\(dataset)-\(size)-s\(seed)-\(dist.map { $0.replacingOccurrences(of: ",", with: "-") } ?? "default")")
     }
 
-    /// The query files in `directory` whose collection is `dataset`, sorted by name.
+    /// The query files in `directory` whose collection is `dataset`, sorted by name; not
+    /// those ending in `$out`/`$merge`: the benchmark times answers and compares them
+    /// across its ways, and a writing query answers nothing (each way would write the
+    /// same target, the ideal and upgrading ways through the server's own stage).
     package static func defaultQueries(dataset: String, directory: URL = URL(fileURLWithPath: "queries", isDirectory: true)) throws -> [URL] {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
@@ -95,7 +98,10 @@ package struct BenchConfiguration: Sendable {
         }
         return try names.filter { $0.hasSuffix(".json") }.sorted()
             .map { directory.appendingPathComponent($0) }
-            .filter { try QuerySpec.load(contentsOf: $0).collection == dataset }
+            .filter { url in
+                let spec = try QuerySpec.load(contentsOf: url)
+                return spec.collection == dataset && !spec.writesResults
+            }
     }
 
     /// Refuses settings that cannot run.

@@ -42,6 +42,10 @@ package struct BenchQuery: Sendable {
             guard q.collection == dataset else {
                 throw StrataError.badInput("the benchmark runs over '\(dataset)', this query is over '\(q.collection)'", at: Location(file: url.path, path: "collection"))
             }
+            guard !q.writesResults else {
+                throw StrataError.badInput("the benchmark times and compares answers; this query ends in \(q.pipeline.last?.singleField?.key ?? "a writing stage") and writes them instead",
+                                           at: Location(file: url.path, path: "pipeline[\(q.pipeline.count - 1)]"))
+            }
             guard seen.insert(url.standardizedFileURL.path).inserted else { return nil }
             let name = url.deletingPathExtension().lastPathComponent
             let (c, reason) = classify(name: name, pipeline: q.pipeline, spec: spec)

@@ -246,7 +246,9 @@ extension MovementStress {
             targets.append(Target(collection: database.collection(name), stored: paired.map(\.0), newest: paired.map(\.1)))
             for file in files where file.hasPrefix(name + "-") {
                 let spec = try QuerySpec.load(contentsOf: queriesDirectory.appendingPathComponent(file))
-                if spec.collection == name { queries.append((file, spec)) }
+                // Answers are compared with the truth's; a query ending in $out/$merge
+                // answers nothing (it writes), so it has no place here.
+                if spec.collection == name && !spec.writesResults { queries.append((file, spec)) }
             }
             log("loaded \(name): \(mixed.count) documents and their truth")
         }

@@ -33,7 +33,9 @@ struct ExplainCommand: ParsableCommand {
         let lens = try schemas.lens(for: spec.collection)
         var explained: Document
         if offline {
-            explained = try Planner(lens: lens).plan(spec).explainDocument
+            let parsed = try ParsedQuery(spec)
+            explained = try Planner(lens: lens).plan(parsed).explainDocument
+            if let output = parsed.output { explained["output"] = .document(output.explainDocument(versionedTarget: nil)) }
         } else {
             explained = try connection.resolve().run { db in
                 let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: true,

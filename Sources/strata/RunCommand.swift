@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataBSON
+import StrataLibBSON
 
 /// `strata run`: one logical pipeline over every version of a collection.
 struct RunCommand: ParsableCommand {
@@ -16,7 +17,10 @@ struct RunCommand: ParsableCommand {
             refuses with a non-zero status — it never guesses.
 
             Output: one relaxed Extended JSON document per line (jsonl, the default), a \
-            JSON array (json), or csv/table for reading.
+            JSON array (json), or csv/table for reading. A pipeline whose last stage is \
+            $out or $merge writes its results instead (mongod's semantics, over the \
+            collection as if fully migrated) and prints one JSON line saying what it \
+            wrote: {"wrote": "db.coll", "stage", "documents", "inserted", ...}.
 
             While documents move between versions (a migration, write-back, old \
             writers), every read of the query sees one state of the database \
@@ -53,6 +57,15 @@ struct RunCommand: ParsableCommand {
         // the plan is made once, with the server's indexes.
         let lens = try schemas.lens(for: spec.collection)
         let parsed = try ParsedQuery(spec)
+        if parsed.output != nil {
+            // A pipeline ending in $out/$merge writes its results: the summary is the output.
+            let summary = try connection.resolve().run { db in
+                try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
+                                      consistency: consistency, lens: lens).write(parsed)
+            }
+            print(ExtendedJSON.string(summary.json, mode: canonical ? .canonical : .relaxed))
+            return
+        }
         let writer = OutputFormat.Writer(format, canonical: canonical)
         try connection.resolve().run { db in
             let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,

@@ -85,7 +85,12 @@ struct VerifyCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: file) else {
                 throw StrataError.badInput("no such query file", at: Location(file: file))
             }
-            let spec = try QuerySpec.load(contentsOf: URL(fileURLWithPath: file))
+            var spec = try QuerySpec.load(contentsOf: URL(fileURLWithPath: file))
+            if let stage = try? OutputStage.split(spec.pipeline, at: spec.pipelineLocation).output {
+                // Neither side may write: the documents the stage would write are compared.
+                ErrorReporter.printError("strata: \(file): the pipeline ends in \(stage.kind.rawValue): verifying the documents it would write (the pipeline without its last stage); nothing is written")
+                spec.pipeline.removeLast()
+            }
             do {
                 _ = try Planner(lens: try schemas.lens(for: spec.collection)).plan(spec)
             } catch let e as StrataError where e.kind == .unsupported {

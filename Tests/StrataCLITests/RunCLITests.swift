@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 import StrataBSON
 import StrataEvaluator
 import StrataLibBSON
@@ -126,9 +127,59 @@ final class RunCLITests: XCTestCase {
 
     func testUnsupportedStagesAreRefused() throws {
         let db = try Self.loadEvents("cli_unsupported")
-        let r = try strata(["run", "-c", "events", "--pipeline", #"[{"$match": {}}, {"$out": "copy"}]"#], db: db)
+        let r = try strata(["run", "-c", "events", "--pipeline", #"[{"$match": {}}, {"$sample": {"size": 3}}]"#], db: db)
         XCTAssertEqual(r.status, 3, r.stderr)
-        XCTAssertTrue(r.stderr.contains("pipeline[1].$out"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("pipeline[1].$sample"), r.stderr)
+    }
+
+    /// A pipeline ending in $merge writes and prints one summary line; run again, the same
+    /// kinds match. The target then holds what the server's own pipeline leaves on the truth.
+    func testRunWritesAndPrintsASummary() throws {
+        let db = try Self.loadEvents("cli_write")
+        let query = Self.root.appendingPathComponent("queries/events-nightly-kind-totals.json").path
+        let database = MongoDatabase(pool: try TestServer.pool(), name: db)
+        let pipeline = try QuerySpec.load(contentsOf: URL(fileURLWithPath: query)).pipeline
+        let kinds = try database.collection("events_truth").aggregateAll([["$group": ["_id": "$kind"]]]).count
+        XCTAssertGreaterThan(kinds, 4)
+        var truthPipeline = pipeline
+        truthPipeline[truthPipeline.count - 1] = ["$merge": ["into": "from_truth", "on": "_id", "whenMatched": "merge", "whenNotMatched": "insert"]]
+        for run in 0..<2 {
+            let r = try strata(["run", query, "--format", "table"], db: db)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let lines = r.stdout.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, r.stdout)
+            let summary = try ExtendedJSON.parseDocument(String(lines[0]))
+            XCTAssertEqual(summary.keys, ["wrote", "stage", "documents", "inserted", "matched", "replaced", "updated", "kept", "discarded"])
+            XCTAssertEqual(summary["wrote"], .string(db + ".events_kind_totals"))
+            XCTAssertEqual(summary["stage"], "$merge")
+            XCTAssertEqual(summary["documents"]?.exactInt, Int64(kinds))
+            XCTAssertEqual(summary["inserted"]?.exactInt, run == 0 ? Int64(kinds) : 0, r.stdout)
+            XCTAssertEqual(summary["matched"]?.exactInt, run == 0 ? 0 : Int64(kinds), r.stdout)
+            XCTAssertEqual(summary["updated"]?.exactInt, run == 0 ? 0 : Int64(kinds), r.stdout)
+            _ = try database.collection("events_truth").aggregateAll(truthPipeline)
+        }
+        let got = try database.collection("events_kind_totals").find().all()
+        let want = try database.collection("from_truth").find().all()
+        XCTAssertNil(ResultComparison.difference(got, want, pipeline: [["$out": "unordered"]]))
+        XCTAssertFalse(try database.listCollectionNames().contains { $0.hasPrefix("tmp.") })
+    }
+
+    func testWritingStagesRefusedWhereMongodRefusesThem() throws {
+        let db = try Self.loadEvents("cli_write_refused")
+        let notLast = try strata(["run", "-c", "events", "--pipeline", #"[{"$out": "copy"}, {"$match": {}}]"#], db: db)
+        XCTAssertEqual(notLast.status, 2, notLast.stderr)
+        XCTAssertTrue(notLast.stderr.contains("pipeline[0].$out: $out can only be the final stage in the pipeline"), notLast.stderr)
+        let intoSource = try strata(["run", "-c", "events", "--pipeline", #"[{"$match": {"kind": "view"}}, {"$merge": {"into": "events"}}]"#], db: db)
+        XCTAssertEqual(intoSource.status, 2, intoSource.stderr)
+        XCTAssertTrue(intoSource.stderr.contains("pipeline[1].$merge"), intoSource.stderr)
+        XCTAssertTrue(intoSource.stdout.isEmpty)
+        let out = try strata(["run", "-c", "events", "--pipeline", #"[{"$match": {"kind": "view"}}, {"$out": "views"}]"#], db: db)
+        XCTAssertEqual(out.status, 0, out.stderr)
+        let summary = try ExtendedJSON.parseDocument(out.stdout)
+        XCTAssertEqual(summary.keys, ["wrote", "stage", "documents", "inserted", "previousDocuments"])
+        XCTAssertEqual(summary["previousDocuments"], .null)
+        let views = try MongoDatabase(pool: try TestServer.pool(), name: db).collection("events_truth").countDocuments(["kind": "view"])
+        XCTAssertEqual(summary["documents"]?.exactInt, Int64(views))
     }
 
     func testUnknownVersionsRefuseUnlessIgnored() throws {
@@ -193,6 +244,13 @@ final class VerifyCLITests: XCTestCase {
         let line = try ExtendedJSON.parseDocument(String(wrong.stdout.split(separator: "\n")[0]))
         XCTAssertEqual(line["verdict"], "DIFFER")
         XCTAssertNotNil(line["detail"]?.stringValue)
+
+        // A writing query: what it would write is verified, and nothing is written.
+        let writing = try StrataRunner.run(["verify", root.appendingPathComponent("queries/events-nightly-kind-totals.json").path,
+                                            "--against", "{collection}_truth"] + base)
+        XCTAssertEqual(writing.status, 0, writing.stdout + writing.stderr)
+        XCTAssertTrue(writing.stderr.contains("verifying the documents it would write"), writing.stderr)
+        XCTAssertFalse(try MongoDatabase(pool: try TestServer.pool(), name: db).listCollectionNames().contains("events_kind_totals"))
 
         // Something strata refuses (a $geoNear: strata has no geospatial index support) is 'refused', exit 3.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-verify-\(ProcessInfo.processInfo.processIdentifier)")

@@ -89,6 +89,10 @@ public struct QueryRunner: Sendable {
     /// Runs a parsed query (see `run(_:versionedCollections:output:)`).
     @discardableResult
     public func run(_ query: ParsedQuery, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws -> Statistics {
+        if let stage = query.output {
+            throw StrataError.badInput("the pipeline ends in \(stage.kind.rawValue), which writes its results instead of returning them: run it with VersionedCollection.write (as strata run does)",
+                                       at: stage.location)
+        }
         let execution = QueryExecution(self)
         try execution.run(query, versionedCollections: versionedCollections, output: output)
         return execution.statistics

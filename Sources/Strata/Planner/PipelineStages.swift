@@ -28,8 +28,6 @@ public struct PipelineStage: Sendable {
 /// Parsing a logical pipeline: once per query.
 enum PipelineStages {
     static let refused: [String: String] = [
-        "$out": "strata answers queries; it does not write results ($out)",
-        "$merge": "strata answers queries; it does not write results ($merge)",
         "$geoNear": "$geoNear must be the first stage on the server and cannot be split per version",
         "$search": "Atlas Search stages are not supported", "$searchMeta": "Atlas Search stages are not supported",
         "$vectorSearch": "Atlas Search stages are not supported",
@@ -41,7 +39,8 @@ enum PipelineStages {
 
     /// Parses and checks a pipeline with the evaluator's parser (unknown stages and
     /// operators, wrong argument types: `.badInput` naming the place), refusing the
-    /// stages strata does not run with the reason.
+    /// stages strata does not run with the reason. A final `$out`/`$merge` is split off
+    /// before (`OutputStage.split`); one inside a sub-pipeline stays refused by the evaluator.
     static func parse(_ pipeline: [BSON], at loc: Location) throws -> [PipelineStage] {
         for (i, v) in pipeline.enumerated() {
             if case .document(let d) = v, d.count == 1, let name = d.keys.first, let why = refused[name] {

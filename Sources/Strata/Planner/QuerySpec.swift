@@ -19,6 +19,13 @@ public struct QuerySpec: Sendable {
         self.file = file
     }
 
+    /// True when the pipeline's last stage is `$out` or `$merge`: it writes its results
+    /// (`VersionedCollection.write`) rather than returning them.
+    public var writesResults: Bool {
+        guard let name = pipeline.last?.singleField?.key else { return false }
+        return name == "$out" || name == "$merge"
+    }
+
     /// The location of the pipeline inside the query file.
     public var pipelineLocation: Location { Location(file: file, path: "pipeline") }
 
@@ -72,15 +79,35 @@ public struct QuerySpec: Sendable {
 /// runner runs (a retry at a fresh snapshot plans again from the same parse).
 public struct ParsedQuery: Sendable {
     public let spec: QuerySpec
-    /// The pipeline's stages, each beside its parse.
+    /// The pipeline's stages that read, each beside its parse (without a final `$out` or
+    /// `$merge`: that is `output`).
     public let stages: [PipelineStage]
+    /// The final `$out` or `$merge`, when the pipeline writes its results
+    /// (`VersionedCollection.write`); nil for a query that returns them.
+    public let output: OutputStage?
 
     /// Parses `spec`'s pipeline (`.badInput` naming the place; `.unsupported` for stages
-    /// strata does not run).
+    /// strata does not run). A `$out` or `$merge` is accepted as the final stage only.
     public init(_ spec: QuerySpec) throws {
         self.spec = spec
-        self.stages = try PipelineStages.parse(spec.pipeline, at: spec.pipelineLocation)
+        let (read, output) = try OutputStage.split(spec.pipeline, at: spec.pipelineLocation)
+        self.output = output
+        self.stages = try PipelineStages.parse(read, at: spec.pipelineLocation)
+    }
+
+    private init(spec: QuerySpec, stages: [PipelineStage]) {
+        self.spec = spec
+        self.stages = stages
+        self.output = nil
     }
 
     public var collection: String { spec.collection }
+
+    /// The query without its final `$out`/`$merge`: what is planned and run to produce the
+    /// documents written.
+    public var readPart: ParsedQuery {
+        guard output != nil else { return self }
+        return ParsedQuery(spec: QuerySpec(collection: spec.collection, pipeline: Array(spec.pipeline.dropLast()),
+                                           description: spec.description, file: spec.file), stages: stages)
+    }
 }

@@ -50,3 +50,27 @@ extension MongoCollection {
         ])
     }
 }
+
+extension MongoDatabase {
+    /// The `listCollections` entry of one collection (`name`, `type`, `options`...), nil
+    /// when there is none.
+    public func collectionInfo(_ collection: String) throws -> Document? {
+        let reply = try runCommand(["listCollections": 1, "filter": ["name": .string(collection)]])
+        return reply["cursor"]?.documentValue?["firstBatch"]?.arrayValue?.first?.documentValue
+    }
+
+    /// `create`: a new collection with `options` (`validator`, `collation`...).
+    public func createCollection(_ collection: String, options: Document = [:]) throws {
+        var command: Document = ["create": .string(collection)]
+        for (k, v) in options { command[k] = v }
+        _ = try runCommand(command)
+    }
+
+    /// `renameCollection` within this database (run on `admin`); `dropTarget` replaces an
+    /// existing `to` in the same step.
+    public func renameCollection(_ from: String, to: String, dropTarget: Bool) throws {
+        _ = try MongoDatabase(pool: pool, name: "admin").runCommand([
+            "renameCollection": .string(name + "." + from), "to": .string(name + "." + to), "dropTarget": .bool(dropTarget),
+        ])
+    }
+}
