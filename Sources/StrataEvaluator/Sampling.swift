@@ -19,6 +19,13 @@ package struct SampleRandom: RandomNumberGenerator {
         source = seed.map { .seeded(Xoshiro256StarStar(seed: $0)) } ?? .system(SystemRandomNumberGenerator())
     }
 
+    /// Seeded from `seed` and `place` (where the `$sample` stands in the query: facets and
+    /// stages each have their own), else the system's generator: two `$sample`s of one
+    /// seeded query draw independently, and each the same way every run.
+    package init(seed: UInt64?, place: String) {
+        self.init(seed: seed.map { SplitMix.derive($0, place) })
+    }
+
     package var isSeeded: Bool {
         if case .seeded = source { return true }
         return false

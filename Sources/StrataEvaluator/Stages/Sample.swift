@@ -50,7 +50,7 @@ final class SampleOp: Op {
     init(_ size: Int64, _ ctx: ExecutionContext, _ loc: Location, _ next: Op) {
         self.size = Int(clamping: size)
         self.next = next
-        rng = SampleRandom(seed: ctx.sampleSeed.map { SplitMix.derive($0, loc.description) })
+        rng = SampleRandom(seed: ctx.sampleSeed, place: loc.path)
     }
 
     override func push(_ doc: Document) throws -> Bool {

@@ -8,7 +8,9 @@ extension PlannerPass {
     ///   any order: per-version partial groups merged in Swift, unless this server is
     ///   faster streaming a full scan's fields to Swift;
     /// - anything else: the documents in record order, the pipeline in Swift.
+    /// A strategy an earlier pass chose (`choose-sample`) stands.
     static let chooseStrategy = PlannerPass(name: "choose-strategy") { draft, planner in
+        guard draft.choice == nil else { return }
         let stages = draft.stages
         guard let b = stages.firstIndex(where: \.isBlocking) else {
             draft.choice = .recordOrder
