@@ -16,6 +16,9 @@ extension QueryPlan {
         public let sampledInSwift: Set<Int>
         /// How many documents to draw (all the matching ones when there are fewer).
         public let size: Int64
+        /// Where the `$sample` stands (a facet's has its own place): with a seed, each
+        /// place draws its own way (by its path in the pipeline, not the file's name).
+        public let location: Location
         /// The stages after the `$sample`, run in Swift over the drawn documents.
         public let mergerStages: [PipelineStage]
     }

@@ -69,7 +69,7 @@ struct PlanDraft {
         } else if case .facets(let b)? = choice {
             strategy = .facets(.init(facets: facets, mergerStages: Array(stages[(b + 1)...])))
         } else if case .sample(let at, let size)? = choice {
-            strategy = .sample(.init(branches: branches, sampledInSwift: sampledInSwift, size: size,
+            strategy = .sample(.init(branches: branches, sampledInSwift: sampledInSwift, size: size, location: stages[at].location,
                                      mergerStages: Array(stages[(at + 1)...])))
         } else {
             strategy = .recordOrder(.init(branches: branches, mergeSort: mergeSort, mergerStages: stages))
