@@ -73,11 +73,12 @@ struct ConsistencyOptions: ParsableArguments {
 extension SchemaOptions {
     /// The versioned collection a query reads, checked before anything connects.
     func versioned(_ collection: String, database: MongoDatabase, ignoreUnknownVersions: Bool,
-                   consistency: ConsistencyOptions, lens: Lens? = nil) throws -> VersionedCollection {
+                   consistency: ConsistencyOptions, lens: Lens? = nil, sampleSeed: UInt64? = nil) throws -> VersionedCollection {
         var client = StrataClient(database: database, schemasDirectory: URL(fileURLWithPath: directory, isDirectory: true))
         client.options = QueryRunner.Options(ignoreUnknownVersions: ignoreUnknownVersions,
                                              warn: { ErrorReporter.printError("strata: \($0)") },
-                                             consistency: consistency.consistency, readMechanism: consistency.readMechanism.forced)
+                                             consistency: consistency.consistency, readMechanism: consistency.readMechanism.forced,
+                                             sampleSeed: sampleSeed)
         if let lens { return try client.collection(lens: lens) }
         return try client.collection(collection)
     }

@@ -51,6 +51,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Leave out documents at versions the lens does not know (with a warning) instead of refusing.")
     var ignoreUnknownVersions = false
 
+    @Option(name: .customLong("sample-seed"), help: ArgumentHelp(
+        "Seed $sample's random choices: the same database gives the same answer every run. Without it, $sample draws differently each run, as mongod's does.",
+        valueName: "n"))
+    var sampleSeed: UInt64?
+
     func run() throws {
         let spec = try query.load()
         // The lens and the query are loaded and parsed once, before anything connects;
@@ -69,7 +74,7 @@ struct RunCommand: ParsableCommand {
         let writer = OutputFormat.Writer(format, canonical: canonical)
         try connection.resolve().run { db in
             let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
-                                                     consistency: consistency, lens: lens)
+                                                     consistency: consistency, lens: lens, sampleSeed: sampleSeed)
             try collection.aggregate(parsed) { doc in
                 writer.write(doc)
                 return true

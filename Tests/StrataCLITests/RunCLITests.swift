@@ -127,9 +127,9 @@ final class RunCLITests: XCTestCase {
 
     func testUnsupportedStagesAreRefused() throws {
         let db = try Self.loadEvents("cli_unsupported")
-        let r = try strata(["run", "-c", "events", "--pipeline", #"[{"$match": {}}, {"$sample": {"size": 3}}]"#], db: db)
+        let r = try strata(["run", "-c", "events", "--pipeline", #"[{"$match": {}}, {"$search": {"text": {"query": "x", "path": "kind"}}}]"#], db: db)
         XCTAssertEqual(r.status, 3, r.stderr)
-        XCTAssertTrue(r.stderr.contains("pipeline[1].$sample"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("pipeline[1].$search"), r.stderr)
     }
 
     /// A pipeline ending in $merge writes and prints one summary line; run again, the same

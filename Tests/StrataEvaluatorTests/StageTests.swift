@@ -22,7 +22,6 @@ final class StageTests: XCTestCase {
         expect(#"[{"$match": {}}, {"$foo": 1}]"#, .badInput, "pipeline[1].$foo", "Unrecognized pipeline stage name")
         expect(#"[{"$out": "x"}]"#, .unsupported, "pipeline[0].$out", "not supported")
         expect(#"[{"$merge": {"into": "x"}}]"#, .unsupported, "pipeline[0].$merge", "not supported")
-        expect(#"[{"$sample": {"size": 1}}]"#, .unsupported, "pipeline[0].$sample", "not supported")
         expect(#"[{"$geoNear": {}}]"#, .unsupported, "pipeline[0].$geoNear", "not supported")
         expect(#"[{"$setWindowFields": {}}]"#, .badInput, "pipeline[0].$setWindowFields", "output")
         expect(#"[{"$setWindowFields": {"sortBy": {"a": 1}, "output": {"d": {"$minMaxScaler": {"input": "$a"}}}}}]"#, .unsupported, "pipeline[0].$setWindowFields.output.d.$minMaxScaler", "not supported")

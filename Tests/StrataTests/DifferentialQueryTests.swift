@@ -104,6 +104,8 @@ final class DifferentialQueryTests: XCTestCase {
             if let d = ResultComparison.difference(got, want, pipeline: spec.pipeline) {
                 failures.append("\(file) [\(dist ?? "default")]: \(d)")
             }
+            failures += try Self.seededSampleDifferences(file, spec, db: db, dataset: dataset, profile: profile, want: want)
+                .map { "\(file) [\(dist ?? "default")]: \($0)" }
         }
         XCTAssert(failures.isEmpty, "\(failures.count) queries differ:\n" + failures.joined(separator: "\n"))
     }
@@ -124,6 +126,27 @@ final class DifferentialQueryTests: XCTestCase {
         }
         if try target.countDocuments() == 0 { return "nothing written" }
         return try WrittenTargets.difference(target, truthTarget)
+    }
+
+    /// A `$sample` query's answer is random, yet it is compared with the truth's like any
+    /// other: the catalog's `$sample` queries are written so that their answer does not
+    /// depend on the draw (they count or check a sample, e.g. events-sample-purchases:
+    /// 40 purchases, all positive), while `SampleQueryTests` tests the draw itself. Here
+    /// such a query also runs at two seeds (each a different, reproducible draw): a catalog
+    /// query whose answer depends on the draw fails below, every run, naming the seed.
+    static func seededSampleDifferences(_ file: String, _ spec: QuerySpec, db: MongoDatabase, dataset: String, profile: ServerProfile?,
+                                        want: [Document]) throws -> [String] {
+        guard spec.pipeline.contains(where: { $0.documentValue?["$sample"] != nil }) else { return [] }
+        var out: [String] = []
+        for seed: UInt64 in [1, 2] {
+            let client = StrataClient(database: db, schemasDirectory: root.appendingPathComponent("schemas"),
+                                      options: QueryRunner.Options(profile: profile, sampleSeed: seed))
+            let got = try client.collection(dataset).aggregate(spec.pipeline)
+            if let d = ResultComparison.difference(got, want, pipeline: spec.pipeline) {
+                out.append("with --sample-seed \(seed) (a $sample query of the catalog must not depend on the draw): \(d)")
+            }
+        }
+        return out
     }
 
     func testUsersDefaultMix() throws { try check("users", dist: nil) }

@@ -105,6 +105,7 @@ final class PlannerPassTests: XCTestCase {
             s["choice"] = .string("partial groups: the group at stage \(at)")
             s["partialGroup"] = .document(split.partialGroup)
         case .recordOrder?: s["choice"] = "record order"
+        case .sample(let at, let size)?: s["choice"] = .string("sample: \(size) documents, the $sample at stage \(at)")
         case nil: break
         }
         if !d.reason.isEmpty { s["reason"] = .string(d.reason) }
@@ -126,6 +127,7 @@ final class PlannerPassTests: XCTestCase {
         if let sort = d.mergeSort { s["mergeSort"] = sort.bson }
         if let i = d.oneFetch { s["oneFetch"] = .int32(Int32(i)) }
         if !d.facets.isEmpty { s["facets"] = .document(Document(d.facets.map { ($0.name, .document($0.plan.explainDocument)) })) }
+        if !d.sampledInSwift.isEmpty { s["sampledInSwift"] = .array(d.sampledInSwift.sorted().map { .int32(Int32($0)) }) }
         if let fields = d.readsFields { s["readsFields"] = .array(fields.sorted().map { .string($0) }) }
         return s
     }

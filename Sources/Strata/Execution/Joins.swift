@@ -46,7 +46,7 @@ package struct Joins: Sendable {
             try joins.union(from, pipeline)
         }, lookupBatch: { requests in
             try joins.lookupBatch(requests)
-        })
+        }, sampleSeed: options.sampleSeed)
     }
 
     // MARK: the three joins

@@ -29,15 +29,21 @@ public struct QueryRunner: Sendable {
         /// `$unionWith`), which then read it as if migrated; nil when it has none.
         /// `StrataClient` loads them from its schemas folder.
         public var foreignLens: @Sendable (String) throws -> Lens? = { _ in nil }
+        /// Seeds every random choice of `$sample` (the split across versions, the choice
+        /// within each, the order, and `$sample` run in Swift): the same answer from the
+        /// same database state each run. nil: the system's random numbers and the server's
+        /// own `$sample`, which cannot be seeded.
+        public var sampleSeed: UInt64?
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
                     profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
-                    planWithLensIndexes: Bool = false) {
+                    planWithLensIndexes: Bool = false, sampleSeed: UInt64? = nil) {
             self.ignoreUnknownVersions = ignoreUnknownVersions
             self.warn = warn
             self.profile = profile
             self.consistency = consistency
             self.readMechanism = readMechanism
             self.planWithLensIndexes = planWithLensIndexes
+            self.sampleSeed = sampleSeed
         }
     }
 
@@ -257,6 +263,7 @@ final class QueryExecution {
         case .partialGroups(let p): try runPartialGroups(p, output: output)
         case .recordOrder(let r): try runRecordOrder(r, output: output)
         case .facets(let f): try runFacets(f, output: output)
+        case .sample(let s): try runSample(s, output: output)
         }
     }
 
@@ -320,15 +327,21 @@ final class QueryExecution {
 
     /// The next stored document of a documents branch, upgraded to the newest version.
     func nextUpgraded(_ cursor: PrefetchingCursor) throws -> Document? {
+        try nextStoredAndUpgraded(cursor)?.upgraded
+    }
+
+    /// The next stored document of a documents branch as stored (its `_id` finds it again)
+    /// and upgraded to the newest version.
+    func nextStoredAndUpgraded(_ cursor: PrefetchingCursor) throws -> (stored: Document, upgraded: Document)? {
         while let doc = try cursor.nextDocument() {
             statistics.documentsFetched += 1
             // A single-cursor plan reads every stored document; ignored unknown versions are
             // left out here (other plans' version filters never fetch them).
             if options.ignoreUnknownVersions, !lens.storedVersion(of: doc).isKnown { continue }
-            if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return doc }
+            if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return (doc, doc) }
             statistics.documentsUpgradedInSwift += 1
             do {
-                return try upgradeForQuery(doc)
+                return (doc, try upgradeForQuery(doc))
             } catch is DocumentSkipped {
                 // Left out by an `onError: "skip"`, as the server branches' `$match` leaves it.
                 statistics.documentsSkippedByLens += 1

@@ -14,6 +14,9 @@ public struct QueryPlan: Sendable {
         case recordOrder(RecordOrder)
         /// Each facet is planned on its own.
         case facets(Facets)
+        /// A uniform `$sample` over every version: exact per-version counts, a
+        /// multivariate hypergeometric split of the draws, a choice within each version.
+        case sample(Sample)
     }
 
     /// The group split like a sharded `$group`: per-version partial groups, merged.
@@ -59,7 +62,7 @@ public struct QueryPlan: Sendable {
     public var readsFields: Set<String>? = nil
 
     public enum Mode: String, Sendable {
-        case partialGroups, recordOrder, facets
+        case partialGroups, recordOrder, facets, sample
     }
 
     /// The strategy's name (explain's "mode").
@@ -68,6 +71,7 @@ public struct QueryPlan: Sendable {
         case .partialGroups: return .partialGroups
         case .recordOrder: return .recordOrder
         case .facets: return .facets
+        case .sample: return .sample
         }
     }
 
@@ -76,6 +80,7 @@ public struct QueryPlan: Sendable {
         switch strategy {
         case .partialGroups(let p): return p.branches
         case .recordOrder(let r): return r.branches
+        case .sample(let s): return s.branches
         case .facets: return []
         }
     }
@@ -150,6 +155,9 @@ extension QueryPlan {
                 merger["stream"] = "one fetch over every version, in the server's order"
             }
             merger["pipeline"] = .array(r.mergerStages.map(\.bson))
+        case .sample(let s):
+            d["shards"] = .array(s.branches.map { .document($0.explainDocument) })
+            merger = s.explainMerger
         }
         d["merger"] = .document(merger)
         d["unknownVersionProbe"] = .document(unknownVersionFilter)

@@ -12,6 +12,9 @@ struct PlanDraft {
         case partialGroups(at: Int, group: GroupPlan, split: GroupSplit)
         /// The documents stream in order and the pipeline runs in Swift.
         case recordOrder
+        /// The `$sample` at this index (after the leading `$match` stages, or first) draws
+        /// `size` documents uniformly over every version (`ChooseSample`).
+        case sample(at: Int, size: Int64)
     }
 
     let stages: [PipelineStage]
@@ -44,6 +47,8 @@ struct PlanDraft {
     var facets: [(name: String, plan: QueryPlan)] = []
     /// The newest fields the pipeline reads (`FieldsRead`).
     var readsFields: Set<String>?
+    /// Sample: the versions whose matching documents only Swift can tell (`SampleBranches`).
+    var sampledInSwift: Set<Int> = []
 
     init(stages: [PipelineStage], collection: String) {
         self.stages = stages
@@ -67,6 +72,9 @@ struct PlanDraft {
             strategy = .partialGroups(p)
         } else if case .facets(let b)? = choice {
             strategy = .facets(.init(facets: facets, mergerStages: Array(stages[(b + 1)...])))
+        } else if case .sample(let at, let size)? = choice {
+            strategy = .sample(.init(branches: branches, sampledInSwift: sampledInSwift, size: size, location: stages[at].location,
+                                     mergerStages: Array(stages[(at + 1)...])))
         } else {
             strategy = .recordOrder(.init(branches: branches, mergeSort: mergeSort, mergerStages: stages))
         }

@@ -16,11 +16,13 @@ extension Planner {
     static let passes: [PlannerPass] = [
         .versionedJoins,
         .translateLeadingFilter,
+        .chooseSample,
         .chooseStrategy,
         .planFacets,
         .partialGroupBranches,
         .shareBranches,
         .sumWidths,
+        .sampleBranches,
         .sortedStreams,
         .oneFetch,
         .projectFetch,

@@ -37,12 +37,17 @@ package struct ExecutionContext: Sendable {
     /// each answer what `lookup` would give: `$lookup` then asks once per batch of input
     /// documents instead of once per document.
     package var lookupBatch: (@Sendable ([LookupRequest]) throws -> [[Document]])?
+    /// Seeds `$sample` (with the stage's place): the same choice every run; nil: the
+    /// system's random numbers.
+    package var sampleSeed: UInt64?
 
     package init(variables: Variables = Variables(),
                 lookup: (@Sendable (LookupRequest) throws -> [Document])? = nil,
                 unionWith: (@Sendable (String?, [BSON]) throws -> [Document])? = nil,
-                lookupBatch: (@Sendable ([LookupRequest]) throws -> [[Document]])? = nil) {
+                lookupBatch: (@Sendable ([LookupRequest]) throws -> [[Document]])? = nil,
+                sampleSeed: UInt64? = nil) {
         self.variables = variables; self.lookup = lookup; self.unionWith = unionWith; self.lookupBatch = lookupBatch
+        self.sampleSeed = sampleSeed
     }
 }
 
@@ -201,6 +206,7 @@ struct Builder {
         case .setWindowFields(let w): return SetWindowFieldsOp(w, context, loc, next)
         case .densify(let d): return SortOp(d.sortPattern, loc, DensifyOp(d, context, loc, next))
         case .graphLookup(let g): return GraphLookupOp(g, context, loc, next)
+        case .sample(let n): return SampleOp(n, context, loc, next)
         case .fill(let f):
             var op: Op = next
             if let p = f.addFields { op = ProjectOp(p, context, loc, op) }

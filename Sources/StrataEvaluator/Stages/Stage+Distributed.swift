@@ -45,7 +45,7 @@ extension Stage {
             return .facets
         case .sort(let p):
             return .merger(sortedBy: p)
-        case .skip, .limit, .bucketAuto, .unionWith, .documents, .setWindowFields, .densify, .fill:
+        case .skip, .limit, .bucketAuto, .unionWith, .documents, .setWindowFields, .densify, .fill, .sample:
             return .merger(sortedBy: nil)
         }
     }

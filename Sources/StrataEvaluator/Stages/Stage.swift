@@ -35,6 +35,8 @@ public enum Stage: Sendable, Equatable {
     case fill(Fill)
     /// `$graphLookup` (I/O through the execution context's `lookup`).
     case graphLookup(GraphLookup)
+    /// `$sample: {size}`: a uniform random choice of `size` documents, in random order.
+    case sample(Int64)
 
     /// The stage's name as written (`$match`, `$set`...).
     package var name: String {
@@ -62,6 +64,7 @@ public enum Stage: Sendable, Equatable {
         case .densify: return "$densify"
         case .fill: return "$fill"
         case .graphLookup: return "$graphLookup"
+        case .sample: return "$sample"
         }
     }
 
@@ -94,6 +97,7 @@ public enum Stage: Sendable, Equatable {
         case .densify(let d): arg = .document(d.bson)
         case .fill(let f): arg = .document(f.bson)
         case .graphLookup(let g): arg = .document(g.bson)
+        case .sample(let n): arg = ["size": .int64(n)]
         }
         return .document(Document([(name, arg)]))
     }
@@ -107,7 +111,7 @@ package struct Pipeline: Sendable, Equatable {
     package var bson: [BSON] { stages.map(\.bson) }
 
     static let unsupportedStages: Set<String> = [
-        "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$sample",
+        "$out", "$merge", "$geoNear", "$search", "$searchMeta", "$vectorSearch",
         "$indexStats", "$collStats", "$currentOp", "$listSessions",
         "$listLocalSessions", "$planCacheStats", "$changeStream", "$changeStreamSplitLargeEvent", "$listSearchIndexes",
         "$shardedDataDistribution", "$listSampledQueries", "$querySettings", "$queryStats", "$rankFusion", "$scoreFusion",
@@ -203,6 +207,7 @@ package struct Pipeline: Sendable, Equatable {
         case "$densify": return .densify(try Densify.parse(arg, at: l))
         case "$fill": return .fill(try Fill.parse(arg, at: l))
         case "$graphLookup": return .graphLookup(try GraphLookup.parse(arg, at: l))
+        case "$sample": return .sample(try SampleStage.parse(arg, at: l))
         default:
             if unsupportedStages.contains(name) {
                 throw StrataError.unsupported("the \(name) stage is not supported by strata's evaluator", at: l)

@@ -9,7 +9,9 @@ extension PlannerPass {
     ///   faster streaming a full scan's fields to Swift;
     /// - anything else: the documents in record order, the pipeline in Swift; so too when a
     ///   join into a versioned collection comes before the blocking stage.
+    /// A strategy an earlier pass chose (`choose-sample`) stands.
     static let chooseStrategy = PlannerPass(name: "choose-strategy") { draft, planner in
+        guard draft.choice == nil else { return }
         let stages = draft.stages
         let blocking = stages.firstIndex(where: \.isBlocking)
         if let join = draft.versionedJoin, join.at < (blocking ?? stages.count) || (join.at == blocking && stages[join.at].name != "$facet") {

@@ -64,7 +64,7 @@ enum Dependencies: Equatable {
             case .sort(let p):
                 need(p.components.map(\.path))
                 return .next
-            case .limit, .skip, .unset:
+            case .limit, .skip, .unset, .sample:
                 return .next
             case .addFields(let p, _):
                 return addFields(p) ? .next : .whole
