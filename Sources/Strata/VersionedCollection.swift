@@ -25,8 +25,8 @@ public struct StrataClient: Sendable {
 
     /// A collection read through a lens loaded beforehand (from this client's folder).
     public func collection(lens: Lens) throws -> VersionedCollection {
-        // A lens lookup into a collection with a lens of its own would read its documents as stored.
-        try lens.checkLookups(versionedCollections: versionedCollections())
+        // A lens lookup into a collection with a lens of its own reads it as if migrated.
+        let lens = try lens.bindingLookups(schemasDirectory: schemasDirectory)
         if let unbound = lens.unboundFunctions(functions).first {
             throw StrataError.badInput("the lens uses the function '\(unbound.function)', which is not bound (LensFunctions.register)",
                                        at: unbound.location)
@@ -35,8 +35,7 @@ public struct StrataClient: Sendable {
         let directory = schemasDirectory, functions = functions
         options.foreignLens = { name in
             // A join reads another versioned collection through its own lens, with this client's functions.
-            let foreign = try Lens.load(collection: name, schemasDirectory: directory)
-            try foreign.checkLookups(versionedCollections: Lens.versionedCollections(in: directory))
+            let foreign = try Lens.load(collection: name, schemasDirectory: directory).bindingLookups(schemasDirectory: directory)
             if let unbound = foreign.unboundFunctions(functions).first {
                 throw StrataError.badInput("the lens uses the function '\(unbound.function)', which is not bound (LensFunctions.register)",
                                            at: unbound.location)

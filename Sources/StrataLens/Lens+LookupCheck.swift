@@ -2,29 +2,45 @@ import Foundation
 import StrataEvaluator
 
 extension Lens {
-    /// Refuses a `lookup` operation whose `from` collection has a lens of its own
-    /// (`versionedCollections`: the collections with a lens file next to this one,
-    /// this lens's own collection included). The upgrade reads the foreign documents
-    /// as they are stored, at whatever version each sits, not upgraded to that
-    /// collection's newest schema: a correct lens would give wrong answers and wrong
-    /// migrations. A query's `$lookup` into a versioned collection is refused the same way.
+    /// This lens with each `lookup` whose `from` has a lens file of its own in `directory`
+    /// bound to that lens (`LookupOperation.foreign`): the upgrade then reads the foreign
+    /// documents as if migrated, not as stored. Refused (`.badInput`, naming the place): a
+    /// lookup into the collection this lens describes (an upgrade would read documents
+    /// being upgraded), and one into a collection whose own lens looks up a versioned
+    /// collection in turn (one level of versioned lookups).
     ///
     /// Call it where the schemas folder is known: `StrataClient.collection` and the
     /// CLI's `SchemaOptions.lens(for:)`.
-    package func checkLookups(versionedCollections: Set<String>) throws {
+    package func bindingLookups(schemasDirectory directory: URL) throws -> Lens {
+        let versioned = Lens.versionedCollections(in: directory)
+        var bound: [LensStep] = []
         for step in steps {
-            for case let lookup as LookupOperation in step.operations where versionedCollections.contains(lookup.from) {
-                let which = lookup.from == collection
-                    ? "'\(lookup.from)', the collection this lens describes"
-                    : "'\(lookup.from)', which has a lens of its own (\(lookup.from).json next to this one)"
-                throw StrataError.badInput(
-                    "lookup into \(which): its documents would be read as stored, at whatever version each sits, "
-                        + "not upgraded to its newest schema, so answers and migrations could be silently wrong. "
-                        + "Refused until lens lookups read upgraded documents; look up a collection without a lens, "
-                        + "or migrate '\(lookup.from)' and remove its lens first",
-                    at: lookup.location.appending("from"))
+            var operations: [any LensOperation] = []
+            for operation in step.operations {
+                guard var lookup = operation as? LookupOperation, versioned.contains(lookup.from) else {
+                    operations.append(operation)
+                    continue
+                }
+                if lookup.from == collection {
+                    throw StrataError.badInput(
+                        "lookup into '\(lookup.from)', the collection this lens describes: an upgrade would read documents that are being upgraded; "
+                            + "look up another collection", at: lookup.location.appending("from"))
+                }
+                let foreign = try Lens.load(collection: lookup.from, schemasDirectory: directory)
+                if let inner = foreign.steps.flatMap(\.operations).compactMap({ $0 as? LookupOperation }).first(where: { versioned.contains($0.from) }) {
+                    throw StrataError.badInput(
+                        "lookup into '\(lookup.from)', whose own lens looks up '\(inner.from)' (\(inner.location)), which has a lens too: "
+                            + "one level of lookups into versioned collections is supported", at: lookup.location.appending("from"))
+                }
+                lookup.foreign = foreign
+                operations.append(lookup)
             }
+            bound.append(LensStep(from: step.from, operations: operations, writeBack: step.writeBack, location: step.location))
         }
+        var lens = Lens(collection: collection, versionField: versionField, absentMeans: absentMeans, steps: bound,
+                        indexes: indexes, source: source)
+        lens.warnings = warnings
+        return lens
     }
 
     /// The collections with a lens file in `directory` (`<name>.json`), as

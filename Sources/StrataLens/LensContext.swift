@@ -11,11 +11,16 @@ public struct LensContext: Sendable {
     /// `value` (natural order), or nil. `value == nil` means the local field is
     /// missing, which `$lookup` matches against null/missing foreign fields.
     public var lookup: (@Sendable (_ from: String, _ foreignField: String, _ value: BSON?) throws -> Document?)?
+    /// The same for a `from` with a lens of its own: the first document, in natural order,
+    /// of `lens.collection` read as if migrated whose newest-schema `foreignField` matches.
+    public var versionedLookup: (@Sendable (_ lens: Lens, _ foreignField: String, _ value: BSON?) throws -> Document?)?
 
     public init(functions: LensFunctions = .builtIn,
-                lookup: (@Sendable (_ from: String, _ foreignField: String, _ value: BSON?) throws -> Document?)? = nil) {
+                lookup: (@Sendable (_ from: String, _ foreignField: String, _ value: BSON?) throws -> Document?)? = nil,
+                versionedLookup: (@Sendable (_ lens: Lens, _ foreignField: String, _ value: BSON?) throws -> Document?)? = nil) {
         self.functions = functions
         self.lookup = lookup
+        self.versionedLookup = versionedLookup
     }
 }
 

@@ -136,15 +136,14 @@ struct SchemaOptions: ParsableArguments {
     var directory: String = "./schemas"
 
     /// Loads `<directory>/<collection>.json` (bad JSON or a bad lens: `.badInput` naming file and place),
-    /// refusing a lens `lookup` into a collection that has a lens file of its own.
+    /// its `lookup`s into collections with lens files of their own bound to those lenses.
     func lens(for collection: String) throws -> Lens {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw StrataError.badInput("the schemas folder does not exist (pass --schemas DIR)", at: Location(file: directory))
         }
         let url = URL(fileURLWithPath: directory, isDirectory: true)
-        let lens = try Lens.load(collection: collection, schemasDirectory: url)
-        try lens.checkLookups(versionedCollections: Lens.versionedCollections(in: url))
+        let lens = try Lens.load(collection: collection, schemasDirectory: url).bindingLookups(schemasDirectory: url)
         for w in lens.warnings { ErrorReporter.printError("strata: \(w.description)") }
         return lens
     }

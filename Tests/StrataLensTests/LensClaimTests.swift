@@ -82,33 +82,15 @@ final class LensClaimTests: XCTestCase {
         XCTAssertNotNil(users.exactInverseSource(of: ["signedUpAt"], atVersion: 2))
     }
 
-    /// A lens `lookup` into a collection with a lens of its own reads the foreign
-    /// documents as stored: refused, naming the place.
-    func testLookupIntoAVersionedCollectionIsRefused() throws {
-        let text = #"""
-            {"collection": "devices", "versionField": "v", "steps": [{"from": 0, "to": 1, "operations": [
-              {"op": "rename", "from": "a", "to": "b"},
-              {"op": "lookup", "field": "tags", "from": "%FROM%", "localField": "product", "foreignField": "_id", "select": "tags"}]}]}
-            """#
-        let (products, file) = try load(text.replacingOccurrences(of: "%FROM%", with: "products"))
-        XCTAssertNoThrow(try products.checkLookups(versionedCollections: ["devices", "users"]))
-        XCTAssertThrowsError(try products.checkLookups(versionedCollections: ["devices", "products"])) { error in
-            guard let e = error as? StrataError else { return XCTFail("\(error)") }
-            XCTAssertEqual(e.kind, .badInput)
-            XCTAssertEqual(e.location?.file, file.path)
-            XCTAssertEqual(e.location?.path, "steps[0].operations[1].from")
-            XCTAssertTrue(e.message.contains("'products', which has a lens of its own"), e.message)
-            XCTAssertTrue(e.message.contains("read as stored"), e.message)
-            XCTAssertTrue(e.message.contains("not upgraded"), e.message)
-        }
-        // Into the collection itself.
-        let (itself, _) = try load(text.replacingOccurrences(of: "%FROM%", with: "devices"))
-        XCTAssertThrowsError(try itself.checkLookups(versionedCollections: ["devices"])) { error in
-            XCTAssertTrue("\(error)".contains("the collection this lens describes"), "\(error)")
-        }
-        // The shipped devices lens looks up products, which has no lens file.
-        let devices = try Lens.load(collection: "devices", schemasDirectory: Self.schemas)
-        XCTAssertNoThrow(try devices.checkLookups(versionedCollections: Lens.versionedCollections(in: Self.schemas)))
+    /// A lens `lookup` is bound to the lens of its `from` when that collection has one
+    /// (`VersionedLensLookupTests` reads through it and checks what cannot be bound); the
+    /// shipped devices lens looks up products, which has none, and keeps its server stages.
+    func testLookupsAreBoundToTheForeignLensOnlyWhenThereIsOne() throws {
+        let devices = try Lens.load(collection: "devices", schemasDirectory: Self.schemas).bindingLookups(schemasDirectory: Self.schemas)
+        let lookup = try XCTUnwrap(devices.steps[0].operations.compactMap { $0 as? LookupOperation }.first)
+        XCTAssertEqual(lookup.from, "products")
+        XCTAssertNil(lookup.foreign)
+        XCTAssertNotNil(lookup.serverStages)
         XCTAssertEqual(Lens.versionedCollections(in: Self.schemas), ["accounts", "devices", "events", "users"])
     }
 }

@@ -313,7 +313,7 @@ final class QueryExecution {
         PipelineExecutor(Pipeline(stages.map(\.parsed)), context: executionContext, location: loc)
     }
 
-    var lensContext: LensContext { lookups.context(functions: functions) }
+    var lensContext: LensContext { lookups.context(functions: functions, joins: joins) }
 
     /// A documents branch's fetch, read ahead on a thread of its own so the server works
     /// on the next batch while Swift upgrades and evaluates this one.

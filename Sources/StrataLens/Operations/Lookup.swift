@@ -15,6 +15,10 @@ package struct LookupOperation: LensOperation {
     package let defaultValue: BSON
     /// Whether a value `field` held before may be discarded.
     package var overwrite: Bool = false
+    /// The lens of `from` when it has one of its own (`Lens.bindingLookups`): the foreign
+    /// documents are then read as if migrated (`LensContext.versionedLookup`), which only
+    /// Swift can do — this step has no server stages and its field is Swift-only.
+    package var foreign: Lens?
     package let location: Location
     package var name: String { "lookup" }
     package var isExpensive: Bool { true }
@@ -34,10 +38,18 @@ package struct LookupOperation: LensOperation {
     }
 
     package func upgrade(_ doc: inout Document, context: LensContext) throws {
-        guard let lookup = context.lookup else {
-            throw failure("needs the database to look '\(DocumentPaths.join(localField))' up in '\(from)' (no lookup provider)")
+        let match: Document?
+        if let foreign {
+            guard let lookup = context.versionedLookup else {
+                throw failure("needs the database to look '\(DocumentPaths.join(localField))' up in '\(from)' as if migrated (no versioned lookup provider)")
+            }
+            match = try lookup(foreign, foreignField, DocumentPaths.get(doc, localField))
+        } else {
+            guard let lookup = context.lookup else {
+                throw failure("needs the database to look '\(DocumentPaths.join(localField))' up in '\(from)' (no lookup provider)")
+            }
+            match = try lookup(from, foreignField, DocumentPaths.get(doc, localField))
         }
-        let match = try lookup(from, foreignField, DocumentPaths.get(doc, localField))
         var value = match.flatMap { $0.value(atPath: select) } ?? .null
         if value == .null { value = defaultValue }
         DocumentPaths.put(&doc, field, nil)
@@ -68,12 +80,17 @@ package struct LookupOperation: LensOperation {
     }
 
     package var serverStages: [BSON]? {
-        guardStages + [prerequisite.stage,
+        // The server's $lookup would read the foreign documents as stored.
+        if foreign != nil { return nil }
+        return guardStages + [prerequisite.stage,
          ["$set": .document(Document([(DocumentPaths.join(field), valueExpression.bson)]))],
          ["$unset": .string(prerequisite.temporaryField)]]
     }
 
     package func source(of path: [String]) -> PathSource {
+        if DocumentPaths.isWithin(path, field), foreign != nil {
+            return .swiftOnly("'\(DocumentPaths.join(field))' is looked up in '\(from)', which has a lens of its own: only Swift reads it as if migrated (\(name) at \(location))")
+        }
         if DocumentPaths.isWithin(path, field) {
             return PathSource(.computed(valueExpression, rest: Array(path.dropFirst(field.count))), lookups: [prerequisite])
         }

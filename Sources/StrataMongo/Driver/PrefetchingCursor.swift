@@ -65,7 +65,11 @@ package final class PrefetchingCursor {
         private let reading = DispatchGroup()
 
         init(ahead: Int) {
-            free = DispatchSemaphore(value: ahead)
+            // Made at 0 and signalled up to `ahead`: libdispatch traps when a semaphore is
+            // freed below the value it was made with, which `free` is after a close that
+            // drops waiting chunks.
+            free = DispatchSemaphore(value: 0)
+            for _ in 0..<ahead { free.signal() }
             reading.enter()
         }
 
