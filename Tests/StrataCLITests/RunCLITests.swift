@@ -252,12 +252,12 @@ final class VerifyCLITests: XCTestCase {
         XCTAssertTrue(writing.stderr.contains("verifying the documents it would write"), writing.stderr)
         XCTAssertFalse(try MongoDatabase(pool: try TestServer.pool(), name: db).listCollectionNames().contains("events_kind_totals"))
 
-        // Something strata refuses (a $geoNear: strata has no geospatial index support) is 'refused', exit 3.
+        // Something strata refuses and the server runs (a $collStats) is 'refused', exit 3.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-verify-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let refused = dir.appendingPathComponent("refused.json")
-        try #"{"collection": "events", "pipeline": [{"$geoNear": {"near": [0, 0], "distanceField": "d"}}]}"#
+        try #"{"collection": "events", "pipeline": [{"$collStats": {"count": {}}}]}"#
             .write(to: refused, atomically: true, encoding: .utf8)
         let r = try StrataRunner.run(["verify", refused.path, "--against", "{collection}_truth"] + base)
         XCTAssertEqual(r.status, 3, r.stdout + r.stderr)

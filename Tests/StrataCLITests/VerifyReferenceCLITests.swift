@@ -5,8 +5,8 @@ import XCTest
 
 /// `strata verify --against`: a reference that does not exist, or is empty, is refused
 /// before any query runs (it used to report every query as DIFFER, or agree with any
-/// query that finds nothing); and a lens `lookup` into a versioned collection is
-/// refused at load by every command.
+/// query that finds nothing); and a lens `lookup` that cannot be read as if migrated
+/// (into the collection itself) is refused at load by every command.
 final class VerifyReferenceCLITests: XCTestCase {
     static let root = TestServer.repositoryRoot
 
@@ -41,9 +41,10 @@ final class VerifyReferenceCLITests: XCTestCase {
         XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
     }
 
-    /// A lens whose `lookup` reads a collection that has a lens of its own: exit 2 naming
-    /// the lens file and the place, from any command, before connecting.
-    func testALensLookupIntoAVersionedCollectionIsRefused() throws {
+    /// A lens whose `lookup` reads a collection that has a lens of its own loads (the lookup
+    /// reads it as if migrated); one that reads the collection itself is refused: exit 2
+    /// naming the lens file and the place, from any command, before connecting.
+    func testALensLookupIntoItselfIsRefusedAndIntoAVersionedCollectionLoads() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-lookup-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -51,19 +52,23 @@ final class VerifyReferenceCLITests: XCTestCase {
         try FileManager.default.copyItem(at: Self.root.appendingPathComponent("schemas/devices.json"), to: devices)
         let unreachable = ["--uri", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100", "--schemas", dir.path]
 
-        // products has no lens: fine.
+        // products has no lens, then one: both fine.
         let fine = try StrataRunner.run(["index", "-c", "devices", "--dry-run"] + unreachable)
         XCTAssertEqual(fine.status, 0, fine.stdout + fine.stderr)
-
         try #"{"collection": "products", "versionField": "v", "steps": []}"#
             .write(to: dir.appendingPathComponent("products.json"), atomically: true, encoding: .utf8)
+        let versioned = try StrataRunner.run(["index", "-c", "devices", "--dry-run"] + unreachable)
+        XCTAssertEqual(versioned.status, 0, versioned.stdout + versioned.stderr)
+
+        // Into itself: refused.
+        let text = try String(contentsOf: devices, encoding: .utf8)
+        try text.replacingOccurrences(of: #""from": "products""#, with: #""from": "devices""#).write(to: devices, atomically: true, encoding: .utf8)
         for args in [["index", "-c", "devices", "--dry-run"], ["histogram", "-c", "devices"],
                      ["run", "--collection", "devices", "--pipeline", "[]"]] {
             let r = try StrataRunner.run(args + unreachable)
             XCTAssertEqual(r.status, 2, "\(args): " + r.stdout + r.stderr)
-            XCTAssertTrue(r.stderr.contains("devices.json: steps[0].operations[0].from: lookup into 'products', which has a lens of its own"),
+            XCTAssertTrue(r.stderr.contains("devices.json: steps[0].operations[0].from: lookup into 'devices', the collection this lens describes"),
                           "\(args): " + r.stderr)
-            XCTAssertTrue(r.stderr.contains("read as stored"), r.stderr)
         }
     }
 }

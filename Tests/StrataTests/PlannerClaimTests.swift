@@ -165,19 +165,28 @@ final class PlannerClaimTests: XCTestCase {
 /// The library refuses the same lens as the CLI: `StrataClient.collection` checks a lens
 /// `lookup` against the collections that have lenses of their own.
 final class ClientLookupClaimTests: XCTestCase {
-    func testTheClientRefusesALookupIntoAVersionedCollection() throws {
+    /// The client binds a lens lookup to the foreign collection's lens when it has one
+    /// (read as if migrated) and refuses one into the collection itself.
+    func testTheClientBindsALookupIntoAVersionedCollectionAndRefusesOneIntoItself() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-client-lookup-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.copyItem(at: RuntimeFixture.schemas.appendingPathComponent("devices.json"),
-                                         to: dir.appendingPathComponent("devices.json"))
+        let devices = dir.appendingPathComponent("devices.json")
+        try FileManager.default.copyItem(at: RuntimeFixture.schemas.appendingPathComponent("devices.json"), to: devices)
         let client = StrataClient(database: try TestServer.freshDatabase("client_lookup"), schemasDirectory: dir)
-        XCTAssertNoThrow(try client.collection("devices"))
+        XCTAssertNil(try lookup(in: client.collection("devices").lens).foreign)
         try #"{"collection": "products", "versionField": "v", "steps": []}"#
             .write(to: dir.appendingPathComponent("products.json"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try lookup(in: client.collection("devices").lens).foreign?.collection, "products")
+        let text = try String(contentsOf: devices, encoding: .utf8)
+        try text.replacingOccurrences(of: #""from": "products""#, with: #""from": "devices""#).write(to: devices, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try client.collection("devices")) { e in
             XCTAssertEqual((e as? StrataError)?.kind, .badInput)
-            XCTAssert("\(e)".contains("which has a lens of its own"), "\(e)")
+            XCTAssert("\(e)".contains("the collection this lens describes"), "\(e)")
         }
+    }
+
+    func lookup(in lens: Lens) throws -> LookupOperation {
+        try XCTUnwrap(lens.steps.flatMap(\.operations).compactMap { $0 as? LookupOperation }.first)
     }
 }

@@ -11,7 +11,9 @@ import XCTest
 /// several mixes of both sides (all-oldest included). Every join form reads a field the
 /// lenses move or convert on one side or the other: `address.country` (top-level
 /// `country` before users v3), `kind` (upper-case `type` before events v3), `amount.value`
-/// (cents before events v1).
+/// (cents before events v1). A joined array's field is read with `$map` (`$u.address.country`
+/// over an array of documents is mongod's array of values, missing in SecantusDB, the truth's
+/// server: a known difference strata follows mongod on).
 final class VersionedJoinTests: XCTestCase {
     static let pipelines: [(title: String, collection: String, json: String)] = [
         ("events joined to their users (localField/foreignField)", "events", #"""
@@ -24,8 +26,8 @@ final class VersionedJoinTests: XCTestCase {
         ("events joined to their users after a group (the merger joins)", "events", #"""
             [{"$group": {"_id": "$user", "n": {"$sum": 1}}},
              {"$lookup": {"from": "users", "localField": "_id", "foreignField": "_id", "as": "u"}},
-             {"$project": {"n": 1, "country": {"$ifNull": [{"$first": "$u.address.country"}, "none"]},
-                           "logins": {"$ifNull": [{"$first": "$u.logins"}, -1]}}},
+             {"$project": {"n": 1, "country": {"$ifNull": [{"$first": {"$map": {"input": "$u", "in": "$$this.address.country"}}}, "none"]},
+                           "logins": {"$ifNull": [{"$first": {"$map": {"input": "$u", "in": "$$this.logins"}}}, -1]}}},
              {"$sort": {"n": -1, "_id": 1}}, {"$limit": 25}]
             """#),
         ("users joined to their events, with a sub-pipeline", "users", #"""
@@ -61,7 +63,8 @@ final class VersionedJoinTests: XCTestCase {
         ("a join inside a $facet", "events", #"""
             [{"$match": {"kind": "refund"}},
              {"$facet": {"countries": [{"$lookup": {"from": "users", "localField": "user", "foreignField": "_id", "as": "u"}},
-                                       {"$group": {"_id": {"$ifNull": [{"$first": "$u.address.country"}, "none"]}, "n": {"$sum": 1}}},
+                                       {"$group": {"_id": {"$ifNull": [{"$first": {"$map": {"input": "$u", "in": "$$this.address.country"}}}, "none"]},
+                                                   "n": {"$sum": 1}}},
                                        {"$sort": {"_id": 1}}],
                          "total": [{"$count": "n"}]}}]
             """#),
@@ -98,6 +101,42 @@ final class VersionedJoinTests: XCTestCase {
     func testBothAllOldest() throws { try check(events: "100,0,0,0", users: "100,0,0,0") }
     func testOldEventsNewUsers() throws { try check(events: "100,0,0,0", users: "0,0,0,100") }
     func testAVersionAbsentOnEachSide() throws { try check(events: "30,30,0,40", users: "40,0,30,30") }
+
+    /// A `$lookup` into a versioned collection reads it once per batch of local documents
+    /// (not once per document), and every one of those reads carries the query's one
+    /// cluster time (mongod's plans, cluster-time pins forced: what is sent is checked).
+    func testALookupReadsTheForeignSidePerBatchUnderTheQuerysPin() throws {
+        let monitor = CommandMonitor()
+        let pool = try MongoPool(uri: try TestServer.uri(), monitor: monitor)
+        let mixed = MongoDatabase(pool: pool, name: "joins_batched")
+        try mixed.drop()
+        let truth = try TestServer.freshDatabase("joins_batched_truth")
+        for dataset in ["events", "users"] {
+            let dir = try Datasets.generate(dataset, count: DifferentialQueryTests.sizes[dataset]!, dist: nil)
+            try mixed.collection(dataset).insertMany(try Datasets.readJSONL(dir.appendingPathComponent("\(dataset).mixed.jsonl")))
+            try truth.collection(dataset).insertMany(try Datasets.readJSONL(dir.appendingPathComponent("\(dataset).truth.jsonl")))
+        }
+        let pipeline = try XCTUnwrap(ExtendedJSON.parseQueryValue(#"""
+            [{"$lookup": {"from": "users", "localField": "user", "foreignField": "_id", "as": "u"}},
+             {"$group": {"_id": {"$ifNull": [{"$first": {"$map": {"input": "$u", "in": "$$this.address.country"}}}, "none"]}, "n": {"$sum": 1}}},
+             {"$sort": {"_id": 1}}]
+            """#).arrayValue)
+        let client = StrataClient(database: mixed, schemasDirectory: TestServer.repositoryRoot.appendingPathComponent("schemas"),
+                                  options: QueryRunner.Options(profile: .mongod, readMechanism: .clusterTime))
+        monitor.reset()
+        let got = try client.collection("events").aggregate(pipeline)
+        let want = try truth.collection("events").aggregateAll(pipeline)
+        XCTAssertGreaterThan(want.count, 3, "users of several countries are joined")
+        XCTAssertNil(ResultComparison.difference(got, want, pipeline: pipeline))
+        let reads = monitor.startedCommands.filter { ["find", "aggregate"].contains($0.commandName) && $0.databaseName == mixed.name }
+        let foreign = reads.filter { $0.command["find"] == "users" || $0.command["aggregate"] == "users" }
+        let batches = (DifferentialQueryTests.sizes["events"]! + LookupBatch.size - 1) / LookupBatch.size
+        XCTAssertGreaterThanOrEqual(foreign.count, batches)
+        XCTAssertLessThanOrEqual(foreign.count, 1 + batches * 4, "one read per version of users per batch, and the look for unknown versions")
+        let times = Set(reads.dropFirst().compactMap { $0.command["readConcern"]?.documentValue?["atClusterTime"] }.map { ExtendedJSON.string($0) })
+        XCTAssertEqual(times.count, 1, "every read after the first at the same cluster time: \(times)")
+        XCTAssertTrue(foreign.allSatisfy { $0.command["readConcern"]?.documentValue?["atClusterTime"] != nil })
+    }
 
     /// `restrictSearchWithMatch` on a field the users lens moves, against the answer
     /// computed from the migrated documents (SecantusDB's own `$graphLookup` ignores it).

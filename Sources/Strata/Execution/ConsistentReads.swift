@@ -79,9 +79,10 @@ public enum ReadMechanism: String, Sendable, CaseIterable, CustomStringConvertib
 
     /// The mechanism a plan actually needs: a plan that reads the collection with one
     /// scan (`QueryPlan.readsOnce`) is exact without a pin, so a pinning mechanism
-    /// becomes `.singleCursor` for it.
+    /// becomes `.singleCursor` for it — unless it also reads a versioned collection it
+    /// joins (`QueryPlan.joinsVersioned`), whose reads must see the scan's state.
     public func effective(for plan: QueryPlan) -> ReadMechanism {
-        (self == .clusterTime || self == .transaction) && plan.readsOnce ? .singleCursor : self
+        (self == .clusterTime || self == .transaction) && plan.readsOnce && !plan.joinsVersioned ? .singleCursor : self
     }
 
     // MARK: detection

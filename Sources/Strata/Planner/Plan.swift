@@ -60,6 +60,9 @@ public struct QueryPlan: Sendable {
     /// come from: a failure elsewhere in the document does not concern this query, and a
     /// server plan that computes only these fields never meets it either.
     public var readsFields: Set<String>? = nil
+    /// The plan joins a collection with a lens of its own (`versioned-joins`): its reads of
+    /// that collection are more commands, which must see the same state as the scan.
+    public internal(set) var joinsVersioned = false
 
     public enum Mode: String, Sendable {
         case partialGroups, recordOrder, facets, sample

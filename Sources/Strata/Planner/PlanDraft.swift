@@ -80,6 +80,7 @@ struct PlanDraft {
         }
         var plan = QueryPlan(collection: collection, strategy: strategy, reason: reason, unknownVersionFilter: unknownVersionFilter)
         plan.readsFields = readsFields
+        plan.joinsVersioned = versionedJoin != nil
         return plan
     }
 }

@@ -31,13 +31,17 @@ final class FacetOp: Op {
     }
 }
 
+/// How many input documents `$lookup` answers with one batched call (`ExecutionContext.lookupBatch`).
+package enum LookupBatch {
+    package static let size = 256
+}
+
 final class LookupOp: Op {
     let spec: Lookup, next: Op, loc: Location, ctx: ExecutionContext
     let asPath: [String], localPath: [String]?
     /// With `ctx.lookupBatch`: input documents waiting for their batch's answers.
     var waiting: [(doc: Document, request: LookupRequest)] = []
     var stopped = false
-    static let batchSize = 256
 
     init(_ l: Lookup, _ ctx: ExecutionContext, _ loc: Location, _ next: Op) {
         spec = l; self.ctx = ctx; self.loc = loc; self.next = next
@@ -49,7 +53,7 @@ final class LookupOp: Op {
         let request = try request(for: doc)
         if ctx.lookupBatch != nil {
             waiting.append((doc, request))
-            if waiting.count < Self.batchSize { return true }
+            if waiting.count < LookupBatch.size { return true }
             return try flush()
         }
         guard let run = ctx.lookup else {
