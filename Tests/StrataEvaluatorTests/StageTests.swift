@@ -222,12 +222,16 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(out[0]["up"], [["_id": 2, "name": "B", "boss": "A", "d": .int64(0)], ["_id": 1, "name": "A", "boss": .null, "d": .int64(1)], ["_id": 3, "name": .null, "d": .int64(2)]])
         XCTAssertEqual(out[1]["up"], [])  // a missing startWith looks for nothing
         XCTAssertEqual(out[2]["up"], [["_id": 3, "name": .null, "d": .int64(0)]])  // null finds null, not missing
-        XCTAssertEqual(box.requests[0].pipeline, [["$match": ["$and": [["name": ["$in": ["B"]]]]]]])
-        XCTAssertEqual(box.requests[2].pipeline, [["$match": ["$and": [["name": ["$in": [.null]]], ["name": ["$exists": true]], ["name": ["$not": ["$type": "undefined"]]]]]]])
+        // Each level: the `$in` on the frontier (the request's equality, which a batched caller
+        // widens), then mongod's other conditions of its `$and`.
+        XCTAssertEqual(box.requests[0].pipeline, [["$match": ["name": ["$in": ["B"]]]]])
+        XCTAssertEqual(box.requests[0].equality, ["name": ["$in": ["B"]]])
+        XCTAssertEqual(box.requests[2].pipeline, [["$match": ["name": ["$in": [.null]]]],
+                                                  ["$match": ["$and": [["name": ["$exists": true]], ["name": ["$not": ["$type": "undefined"]]]]]]])
         let restricted = try run(#"[{"$graphLookup": {"from": "p", "startWith": "$boss", "connectFromField": "boss", "connectToField": "name", "as": "up", "restrictSearchWithMatch": {"_id": {"$ne": 1}}}}]"#,
                                  [["_id": 10, "boss": "B"]], context: ctx)
         XCTAssertEqual(restricted[0]["up"], [["_id": 2, "name": "B", "boss": "A"]])
-        XCTAssertEqual(box.requests.last?.pipeline, [["$match": ["$and": [["_id": ["$ne": 1]], ["name": ["$in": ["A"]]]]]]])
+        XCTAssertEqual(box.requests.last?.pipeline, [["$match": ["name": ["$in": ["A"]]]], ["$match": ["_id": ["$ne": 1]]]])
         XCTAssertThrowsError(try run(#"[{"$graphLookup": {"from": "p", "startWith": 1, "connectFromField": "a", "connectToField": "b", "as": "c", "maxDepth": -1}}]"#, [])) {
             XCTAssertEqual(($0 as? StrataError)?.location?.path, "pipeline[0].$graphLookup.maxDepth")
         }

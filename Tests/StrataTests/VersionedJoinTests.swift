@@ -136,6 +136,24 @@ final class VersionedJoinTests: XCTestCase {
         let times = Set(reads.dropFirst().compactMap { $0.command["readConcern"]?.documentValue?["atClusterTime"] }.map { ExtendedJSON.string($0) })
         XCTAssertEqual(times.count, 1, "every read after the first at the same cluster time: \(times)")
         XCTAssertTrue(foreign.allSatisfy { $0.command["readConcern"]?.documentValue?["atClusterTime"] != nil })
+
+        // $graphLookup: one read per level of a batch of searches, not one per document.
+        // (`depthField` is a long in mongod and strata, an int in SecantusDB: compared as ints.)
+        let graph = try XCTUnwrap(ExtendedJSON.parseQueryValue(#"""
+            [{"$graphLookup": {"from": "users", "startWith": "$user", "connectFromField": "_id", "connectToField": "_id",
+                               "as": "g", "maxDepth": 1, "depthField": "d"}},
+             {"$group": {"_id": {"$size": "$g"}, "n": {"$sum": 1}, "depths": {"$addToSet": {"$toInt": {"$max": {"$map": {"input": "$g", "in": "$$this.d"}}}}}}}, {"$sort": {"_id": 1}}]
+            """#).arrayValue)
+        monitor.reset()
+        let gotGraph = try client.collection("events").aggregate(graph)
+        let wantGraph = try truth.collection("events").aggregateAll(graph)
+        XCTAssertEqual(wantGraph.count, 2, "events with and without their user")
+        XCTAssertNil(ResultComparison.difference(gotGraph, wantGraph, pipeline: graph))
+        let graphReads = monitor.startedCommands.filter {
+            ["find", "aggregate"].contains($0.commandName) && $0.databaseName == mixed.name && ($0.command["find"] == "users" || $0.command["aggregate"] == "users")
+        }
+        // Two levels (the user, then the user again: nothing new) per batch, each at most one read per version.
+        XCTAssertLessThanOrEqual(graphReads.count, 1 + batches * 2 * 4, "\(graphReads.count) reads of users")
     }
 
     /// `restrictSearchWithMatch` on a field the users lens moves, against the answer

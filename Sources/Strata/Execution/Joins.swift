@@ -58,24 +58,45 @@ package struct Joins: Sendable {
         return try answer(request, over: try read(lens, prefilter(request.equality, request.subPipeline)), lens: lens)
     }
 
-    /// One foreign read per batch: for `localField`/`foreignField` the batch's equalities
-    /// widened to one filter over all their values; for the pipeline form the
-    /// sub-pipeline's leading variable-free `$match` stages, the same for every document.
+    /// One foreign read per batch (per distinct sub-pipeline within it: a `$graphLookup`
+    /// level's requests differ only when a frontier holds null): for `localField`/
+    /// `foreignField` and `$graphLookup` the requests' equalities widened to one filter over
+    /// all their values; for the pipeline form the sub-pipeline's leading variable-free
+    /// `$match` stages, the same for every document. Each document's answer is then its own
+    /// equality and sub-pipeline over the candidates, in Swift.
     func lookupBatch(_ requests: [LookupRequest]) throws -> [[Document]] {
-        guard let first = requests.first, let from = first.from, let lens = try foreignLens(from),
-              requests.allSatisfy({ $0.from == from && $0.subPipeline.elementsEqual(first.subPipeline) }) else {
-            return try requests.map(lookup)
+        var answers = [[Document]?](repeating: nil, count: requests.count)
+        var groups: [(lens: Lens, members: [Int])] = []
+        var groupOf: [String: Int] = [:]
+        for (i, request) in requests.enumerated() {
+            guard let from = request.from, let lens = try foreignLens(from) else {
+                answers[i] = try lookup(request)
+                continue
+            }
+            let key = from + "\u{0}" + (request.equality == nil ? "pipeline" : "equality") + "\u{0}"
+                + ExtendedJSON.string(.array(Array(request.subPipeline)), mode: .canonical)
+            if let g = groupOf[key] {
+                groups[g].members.append(i)
+            } else {
+                groupOf[key] = groups.count
+                groups.append((lens, [i]))
+            }
         }
-        let equality: Document?
-        if requests.allSatisfy({ $0.equality == nil }) {
-            equality = nil
-        } else if let widened = EqualityBatch.widen(requests.map(\.equality)) {
-            equality = widened
-        } else {
-            return try requests.map(lookup)
+        for (lens, members) in groups {
+            let first = requests[members[0]]
+            let equality: Document?
+            if first.equality == nil {
+                equality = nil
+            } else if let widened = EqualityBatch.widen(members.map { requests[$0].equality }) {
+                equality = widened
+            } else {
+                for i in members { answers[i] = try lookup(requests[i]) }
+                continue
+            }
+            let candidates = try read(lens, prefilter(equality, first.subPipeline))
+            for i in members { answers[i] = try answer(requests[i], over: candidates, lens: lens) }
         }
-        let candidates = try read(lens, prefilter(equality, first.subPipeline))
-        return try requests.map { try answer($0, over: candidates, lens: lens) }
+        return answers.map { $0 ?? [] }
     }
 
     func union(_ from: String?, _ pipeline: [BSON]) throws -> [Document] {
@@ -198,7 +219,8 @@ enum EqualityBatch {
         }
         guard let field else { return nil }
         var clauses: [Document] = []
-        if !plain.isEmpty { clauses.append([field: ["$in": .array(plain)]]) }
+        // An empty frontier (a `$graphLookup` level asking only about missing values) is `$in: []`.
+        if !plain.isEmpty || regexes.isEmpty { clauses.append([field: ["$in": .array(plain)]]) }
         clauses += regexes.map { [field: ["$eq": $0]] }
         return clauses.count == 1 ? clauses[0] : ["$or": .array(clauses.map { .document($0) })]
     }
