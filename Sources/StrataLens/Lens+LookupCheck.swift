@@ -35,7 +35,7 @@ extension Lens {
                 lookup.foreign = foreign
                 operations.append(lookup)
             }
-            bound.append(LensStep(from: step.from, operations: operations, writeBack: step.writeBack, location: step.location))
+            bound.append(LensStep(from: step.from, operations: operations, writeBack: step.writeBack, down: step.down, location: step.location))
         }
         var lens = Lens(collection: collection, versionField: versionField, absentMeans: absentMeans, steps: bound,
                         indexes: indexes, source: source)

@@ -47,37 +47,7 @@ extension Lens {
         }
     }
 
-    /// Turns a document of version `target`'s successor chain back into version `target`:
-    /// `doc` must be at a newer known version. Throws when a step cannot be undone.
-    public func downgrade(_ doc: Document, to target: Int, context: LensContext = LensContext()) throws -> Document {
-        let version = try knownVersion(of: doc)
-        guard target <= version, knownVersions.contains(target) else {
-            throw StrataError(.badInput, "cannot down-migrate document \(idText(doc)) from version \(version) to \(target)")
-        }
-        var out = doc
-        for op in operations(from: target, to: version).reversed() {
-            do { try op.downgrade(&out, context: context) } catch let e as StrataError {
-                throw StrataError(.upgradeFailed, "cannot down-migrate document \(idText(doc)): \(e.message)", at: e.location ?? op.location)
-            }
-        }
-        return out
-    }
-
-    /// How exactly versions `target`...`version` can be undone: the first
-    /// impossible or lossy operation decides.
-    public func downgradeInvertibility(from version: Int, to target: Int) -> Invertibility {
-        var result = Invertibility.exact
-        for op in operations(from: target, to: version) {
-            switch op.invertibility {
-            case .impossible(let why): return .impossible("\(op.name) at \(op.location): \(why)")
-            case .lossy(let why): if result == .exact { result = .lossy("\(op.name) at \(op.location): \(why)") }
-            case .exact: break
-            }
-        }
-        return result
-    }
-
-    func idText(_ doc: Document) -> String {
+    package func idText(_ doc: Document) -> String {
         doc["_id"].map { "_id " + ExtendedJSON.string($0) } ?? "(without _id)"
     }
 }

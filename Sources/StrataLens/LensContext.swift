@@ -26,11 +26,28 @@ public struct LensContext: Sendable {
 
 /// Application-defined operations, bound by name at run time. A function
 /// receives the whole document and the operation's declared `reads`/`writes`.
+///
+/// Down functions undo what the lens cannot undo by itself (a hash, a removed field),
+/// for `strata seed`, `Seeder` and a rollback (`Migrator` with an older target):
+/// - a down function registered under a `custom` operation's function name undoes that
+///   operation: it receives the newer document and the operation's `reads`/`writes`, and
+///   must put back the `reads` so that the function computes the `writes` again;
+/// - a step may name a down function (`"down": "name"` in the lens file), which then turns
+///   the whole document of the step's `to` version into its `from` version (its `reads`
+///   are what the step's operations read, its `writes` what they write); the version
+///   field is set by strata afterwards.
+/// Every document moved down is checked to upgrade back to what it was, so a down
+/// function need not be an exact inverse, only one the upgrade maps back.
 public struct LensFunctions: Sendable {
     public typealias Function = @Sendable (_ doc: inout Document, _ reads: [[String]], _ writes: [[String]]) throws -> Void
     public private(set) var functions: [String: Function]
+    /// Down functions by name (see the type's description).
+    public private(set) var downFunctions: [String: Function] = [:]
 
-    public init(_ functions: [String: Function] = [:]) { self.functions = functions }
+    public init(_ functions: [String: Function] = [:], down: [String: Function] = [:]) {
+        self.functions = functions
+        self.downFunctions = down
+    }
 
     public mutating func register(_ name: String, _ f: @escaping Function) { functions[name] = f }
 
@@ -40,7 +57,20 @@ public struct LensFunctions: Sendable {
         return c
     }
 
+    /// Registers the down function `name`: the undo of the `custom` operation whose
+    /// function is `name`, or of a step that declares `"down": "name"`.
+    public mutating func registerDown(_ name: String, _ f: @escaping Function) { downFunctions[name] = f }
+
+    public func registeringDown(_ name: String, _ f: @escaping Function) -> LensFunctions {
+        var c = self
+        c.registerDown(name, f)
+        return c
+    }
+
     public subscript(name: String) -> Function? { functions[name] }
+
+    /// The down function registered as `name`, if any.
+    public func down(_ name: String) -> Function? { downFunctions[name] }
 
     /// The functions strata ships: `crc32Hex` — the CRC-32 (IEEE, as zlib.crc32)
     /// of the UTF-8 bytes of the `reads` values (strings) concatenated, written

@@ -59,7 +59,7 @@ struct LensParser {
 
     func step(_ doc: Document, at loc: Location) throws -> LensStep {
         let reader = ArgumentReader(doc, at: loc, what: "a step")
-        try reader.allowOnly(["from", "to", "operations", "description", "writeBack"])
+        try reader.allowOnly(["from", "to", "operations", "description", "writeBack", "down"])
         let from = try reader.requiredInt("from")
         if let to = try reader.optionalInt("to"), to != from + 1 {
             throw StrataError.badInput("a step goes from one version to the next: from \(from) must have to \(from + 1), not \(to)",
@@ -77,7 +77,9 @@ struct LensParser {
             }
             return p
         }
-        return LensStep(from: from, operations: operations, writeBack: writeBack ?? .whenExpensive, location: loc)
+        let down = try reader.optionalString("down")
+        if let down, down.isEmpty { throw StrataError.badInput("down names a down function; it must not be empty", at: loc.appending("down")) }
+        return LensStep(from: from, operations: operations, writeBack: writeBack ?? .whenExpensive, down: down, location: loc)
     }
 
     func index(_ value: BSON, at loc: Location) throws -> IndexDeclaration {

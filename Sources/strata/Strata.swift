@@ -35,6 +35,7 @@ struct StrataCommand: AsyncParsableCommand {
             HistogramCommand.self,
             ImportCommand.self,
             MigrateCommand.self,
+            SeedCommand.self,
             IndexCommand.self,
             BenchCommand.self,
             VerifyCommand.self,

@@ -54,8 +54,15 @@ package struct CustomOperation: LensOperation {
 
     package var invertibility: Invertibility { .impossible("'\(function)' is an application-defined function with no inverse") }
 
+    /// Undone only by a down function registered under the same name
+    /// (`LensFunctions.registerDown`); without one it throws.
     package func downgrade(_ doc: inout Document, context: LensContext) throws {
-        throw failure("cannot undo the application-defined function '\(function)'")
+        guard let down = context.functions.down(function) else {
+            throw failure("cannot undo the application-defined function '\(function)': register a down function named '\(function)' (LensFunctions.registerDown)")
+        }
+        do { try down(&doc, readPaths, writes) } catch let e as StrataError {
+            throw StrataError(.upgradeFailed, "down function '\(function)': \(e.message)", at: location)
+        }
     }
 
     package var reads: [[String]] { readPaths }
