@@ -11,7 +11,7 @@ import StrataLibBSON
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Migrate the documents of a collection to the newest (or a given) version, in throttled batches, alongside the application.",
+        abstract: "Migrate the documents of a collection to the newest (or a given, possibly older) version, in throttled batches, alongside the application.",
         discussion: """
             Reads the documents below the target version in batches, upgrades each in \
             Swift through the lens, and replaces each whole document only if it is still \
@@ -21,6 +21,16 @@ struct MigrateCommand: ParsableCommand {
             offers one). Documents the upgrade cannot handle are reported by _id and left \
             untouched.
 
+            Rollback: with --to an older version than documents are stored at, those \
+            documents are moved down through the lens, with the same guards, batches, \
+            throttling and progress. Each must upgrade back to exactly what was stored, or \
+            it is reported and left untouched (a rollback loses nothing). A step that \
+            cannot be undone (an application-defined function such as a hash, a removed \
+            field, a conversion without an inverse) refuses the rollback before anything \
+            is written, naming the step: such a step needs a down function, which only the \
+            library can register (Migrator with LensFunctions.registerDown). Stop the \
+            application's writes of newer versions first: it would write them again.
+
             Killed at any moment (even with SIGKILL), run it again: it continues where \
             the collection stands, with nothing lost or duplicated. Ctrl-C stops after \
             the current batch and prints the summary.
@@ -29,10 +39,11 @@ struct MigrateCommand: ParsableCommand {
             time left); otherwise one JSON object per batch on stdout, then one with \
             "summary": true. --json forces the JSON lines.
 
-            Exit status: 0 everything below the target migrated; 5 some documents could \
-            not be upgraded (listed); 4 documents at versions the lens does not know were \
+            Exit status: 0 every document at the target; 5 some documents could not be \
+            moved (listed); 4 documents at versions the lens does not know were \
             left untouched; 1 documents kept changing under the migrator (run it again), \
-            or a server error; 2 bad arguments or lens; 130 interrupted.
+            or a server error; 2 bad arguments or lens, or a rollback through a step that \
+            cannot be undone; 130 interrupted.
             """
     )
 
@@ -40,7 +51,7 @@ struct MigrateCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var schemas: SchemaOptions
 
-    @Option(name: .customLong("to"), help: ArgumentHelp("The version to migrate to. Default: the lens's newest.", valueName: "version"))
+    @Option(name: .customLong("to"), help: ArgumentHelp("The version to migrate to; documents above it are moved down (a rollback). Default: the lens's newest.", valueName: "version"))
     var target: Int?
 
     @Option(help: ArgumentHelp("Documents per batch (1...100000); with --rate, at most one second's worth.", valueName: "n"))
@@ -149,16 +160,16 @@ struct MigrateCommand: ParsableCommand {
         var out = ""
         let rate = "\(grouped(Int(s.rate.rounded()))) docs/s" + (s.requestedRate.map { "; requested \(Self.number($0))" } ?? "")
         if s.dryRun {
-            out += "dry run: \(grouped(s.migrated)) of \(grouped(s.expected)) documents of \(ns) below version \(s.target) would be migrated; nothing was written (\(String(format: "%.1f", s.seconds)) s, \(rate))\n"
+            out += "dry run: \(grouped(s.migrated)) of \(grouped(s.expected)) documents of \(ns) not at version \(s.target) would be migrated; nothing was written (\(String(format: "%.1f", s.seconds)) s, \(rate))\n"
         } else {
             out += "\(s.stopped ? "interrupted: " : "")migrated \(grouped(s.migrated)) documents of \(ns) to version \(s.target) in \(String(format: "%.1f", s.seconds)) s (\(rate)); \(s.passes) pass\(s.passes == 1 ? "" : "es"), \(grouped(s.batches)) batch\(s.batches == 1 ? "" : "es")\n"
         }
         if s.alreadyDone > 0 { out += "  already done by someone else (or deleted) meanwhile: \(grouped(s.alreadyDone))\n" }
         if s.skipped > 0 {
             out += "  skipped: \(grouped(s.skipped)) time\(s.skipped == 1 ? "" : "s") a document changed between read and write (not overwritten; retried)"
-            out += s.skippedRemaining > 0 ? ", \(grouped(s.skippedRemaining)) still below version \(s.target): run again\n" : "\n"
+            out += s.skippedRemaining > 0 ? ", \(grouped(s.skippedRemaining)) still not at version \(s.target): run again\n" : "\n"
         } else if s.skippedRemaining > 0 {
-            out += "  still below version \(s.target): \(grouped(s.skippedRemaining)) (they kept changing): run again\n"
+            out += "  still not at version \(s.target): \(grouped(s.skippedRemaining)) (they kept changing): run again\n"
         }
         if !s.failures.isEmpty {
             out += "  failed: \(grouped(s.failures.count)) document\(s.failures.count == 1 ? "" : "s") left untouched:\n"
@@ -170,7 +181,9 @@ struct MigrateCommand: ParsableCommand {
             out += "  failed: 0\n"
         }
         if s.unknownVersions > 0 { out += "  left untouched: \(grouped(s.unknownVersions)) document\(s.unknownVersions == 1 ? "" : "s") at versions the lens does not know\n" }
-        if s.newerThanTarget > 0 { out += "  left as they are: \(grouped(s.newerThanTarget)) document\(s.newerThanTarget == 1 ? "" : "s") above version \(s.target)\n" }
+        if s.newerThanTarget > 0 {
+            out += "  rollback: \(grouped(s.movedDown)) of \(grouped(s.newerThanTarget)) document\(s.newerThanTarget == 1 ? "" : "s") above version \(s.target) moved down\n"
+        }
         return out
     }
 

@@ -34,7 +34,7 @@ final class RuntimeLiveHistogramTests: XCTestCase {
 
         try d.collection.insertMany([["_id": 10_001, "type": "View"], ["_id": 10_002, "v": 9], ["_id": 10_003, "v": "2"],
                                      ["_id": 10_004, "v": 1], ["_id": 10_005, "v": .double(3)], ["_id": 10_006, "v": [1, 2]]])
-        _ = try await Migrator(collection: d.collection, lens: d.lens, options: .init(target: 2, batchSize: 64)).run()
+        _ = try await Migrator(collection: d.collection, lens: d.lens, options: .init(batchSize: 64)).run()
         try d.collection.delete(["_id": ["$lt": 30]])
         try d.collection.updateMany(["v": 3, "_id": ["$lt": 90]], ["$set": ["v": 7]])
         try d.collection.updateMany(["_id": 10_002], ["$unset": ["v": ""]])

@@ -10,24 +10,29 @@ import StrataTestSupport
 import XCTest
 
 final class RuntimeMigratorTests: XCTestCase {
-    /// `--to 2`: documents below 2 become exactly their v2 upgrade; v3 stays as it is.
+    /// `--to 2`: documents below 2 become exactly their v2 upgrade; v3 documents come
+    /// down to exactly their v2 shape (a rollback), counted in `movedDown`.
     func testMigrateToAnIntermediateVersion() throws {
         let d = try RuntimeFixture.load("events", count: 600, database: "rt_mig_to2")
         let summary = try Migrator(collection: d.collection, lens: d.lens, options: .init(target: 2, batchSize: 128)).run()
         let below = d.mixed.filter { if case .known(let v) = d.lens.storedVersion(of: $0) { return v < 2 }; return false }
         let above = d.mixed.filter { d.lens.storedVersion(of: $0) == .known(3) }
-        XCTAssertEqual(summary.expected, below.count)
-        XCTAssertEqual(summary.migrated, below.count)
+        XCTAssertGreaterThan(above.count, 0)
+        XCTAssertEqual(summary.expected, below.count + above.count)
+        XCTAssertEqual(summary.migrated, below.count + above.count)
         XCTAssertEqual(summary.newerThanTarget, above.count)
+        XCTAssertEqual(summary.movedDown, above.count)
         XCTAssertTrue(summary.isComplete)
         let expected = try d.mixed.map { doc -> Document in
-            if case .known(let v) = d.lens.storedVersion(of: doc), v < 2 { return try d.lens.upgrade(doc, to: 2) }
-            return doc
+            switch d.lens.storedVersion(of: doc) {
+            case .known(let v) where v < 2: return try d.lens.upgrade(doc, to: 2)
+            case .known(let v) where v > 2: return try d.lens.downgrade(doc, to: 2)
+            default: return doc
+            }
         }
         XCTAssertNil(try RuntimeFixture.difference(d.collection, expected))
         let h = try VersionHistogram.read(d.collection, lens: d.lens)
-        XCTAssertEqual(h.counts[0], 0)
-        XCTAssertEqual(h.counts[1], 0)
+        XCTAssertEqual(h.counts[2], d.mixed.count)
         // Again: nothing to do.
         let again = try Migrator(collection: d.collection, lens: d.lens, options: .init(target: 2)).run()
         XCTAssertEqual(again.migrated, 0)

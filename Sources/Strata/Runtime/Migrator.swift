@@ -6,6 +6,13 @@ import StrataMongo
 /// Migrates the documents of a collection to a target version (default: the newest)
 /// in batches, at a bounded rate, safely alongside the application.
 ///
+/// Both ways: documents below the target are upgraded; documents above it (a rollback,
+/// `strata migrate --to` an older version) are down-migrated through the lens
+/// (`Lens.downgrade`; a step that cannot undo itself needs a down function,
+/// `LensFunctions.registerDown`, or the run is refused before anything is written). A
+/// down-migrated document must upgrade back to exactly the stored one, or it is reported
+/// as a failure and left untouched: a rollback never drops what a document holds.
+///
 /// One pass opens a single cursor over the documents below the target (one scan of
 /// the collection, not one per batch: SecantusDB plans every non-`_id` query as a
 /// collection scan, so keyset pagination would rescan the collection per batch) and,
@@ -132,8 +139,10 @@ public struct Migrator: Sendable {
         public var failures: [Failure] = []
         /// Documents at versions the lens does not know, or not integers: left untouched.
         public var unknownVersions = 0
-        /// Documents above the target (with `--to`): left untouched.
+        /// Documents above the target when the run started (a rollback): moved down.
         public var newerThanTarget = 0
+        /// Documents written at the target from above it (counted in `migrated` too).
+        public var movedDown = 0
         /// Documents in the collection when the run started.
         public var total = 0
         public var passes = 0
@@ -157,6 +166,7 @@ public struct Migrator: Sendable {
                 "skippedRemaining": .int64(Int64(skippedRemaining)), "failed": .int64(Int64(failures.count)),
                 "failures": .array(failures.map { .document($0.json) }),
                 "unknownVersions": .int64(Int64(unknownVersions)), "newerThanTarget": .int64(Int64(newerThanTarget)),
+                "movedDown": .int64(Int64(movedDown)),
                 "total": .int64(Int64(total)),
                 "passes": .int64(Int64(passes)), "batches": .int64(Int64(batches)),
                 "seconds": .double(Progress.round(seconds)), "rate": .double(Progress.round(rate)),
@@ -187,12 +197,23 @@ public struct Migrator: Sendable {
 
     public var target: Int { options.target ?? lens.newest }
 
-    /// Documents stored below the target (at known versions).
-    public var legacyFilter: Document? {
-        let versions = lens.oldest..<target
+    /// Documents stored at known versions other than the target: below it (to upgrade)
+    /// and above it (to move down).
+    public var pendingFilter: Document? {
+        let versions = lens.knownVersions.filter { $0 != target }
         if versions.isEmpty { return nil }
         let parts = versions.map { BSON.document(lens.filter(forVersion: $0)) }
         return parts.count == 1 ? parts[0].documentValue! : ["$or": .array(parts)]
+    }
+
+    /// Refuses a rollback from `version` that a step cannot undo with the functions at hand.
+    func checkUndo(from version: Int) throws {
+        let blockers = lens.undoBlockers(from: version, to: target, functions: options.functions)
+        guard let first = blockers.first else { return }
+        throw StrataError(.badInput,
+                          "cannot move documents of '\(lens.collection)' down from version \(version) to \(target): a step cannot be undone (nothing was written):\n  "
+                          + blockers.map(\.description).joined(separator: "\n  "),
+                          at: first.location)
     }
 
     /// The effective batch: never more than one second's worth at the requested rate.
@@ -206,11 +227,14 @@ public struct Migrator: Sendable {
         var summary = Summary(collection: lens.collection, target: target, dryRun: options.dryRun)
         summary.requestedRate = options.rate
         let histogram = try VersionHistogram.read(collection, lens: lens)
-        summary.expected = histogram.counts.filter { $0.key < target }.values.reduce(0, +)
         summary.newerThanTarget = histogram.counts.filter { $0.key > target }.values.reduce(0, +)
+        summary.expected = histogram.counts.filter { $0.key < target }.values.reduce(0, +) + summary.newerThanTarget
         summary.unknownVersions = histogram.unexpected
         summary.total = histogram.total
-        guard let legacy = legacyFilter else { return summary }
+        if let highest = histogram.counts.filter({ $0.key > target && $0.value > 0 }).keys.max() {
+            try checkUndo(from: highest)
+        }
+        guard let legacy = pendingFilter else { return summary }
         let database = collection.database
         let mover = KeyMove(collection: collection,
                             useTransaction: options.dryRun ? false : try CapabilityCache().transactions(options.transactions, database))
@@ -258,6 +282,7 @@ public struct Migrator: Sendable {
                 state.batchDocuments = batch.count
                 state.examined += batch.count
                 state.migrated += outcome.migrated
+                summary.movedDown += outcome.movedDown
                 state.skipped += outcome.skipped
                 state.failed += outcome.failures.count
                 state.alreadyDone += outcome.alreadyDone
@@ -309,12 +334,13 @@ public struct Migrator: Sendable {
 
     struct BatchOutcome {
         var migrated = 0
+        var movedDown = 0
         var skipped = 0
         var alreadyDone = 0
         var failures: [Failure] = []
     }
 
-    /// Upgrades and writes one batch.
+    /// Moves one batch to the target (up, or down for a rollback) and writes it.
     func process(_ batch: [Document], mover: KeyMove) throws -> BatchOutcome {
         var outcome = BatchOutcome()
         let context = DatabaseLookup(database: collection.database).context(functions: options.functions)
@@ -323,17 +349,23 @@ public struct Migrator: Sendable {
         for doc in batch {
             let version = try? lens.knownVersion(of: doc)
             do {
-                let up = try lens.upgrade(doc, to: target, context: context)
-                if sameKey(doc["_id"], up["_id"]) { replaces.append((doc, up)) } else { moves.append((doc, up)) }
+                let moved: Document
+                if let version, version > target {
+                    moved = try moveDown(doc, from: version, context: context)
+                } else {
+                    moved = try lens.upgrade(doc, to: target, context: context)
+                }
+                if sameKey(doc["_id"], moved["_id"]) { replaces.append((doc, moved)) } else { moves.append((doc, moved)) }
             } catch let e as StrataError {
                 outcome.failures.append(Failure(id: doc["_id"], version: version, reason: e.description))
             } catch let e as MongoError {
                 throw e // the server (a lookup) failed, not the document
             } catch {
                 // An application-defined function may throw errors of its own.
-                outcome.failures.append(Failure(id: doc["_id"], version: version, reason: "cannot upgrade document \(idText(doc["_id"])): \(error)"))
+                outcome.failures.append(Failure(id: doc["_id"], version: version, reason: "cannot migrate document \(idText(doc["_id"])): \(error)"))
             }
         }
+        outcome.movedDown = (replaces + moves).filter(isDown).count
         if options.dryRun {
             outcome.migrated = replaces.count + moves.count
             return outcome
@@ -360,6 +392,7 @@ public struct Migrator: Sendable {
                 if reply["writeConcernError"] != nil { throw e }
             }
             let unsure = pairs.indices.filter { !writeFailed.contains($0) }
+            outcome.movedDown -= writeFailed.filter { isDown(pairs[$0]) }.count
             if modified == unsure.count {
                 outcome.migrated += modified
                 continue
@@ -374,14 +407,17 @@ public struct Migrator: Sendable {
                 let (_, upgraded) = pairs[i]
                 guard let now = pairs[i].stored["_id"].flatMap({ current[GroupKey($0)] }) else {
                     outcome.alreadyDone += 1 // deleted meanwhile
+                    if isDown(pairs[i]) { outcome.movedDown -= 1 }
                     continue
                 }
                 if GuardedWrite.identical(now, upgraded) { outcome.migrated += 1; continue }
+                if isDown(pairs[i]) { outcome.movedDown -= 1 }
                 if GuardedWrite.identical(now, pairs[i].stored) {
                     // Unchanged, yet the guard did not pass: the server cannot compare it (a NaN).
                     if mover.useTransaction {
                         if try GuardedWrite.replaceInTransaction(collection, expected: pairs[i].stored, replacement: upgraded) {
                             outcome.migrated += 1
+                            if isDown(pairs[i]) { outcome.movedDown += 1 }
                         } else {
                             outcome.skipped += 1
                         }
@@ -392,7 +428,7 @@ public struct Migrator: Sendable {
                     continue
                 }
                 switch lens.storedVersion(of: now) {
-                case .known(let v) where v < target: outcome.skipped += 1
+                case .known(let v) where v != target: outcome.skipped += 1
                 default: outcome.alreadyDone += 1
                 }
             }
@@ -400,8 +436,11 @@ public struct Migrator: Sendable {
         for (stored, upgraded) in moves {
             switch try mover.move(from: stored, to: upgraded) {
             case .moved: outcome.migrated += 1
-            case .conflict: outcome.skipped += 1
+            case .conflict:
+                outcome.skipped += 1
+                if isDown((stored, upgraded)) { outcome.movedDown -= 1 }
             case .collision(let why):
+                if isDown((stored, upgraded)) { outcome.movedDown -= 1 }
                 outcome.failures.append(Failure(id: stored["_id"], version: try? lens.knownVersion(of: stored), reason: why))
             }
         }
@@ -410,6 +449,29 @@ public struct Migrator: Sendable {
 }
 
 extension Migrator {
+    /// Whether a (stored, written) pair moves its document down (a rollback).
+    func isDown(_ pair: (stored: Document, upgraded: Document)) -> Bool {
+        if case .known(let v) = lens.storedVersion(of: pair.stored) { return v > target }
+        return false
+    }
+
+    /// `doc` (at `version`, above the target) down-migrated to the target, if it upgrades
+    /// back to exactly `doc`; otherwise an error saying which undo loses what.
+    func moveDown(_ doc: Document, from version: Int, context: LensContext) throws -> Document {
+        let down = try lens.downgrade(doc, to: target, context: context)
+        let back: Document
+        do { back = try lens.upgrade(down, to: version, context: context) } catch let e as StrataError {
+            throw StrataError(.upgradeFailed, "down-migrated to version \(target), document \(idText(doc["_id"])) no longer upgrades: \(e.message); left untouched",
+                              at: e.location)
+        }
+        if let difference = BSONComparison().difference(back, doc) {
+            let culprit = lens.lossyUndo(from: version, to: target).map { " (the undo of \($0.reason), at \($0.location))" } ?? ""
+            throw StrataError(.upgradeFailed,
+                              "document \(idText(doc["_id"])) cannot be moved down to version \(target) without loss\(culprit): upgraded again it differs at \(difference); left untouched")
+        }
+        return down
+    }
+
     /// Runs the migration on a thread of its own.
     public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Summary {
         let me = self
