@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
     ],
     targets: [
         // libbson alone, found by pkg-config: BSON encoding and Extended JSON. Only StrataLibBSON imports it.
@@ -42,13 +44,16 @@ let package = Package(
         // The lens: schema files and the operations that turn one version into the next.
         .target(name: "StrataLens", dependencies: ["StrataBSON", "StrataLibBSON", "StrataEvaluator"]),
         // Planner, merger, runtime, histogram, import: the public face of the library.
-        .target(name: "Strata", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
+        .target(name: "Strata", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
+                                               .product(name: "Logging", package: "swift-log"),
+                                               .product(name: "Metrics", package: "swift-metrics")]),
         // `strata bench`: the datasets, the ways of answering, the runs and the report.
         .target(name: "StrataBench", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
         .executableTarget(
             name: "strata",
             dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // Test helpers that need no server: the repository's fixture paths, gzipped fixtures, a seeded
         // generator, and the evaluator tests' Extended JSON shorthands and documents.
@@ -66,7 +71,9 @@ let package = Package(
         .testTarget(name: "StrataServerTests", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
                                                               "StrataTestFixtures", "StrataTestSupport"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator",
-                                                        "StrataLens", "StrataTestFixtures", "StrataTestSupport"]),
+                                                        "StrataLens", "StrataTestFixtures", "StrataTestSupport",
+                                                        .product(name: "InMemoryLogging", package: "swift-log"),
+                                                        .product(name: "MetricsTestKit", package: "swift-metrics")]),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataTestFixtures", "StrataTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

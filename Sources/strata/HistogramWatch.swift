@@ -40,7 +40,8 @@ enum HistogramWatch {
         try connection.run { db in
             let live = LiveHistogram(collection: db.collection(collection), lens: lens, options: .init(
                 source: options.poll ? .polling : .automatic, pollInterval: options.interval,
-                recountInterval: options.recount > 0 ? options.recount : nil, strategy: strategy))
+                recountInterval: options.recount > 0 ? options.recount : nil, strategy: strategy,
+                telemetry: CLILogging.telemetry))
             try live.run(stop: { interrupted.isSet || end.map { clock.now >= $0 } ?? false }) { s in
                 if terminal {
                     var text = s.histogram.table()

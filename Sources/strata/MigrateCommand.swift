@@ -99,7 +99,7 @@ struct MigrateCommand: ParsableCommand {
         let jsonLines = json || isatty(STDERR_FILENO) != 1
         let connection = try self.connection.resolve()
         let options = Migrator.Options(target: target, batchSize: batch, rate: rate, dryRun: dryRun, transactions: transactions,
-                                       maxPasses: maxPasses, shouldStop: { interrupted.isSet })
+                                       maxPasses: maxPasses, shouldStop: { interrupted.isSet }, telemetry: CLILogging.telemetry)
         let summary: Migrator.Summary
         do {
             summary = try connection.run { db in

@@ -38,7 +38,13 @@ struct ConnectionOptions: ParsableArguments {
         valueName: "client.pem"))
     var tlsCertificateKeyFile: String?
 
+    @Option(name: .customLong("log-level"), help: ArgumentHelp(
+        "swift-log lines on stderr from this level up: trace, debug (each query's plan, each migrator batch), info, notice, warning, error, critical. Default: $STRATA_LOG_LEVEL, else error.",
+        valueName: "level"))
+    var logLevel: String?
+
     func validate() throws {
+        if let logLevel { _ = try CLILogging.parse(logLevel, what: "--log-level") }
         if let uri, uri.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--uri must not be empty")
         }
@@ -70,6 +76,10 @@ struct ConnectionOptions: ParsableArguments {
     /// `directory` (`.server/default/uri`, whose pid must be alive). Connects to nothing.
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
                  directory: String = FileManager.default.currentDirectoryPath) throws -> Connection {
+        let level = try logLevel.map { try CLILogging.parse($0, what: "--log-level") }
+            ?? environment["STRATA_LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 }.map { try CLILogging.parse($0, what: "$STRATA_LOG_LEVEL") }
+            ?? .error
+        CLILogging.bootstrap(level)
         let database: String
         if let db {
             database = db

@@ -78,7 +78,7 @@ extension SchemaOptions {
         client.options = QueryRunner.Options(ignoreUnknownVersions: ignoreUnknownVersions,
                                              warn: { ErrorReporter.printError("strata: \($0)") },
                                              consistency: consistency.consistency, readMechanism: consistency.readMechanism.forced,
-                                             sampleSeed: sampleSeed)
+                                             sampleSeed: sampleSeed, telemetry: CLILogging.telemetry)
         if let lens { return try client.collection(lens: lens) }
         return try client.collection(collection)
     }

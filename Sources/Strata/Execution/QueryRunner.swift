@@ -1,3 +1,4 @@
+import Logging
 import StrataBSON
 import StrataEvaluator
 import StrataLibBSON
@@ -34,9 +35,13 @@ public struct QueryRunner: Sendable {
         /// same database state each run. nil: the system's random numbers and the server's
         /// own `$sample`, which cannot be seeded.
         public var sampleSeed: UInt64?
+        /// Where the plan chosen (debug), restarts and refusals are logged, and the query
+        /// metrics go (`StrataMetrics`).
+        public var telemetry: Telemetry
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
                     profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
-                    planWithLensIndexes: Bool = false, sampleSeed: UInt64? = nil) {
+                    planWithLensIndexes: Bool = false, sampleSeed: UInt64? = nil, telemetry: Telemetry = Telemetry()) {
+            self.telemetry = telemetry
             self.ignoreUnknownVersions = ignoreUnknownVersions
             self.warn = warn
             self.profile = profile
@@ -66,6 +71,10 @@ public struct QueryRunner: Sendable {
         public var readMechanism: ReadMechanism?
         /// Times the query started again at a fresh snapshot (the server lost the last).
         public var snapshotRestarts = 0
+        /// Documents upgraded in Swift, by the version they were stored at.
+        public var upgradesByVersion: [Int: Int] = [:]
+        /// The plan's strategy (`QueryPlan.mode`), once planned.
+        public var mode: QueryPlan.Mode?
     }
 
     public let database: MongoDatabase
@@ -100,8 +109,30 @@ public struct QueryRunner: Sendable {
                                        at: stage.location)
         }
         let execution = QueryExecution(self)
-        try execution.run(query, versionedCollections: versionedCollections, output: output)
+        try observed(execution) { try execution.run(query, versionedCollections: versionedCollections, output: output) }
         return execution.statistics
+    }
+
+    /// Runs `body`, then records the query's metrics; logs and counts a refusal.
+    func observed(_ execution: QueryExecution, _ body: () throws -> Void) throws {
+        let telemetry = options.telemetry
+        let clock = ContinuousClock(), start = clock.now
+        do {
+            try body()
+        } catch let e as StrataError where e.kind == .unsupported {
+            telemetry.logger.notice("query refused", metadata: ["collection": "\(lens.collection)", "reason": "\(e.description)"])
+            telemetry.counter(StrataMetrics.queryRefusals, [("collection", lens.collection)]).increment()
+            throw e
+        }
+        let s = execution.statistics
+        let strategy = s.mode?.rawValue ?? "none"
+        telemetry.timer(StrataMetrics.queryDuration, [("collection", lens.collection), ("strategy", strategy)])
+            .recordNanoseconds(Int64(((clock.now - start) / .nanoseconds(1)).rounded()))
+        telemetry.recorder(StrataMetrics.queryBranches, [("collection", lens.collection)]).record(s.branchesRun)
+        for (version, n) in s.upgradesByVersion.sorted(by: { $0.key < $1.key }) {
+            telemetry.counter(StrataMetrics.upgradesOnRead, [("collection", lens.collection), ("from_version", "\(version)")])
+                .increment(by: Int64(n))
+        }
     }
 
     /// Runs a plan made beforehand (after checking for unknown versions), its reads
@@ -110,7 +141,7 @@ public struct QueryRunner: Sendable {
     @discardableResult
     public func run(_ plan: QueryPlan, output: (Document) throws -> Bool) throws -> Statistics {
         let execution = QueryExecution(self)
-        try execution.run(plan, output: output)
+        try observed(execution) { try execution.run(plan, output: output) }
         return execution.statistics
     }
 
@@ -185,6 +216,7 @@ final class QueryExecution {
             if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
             queryReads = plan.readsFields
             warnAboutSkips(plan)
+            logPlan(plan)
             try execute(plan, output: output)
         }
     }
@@ -213,6 +245,18 @@ final class QueryExecution {
         }
     }
 
+    /// The plan chosen, at debug level: strategy and, per branch, its versions and strategy.
+    func logPlan(_ plan: QueryPlan) {
+        statistics.mode = plan.mode
+        let logger = options.telemetry.logger
+        guard logger.logLevel <= .debug else { return }
+        let branches = plan.branches.map { b in "v" + b.versions.map(String.init).joined(separator: ",") + ":" + b.strategy.rawValue }
+        logger.debug("query planned", metadata: [
+            "collection": "\(lens.collection)", "strategy": "\(plan.mode.rawValue)",
+            "branches": "\(branches.joined(separator: " "))", "readMechanism": "\(statistics.readMechanism?.rawValue ?? "-")",
+        ])
+    }
+
     /// The rest of this attempt reads without the pin (`readsOnce` plans).
     func unpinForSingleScan() {
         reading = database
@@ -232,7 +276,11 @@ final class QueryExecution {
         try withoutActuallyEscaping(output) { output in
             try withoutActuallyEscaping(body) { body in
                 try ConsistentReads(database: database, collection: lens.collection, mechanism: mechanism)
-                    .run(retried: { [self] _ in statistics.snapshotRestarts += 1 }) { pinned, emitted in
+                    .run(retried: { [self] _ in
+                        statistics.snapshotRestarts += 1
+                        options.telemetry.logger.info("query restarted at a fresh snapshot (the server lost the last)", metadata: [
+                            "collection": "\(lens.collection)", "restart": "\(statistics.snapshotRestarts)"])
+                    }) { pinned, emitted in
                         reading = pinned
                         lookups = DatabaseLookup(database: pinned)
                         statistics.rerunsForSumTypes = 0
@@ -254,6 +302,7 @@ final class QueryExecution {
             _ = try checkUnknownVersions()
             if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
             queryReads = plan.readsFields
+            logPlan(plan)
             try execute(plan, output: output)
         }
     }
@@ -338,7 +387,10 @@ final class QueryExecution {
             // A single-cursor plan reads every stored document; ignored unknown versions are
             // left out here (other plans' version filters never fetch them).
             if options.ignoreUnknownVersions, !lens.storedVersion(of: doc).isKnown { continue }
-            if case .known(let v) = lens.storedVersion(of: doc), v == lens.newest { return (doc, doc) }
+            if case .known(let v) = lens.storedVersion(of: doc) {
+                if v == lens.newest { return (doc, doc) }
+                statistics.upgradesByVersion[v, default: 0] += 1
+            }
             statistics.documentsUpgradedInSwift += 1
             do {
                 return (doc, try upgradeForQuery(doc))

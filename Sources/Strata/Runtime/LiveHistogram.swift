@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StrataBSON
 import StrataEvaluator
 import StrataLibBSON
@@ -48,9 +49,13 @@ public struct LiveHistogram: AsyncSequence, Sendable {
         /// Consecutive failed reads of the change stream (a dropped connection, a server
         /// error) survived by reconnecting and recounting before the watch gives up.
         public var reconnectAttempts: Int
+        /// Where each update sets the `StrataMetrics.documents` gauges, and reconnects are logged.
+        public var telemetry: Telemetry
 
         public init(source: Source = .automatic, pollInterval: Double = 2, recountInterval: Double? = nil,
-                    coalesce: Double = 0.2, strategy: VersionHistogram.StrategyChoice = .automatic, reconnectAttempts: Int = 5) {
+                    coalesce: Double = 0.2, strategy: VersionHistogram.StrategyChoice = .automatic, reconnectAttempts: Int = 5,
+                    telemetry: Telemetry = Telemetry()) {
+            self.telemetry = telemetry
             self.source = source
             self.pollInterval = pollInterval
             self.recountInterval = recountInterval
@@ -86,6 +91,16 @@ public struct LiveHistogram: AsyncSequence, Sendable {
         self.options = options
     }
 
+    /// Sets the documents-per-version gauges: every version the lens knows (zero included),
+    /// and the documents at versions it does not know as `version: "unknown"`.
+    func recordGauges(_ h: VersionHistogram) {
+        let t = options.telemetry
+        for v in lens.knownVersions {
+            t.gauge(StrataMetrics.documents, [("collection", lens.collection), ("version", "\(v)")]).record(h.counts[v] ?? 0)
+        }
+        t.gauge(StrataMetrics.documents, [("collection", lens.collection), ("version", "unknown")]).record(h.unexpected)
+    }
+
     public func makeAsyncIterator() -> AsyncThrowingStream<VersionHistogram, Error>.Iterator {
         stream { $0.histogram }.makeAsyncIterator()
     }
@@ -101,6 +116,7 @@ public struct LiveHistogram: AsyncSequence, Sendable {
             let thread = Thread {
                 do {
                     try me.run(stop: { stop.isSet }) { snapshot in
+                        me.recordGauges(snapshot.histogram)
                         if case .terminated = continuation.yield(transform(snapshot)) { return false }
                         return true
                     }

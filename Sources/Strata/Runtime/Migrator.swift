@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
 import StrataMongo
 
 /// Migrates the documents of a collection to a target version (default: the newest)
@@ -52,10 +54,13 @@ public struct Migrator: Sendable {
         public var functions: LensFunctions
         /// Asked between batches; `true` stops the run after the current batch (with a summary).
         public var shouldStop: @Sendable () -> Bool
+        /// Where the run, its batches (debug) and its failures are logged, and its documents counted.
+        public var telemetry = Telemetry()
 
         public init(target: Int? = nil, batchSize: Int = 500, rate: Double? = nil, dryRun: Bool = false,
                     transactions: TransactionUse = .automatic, maxPasses: Int = 20, functions: LensFunctions = .builtIn,
-                    shouldStop: @escaping @Sendable () -> Bool = { false }) {
+                    shouldStop: @escaping @Sendable () -> Bool = { false }, telemetry: Telemetry = Telemetry()) {
+            self.telemetry = telemetry
             self.target = target
             self.batchSize = batchSize
             self.rate = rate
@@ -234,6 +239,9 @@ public struct Migrator: Sendable {
         if let highest = histogram.counts.filter({ $0.key > target && $0.value > 0 }).keys.max() {
             try checkUndo(from: highest)
         }
+        options.telemetry.logger.info("migrator started", metadata: [
+            "collection": "\(lens.collection)", "target": "\(target)", "expected": "\(summary.expected)",
+            "above": "\(summary.newerThanTarget)", "dryRun": "\(options.dryRun)"])
         guard let legacy = pendingFilter else { return summary }
         let database = collection.database
         let mover = KeyMove(collection: collection,
@@ -278,6 +286,7 @@ public struct Migrator: Sendable {
                     summary.failures.append(f)
                     if let id = f.id { failedIds.insert(GroupKey(id)) }
                 }
+                if !options.dryRun { record(outcome, batch: batch.count, pass: state.pass) }
                 state.batch += 1
                 state.batchDocuments = batch.count
                 state.examined += batch.count
@@ -317,6 +326,10 @@ public struct Migrator: Sendable {
         summary.seconds = Self.seconds(clock.now - start)
         let active = Self.seconds(lastBatchEnd - start)
         summary.rate = active > 0 ? Double(state.examined) / active : 0
+        options.telemetry.logger.info(summary.stopped ? "migrator stopped" : "migrator finished", metadata: [
+            "collection": "\(lens.collection)", "target": "\(target)", "migrated": "\(summary.migrated)",
+            "movedDown": "\(summary.movedDown)", "failed": "\(summary.failures.count)", "skipped": "\(summary.skipped)",
+            "passes": "\(summary.passes)", "complete": "\(summary.isComplete)"])
         return summary
     }
 
@@ -449,6 +462,29 @@ public struct Migrator: Sendable {
 }
 
 extension Migrator {
+    /// Counts a batch's documents (`StrataMetrics.migratorDocuments`) and logs it (debug) and
+    /// its failures (warning, each with its `_id` and reason).
+    func record(_ outcome: BatchOutcome, batch: Int, pass: Int) {
+        let t = options.telemetry, c = lens.collection
+        let counts: [(String, String?, Int)] = [("migrated", "up", outcome.migrated - outcome.movedDown), ("migrated", "down", outcome.movedDown),
+                                               ("skipped", nil, outcome.skipped), ("failed", nil, outcome.failures.count),
+                                               ("already_done", nil, outcome.alreadyDone)]
+        for (name, direction, n) in counts where n > 0 {
+            var dims = [("collection", c), ("outcome", name)]
+            if let direction { dims.append(("direction", direction)) }
+            t.counter(StrataMetrics.migratorDocuments, dims).increment(by: Int64(n))
+        }
+        t.logger.debug("migrator batch", metadata: [
+            "collection": "\(c)", "target": "\(target)", "pass": "\(pass)", "documents": "\(batch)",
+            "migrated": "\(outcome.migrated)", "movedDown": "\(outcome.movedDown)", "skipped": "\(outcome.skipped)",
+            "failed": "\(outcome.failures.count)", "alreadyDone": "\(outcome.alreadyDone)"])
+        for f in outcome.failures {
+            t.logger.warning("migrator left a document untouched", metadata: [
+                "collection": "\(c)", "_id": "\(f.id.map { ExtendedJSON.string($0) } ?? "?")",
+                "version": "\(f.version.map(String.init) ?? "?")", "reason": "\(f.reason)"])
+        }
+    }
+
     /// Whether a (stored, written) pair moves its document down (a rollback).
     func isDown(_ pair: (stored: Document, upgraded: Document)) -> Bool {
         if case .known(let v) = lens.storedVersion(of: pair.stored) { return v > target }

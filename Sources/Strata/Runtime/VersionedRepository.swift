@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import StrataBSON
 import StrataEvaluator
+import StrataLibBSON
 import StrataMongo
 
 /// Reads and writes one versioned collection as if every document were at the
@@ -42,9 +44,12 @@ public struct VersionedRepository: Sendable {
         public var consistency: Consistency
         /// How `find` pins its reads; nil: what the server offers.
         public var readMechanism: ReadMechanism?
+        /// Where write-backs are logged (debug) and upgrades on read and write-backs counted.
+        public var telemetry: Telemetry
 
         public init(transactions: TransactionUse = .automatic, writeBack: Bool = true, consistency: Consistency = .snapshot,
-                    readMechanism: ReadMechanism? = nil) {
+                    readMechanism: ReadMechanism? = nil, telemetry: Telemetry = Telemetry()) {
+            self.telemetry = telemetry
             self.transactions = transactions
             self.writeBack = writeBack
             self.consistency = consistency
@@ -172,6 +177,9 @@ public struct VersionedRepository: Sendable {
     /// (`onError: "skip"`).
     func read(_ stored: Document, partial: Bool, context: LensContext) throws -> Read? {
         let version = try lens.knownVersion(of: stored)
+        if version != lens.newest {
+            options.telemetry.counter(StrataMetrics.upgradesOnRead, [("collection", lens.collection), ("from_version", "\(version)")]).increment()
+        }
         do {
             return Read(stored: stored, version: version, upgraded: try lens.upgrade(stored, context: context), partial: partial)
         } catch let e as StrataError where partial && e.kind == .upgradeFailed {
@@ -191,10 +199,16 @@ public struct VersionedRepository: Sendable {
             if r.partial { full = try collection.findOne(GuardedWrite.idFilter(r.stored["_id"] ?? .null)) }
             if let full, try lens.knownVersion(of: full) == r.version {
                 let intermediate = try lens.upgrade(full, to: target, context: context)
-                if try writeBack(full, as: intermediate) {
+                let ok = try writeBack(full, as: intermediate)
+                if ok {
                     written = target
                     if !r.partial { stored = intermediate }
                 }
+                let outcome = ok ? "written" : "conflict"
+                options.telemetry.counter(StrataMetrics.writeBacks, [("collection", lens.collection), ("outcome", outcome)]).increment()
+                options.telemetry.logger.debug(ok ? "wrote back an upgraded document" : "write-back skipped: the document changed meanwhile", metadata: [
+                    "collection": "\(lens.collection)", "_id": "\(ExtendedJSON.string(full["_id"] ?? .null))",
+                    "from": "\(r.version)", "to": "\(target)"])
             }
         }
         let document = try projection.map { try $0.apply(to: r.upgraded) } ?? r.upgraded
