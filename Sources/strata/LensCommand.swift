@@ -27,9 +27,9 @@ struct LensCheckCommand: ParsableCommand {
             stages, which must agree with Swift; tests each convert's 'monotone' and \
             'inverseExact' claim on the values met; and, where the lens declares the way \
             back exact, downgrades them again and compares; and looks for fields the \
-            upgraded documents still hold that no step mentions and that none of up to \
-            --sample documents stored at the newest version holds (reported per path, with \
-            a count and example _ids). It also lists what each operation discards and \
+            upgraded documents still hold that no step mentions and that no document stored \
+            at the newest version holds (up to --sample of them are read, then one $exists \
+            find per path they lack; reported per path, with a count and example _ids). It also lists what each operation discards and \
             which versions upgrade only in Swift.
 
             Exit status: 0 when no problem is found, 6 when some are (the report says \

@@ -88,7 +88,7 @@ final class LensCheckCLITests: XCTestCase {
         var docs: [Document] = []
         for i in 0..<60 {
             var d: Document = ["_id": .int32(Int32(i)), "ts": .date(Int64(i) * 86_400_000), "code": .string(String(100 + i)),
-                               "note": "kept at v1 too", "meta": ["source": "web"], "items": [["sku": "a", "qty": 1]]]
+                               "note": "kept at v1 too", "meta": ["source": "web"], "items": [["sku": "a", "qty": 1]], "rare": "x"]
             if i % 10 == 3 { d["legacyNote"] = "from the old form" }  // 6 documents: 3, 13, ... 53
             if i == 5 { d["meta"] = ["source": "web", "legacy": true] }
             if i == 17 || i == 37 { d["code"] = "N/A" }  // refused: $toInt rejects it
@@ -96,8 +96,10 @@ final class LensCheckCLITests: XCTestCase {
             docs.append(d)
         }
         for i in 100..<130 {
-            docs.append(["_id": .int32(Int32(i)), "v": 1, "at": .date(Int64(i) * 86_400_000), "code": .int32(Int32(i)),
-                         "note": "n", "meta": ["source": "app"], "items": [["sku": "b", "qty": 2]]])
+            var d: Document = ["_id": .int32(Int32(i)), "v": 1, "at": .date(Int64(i) * 86_400_000), "code": .int32(Int32(i)),
+                               "note": "n", "meta": ["source": "app"], "items": [["sku": "b", "qty": 2]]]
+            if i == 117 { d["rare"] = "y" }  // one newest document holds 'rare': it is known
+            docs.append(d)
         }
         docs += [["_id": 200, "v": 7, "code": 1], ["_id": 201, "v": 7, "code": 2], ["_id": 202, "v": "1", "code": 3]]
         try db.collection("parcels").insertMany(docs)
@@ -122,11 +124,11 @@ final class LensCheckCLITests: XCTestCase {
         // Unknown fields, per path, counted, with examples.
         let legacy = try line("PROBLEM  unknownField", "'legacyNote'")
         XCTAssertTrue(legacy.contains("6 documents") && legacy.contains("_id 3, 13, 23, 33, 43"), legacy)
-        XCTAssertTrue(legacy.contains("stored at v0") && legacy.contains("none of the 30 sampled v1 documents"), legacy)
+        XCTAssertTrue(legacy.contains("stored at v0") && legacy.contains("none of the 30 documents stored at v1"), legacy)
         let nested = try line("PROBLEM  unknownField", "'meta.legacy'")
         XCTAssertTrue(nested.contains("1 document,") && nested.contains("_id 5"), nested)
         // Fields the newest documents hold, and those the lens mentions, are not reported.
-        for known in ["'note'", "'meta'", "'meta.source'", "'items", "'at'", "'code'", "'ts'"] {
+        for known in ["'note'", "'meta'", "'meta.source'", "'items", "'at'", "'code'", "'ts'", "'rare'"] {
             XCTAssertFalse(lines.contains { $0.contains("unknownField") && $0.contains(known) }, known + "\n" + r.stdout)
         }
         // The value the conversion rejects.
@@ -140,6 +142,13 @@ final class LensCheckCLITests: XCTestCase {
         _ = try line("PROBLEM  unknownVersion", "stored at version 7")
         _ = try line("PROBLEM  unknownVersion", "\"1\"")
         XCTAssertTrue(r.stdout.contains("7 problems found"), r.stdout)
+
+        // A field few newest documents hold, missing from a small sample of them, is asked
+        // of them all: 'rare' (on one v1 document of 30) is known with --sample 5 too.
+        let small = try StrataRunner.run(base + ["--sample", "5"])
+        XCTAssertEqual(small.status, 6, small.stdout + small.stderr)
+        XCTAssertTrue(small.stdout.contains("(newest, for its fields): 5"), small.stdout)
+        XCTAssertFalse(small.stdout.contains("'rare'"), small.stdout)
 
         let j = try StrataRunner.run(base + ["--json"])
         XCTAssertEqual(j.status, 6, j.stderr)

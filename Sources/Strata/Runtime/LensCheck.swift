@@ -20,7 +20,8 @@ import StrataMongo
 /// - a version whose undo is declared exact is downgraded again and must give the stored
 ///   document back;
 /// - each upgraded document's fields are compared with what the lens names and what the
-///   newest documents hold (`FieldCensus`): a field no step mentions that no sampled
+///   newest documents hold (`FieldCensus`, on up to `sample` of them; a path they lack is
+///   then asked of all of them, one `$exists` find each): a field no step mentions that no
 ///   newest-version document has either (a `legacyNote` the upgrade carries along
 ///   unchanged) is reported per path, with a count and example `_id`s.
 /// The histogram (documents per stored version, `VersionHistogram`) heads the report;
@@ -151,8 +152,30 @@ package struct LensCheck: Sendable {
             }
         }
         report.findings += collector.findings
-        report.findings += unknownFields.findings(newest: lens.newest, newestSampled: newestDocs.count)
+        // A field a few newest documents hold may be missing from the sample: asked of them all.
+        let newestStored = histogram.count(at: lens.newest)
+        if newestStored > newestDocs.count {
+            for path in unknownFields.order.prefix(Self.confirmationLimit) where try newestHolds(path, collection) {
+                unknownFields.seen[path] = nil
+            }
+        }
+        report.findings += unknownFields.findings(newest: lens.newest, newestStored: newestStored)
         return report
+    }
+
+    /// Unknown paths looked for among all the newest documents (one indexed-or-not find each).
+    static let confirmationLimit = 50
+
+    /// Whether some document stored at the newest version holds `path` (through arrays, as
+    /// a query's path goes). Paths a query cannot name plainly (a key with a dot or a `$`,
+    /// a number that would name an array element) are left to the sample.
+    func newestHolds(_ path: [String], _ collection: MongoCollection) throws -> Bool {
+        guard !path.contains(where: { $0.isEmpty || $0.contains(".") || $0.hasPrefix("$") || $0.allSatisfy(\.isNumber) }) else {
+            return false
+        }
+        var filter = lens.filter(forVersion: lens.newest)
+        filter[path.joined(separator: ".")] = ["$exists": true]
+        return try collection.findOne(filter, options: FindOptions(projection: ["_id": 1])) != nil
     }
 
     /// Documents no query can read: at a version the lens does not know, or not an integer.
@@ -418,14 +441,14 @@ extension LensCheck {
             if let id, seen[path]!.examples.count < 5 { seen[path]!.examples.append(id) }
         }
 
-        func findings(newest: Int, newestSampled: Int) -> [Finding] {
-            order.map { path in
-                let entry = seen[path]!
+        func findings(newest: Int, newestStored: Int) -> [Finding] {
+            order.compactMap { path in
+                guard let entry = seen[path] else { return nil }
                 let name = path.joined(separator: ".")
                 let versions = entry.versions.sorted().map { "v\($0)" }.joined(separator: ", ")
-                let reference = newestSampled == 0
+                let reference = newestStored == 0
                     ? "no document is stored at v\(newest) to show it"
-                    : "none of the \(newestSampled) sampled v\(newest) documents holds it"
+                    : "none of the \(VersionHistogram.grouped(newestStored)) documents stored at v\(newest) holds it"
                 return Finding(
                     severity: .problem, check: "unknownField", location: nil,
                     message: "'\(name)' is left by the upgrade of documents stored at \(versions), but no step mentions it and \(reference): queries written for v\(newest) do not expect it (remove, rename or nest it in a step)",
