@@ -49,7 +49,7 @@ public struct StrataClient: Sendable {
     /// The collections that have a lens file.
     public func versionedCollections() -> Set<String> {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: schemasDirectory.path)) ?? []
-        return Set(files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
+        return Set(files.compactMap(Lens.collection(ofLensFile:)))
     }
 }
 

@@ -37,7 +37,7 @@ package struct BenchRunner: Sendable {
         let preparation = try BenchPreparation(database: database, configuration: configuration, lens: lens, log: log).prepare()
         let lensFiles = (try? FileManager.default.contentsOfDirectory(atPath: configuration.schemasDirectory.path)) ?? []
         let ways = BenchWays(database: database, lens: lens, migratedCollection: configuration.migratedCollection,
-                             versionedCollections: Set(lensFiles.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }))
+                             versionedCollections: Set(lensFiles.compactMap(Lens.collection(ofLensFile:))))
 
         var report = BenchReport(
             startedAt: ISO8601DateFormatter().string(from: startedAt), command: command, build: BenchReport.buildConfiguration,

@@ -47,6 +47,14 @@ extension Lens {
     /// `StrataClient.versionedCollections()` lists them.
     package static func versionedCollections(in directory: URL) -> Set<String> {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return Set(files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
+        return Set(files.compactMap(collection(ofLensFile:)))
+    }
+
+    /// The collection a file of the lens folder describes (`events.json` → `events`); nil
+    /// for a file that is not a lens: not `.json`, or a JSON Schema (`lens.schema.json`,
+    /// the lens format's own schema, kept beside the lenses for editors).
+    package static func collection(ofLensFile name: String) -> String? {
+        guard name.hasSuffix(".json"), !name.hasSuffix(".schema.json") else { return nil }
+        return String(name.dropLast(5))
     }
 }

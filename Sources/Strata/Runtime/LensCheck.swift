@@ -18,14 +18,23 @@ import StrataMongo
 ///   `inverseExact` (the inverse of the converted value gives the stored value back, and
 ///   converting that gives the converted value again — equal as MongoDB compares values);
 /// - a version whose undo is declared exact is downgraded again and must give the stored
-///   document back.
+///   document back;
+/// - each upgraded document's fields are compared with what the lens names and what the
+///   newest documents hold (`FieldCensus`, on up to `sample` of them; a path they lack is
+///   then asked of all of them, one `$exists` find each): a field no step mentions that no
+///   newest-version document has either (a `legacyNote` the upgrade carries along
+///   unchanged) is reported per path, with a count and example `_id`s.
+/// The histogram (documents per stored version, `VersionHistogram`) heads the report;
+/// documents at a version the lens does not know, or whose version is not an integer,
+/// are a problem: no query can read them.
 /// The report also lists what each operation discards (its `invertibility`), and the
 /// operations that only Swift can run.
 package struct LensCheck: Sendable {
     package struct Finding: Sendable {
         package enum Severity: String, Sendable { case problem, note }
         package var severity: Severity
-        /// Which check: "upgrade", "server", "monotone", "inverseExact", "undo", "discards", "swiftOnly".
+        /// Which check: "upgrade", "server", "monotone", "inverseExact", "undo", "unknownField",
+        /// "unknownVersion", "skipped", "discards", "swiftOnly".
         package var check: String
         /// The operation's place in the lens file, when one is concerned.
         package var location: String?
@@ -34,25 +43,41 @@ package struct LensCheck: Sendable {
         package var examples: [BSON] = []
         /// How many sampled documents show it.
         package var count: Int = 1
+        /// The field path concerned ("unknownField").
+        package var field: String? = nil
     }
 
     package struct Report: Sendable {
         package var collection: String
         package var lensFile: String?
-        /// Sampled documents per stored version.
+        /// Sampled documents per stored version below the newest.
         package var sampled: [Int: Int] = [:]
+        /// Sampled documents at the newest version (whose fields `unknownField` compares with).
+        package var sampledNewest = 0
+        package var newest = 0
+        /// Documents stored per version, as `strata histogram` counts them.
+        package var histogram: VersionHistogram?
         package var findings: [Finding] = []
 
         package var problems: [Finding] { findings.filter { $0.severity == .problem } }
+
+        /// Problems per check, for scripts.
+        package var problemsByCheck: [String: Int] {
+            problems.reduce(into: [:]) { $0[$1.check, default: 0] += 1 }
+        }
 
         package var json: Document {
             var d: Document = ["collection": .string(collection)]
             if let lensFile { d["lens"] = .string(lensFile) }
             d["sampled"] = .document(Document(sampled.sorted { $0.key < $1.key }.map { ("v\($0.key)", .int64(Int64($0.value))) }))
+            d["sampledNewest"] = ["version": .int64(Int64(newest)), "count": .int64(Int64(sampledNewest))]
+            if let histogram { d["histogram"] = .document(histogram.json) }
             d["problems"] = .int64(Int64(problems.count))
+            d["problemsByCheck"] = .document(Document(problemsByCheck.sorted { $0.key < $1.key }.map { ($0.key, .int64(Int64($0.value))) }))
             d["findings"] = .array(findings.map { f in
                 var x: Document = ["severity": .string(f.severity.rawValue), "check": .string(f.check), "message": .string(f.message)]
                 if let l = f.location { x["location"] = .string(l) }
+                if let p = f.field { x["field"] = .string(p) }
                 if !f.examples.isEmpty { x["examples"] = .array(f.examples); x["count"] = .int64(Int64(f.count)) }
                 return .document(x)
             })
@@ -62,7 +87,15 @@ package struct LensCheck: Sendable {
         package var text: String {
             var out = "lens check: '\(collection)'\(lensFile.map { " (\($0))" } ?? "")\n"
             let counts = sampled.sorted { $0.key < $1.key }.map { "v\($0.key): \($0.value)" }
-            out += "sampled: \(counts.isEmpty ? "nothing below the newest version" : counts.joined(separator: ", "))\n"
+            if let histogram {
+                out += "stored: \(VersionHistogram.grouped(histogram.total)) document\(histogram.total == 1 ? "" : "s")\n"
+                for row in histogram.rows where row.count > 0 || row.kind == .known {
+                    let label = row.kind == .nonInteger ? row.label : "v\(row.label)"
+                    out += "  \(label): \(VersionHistogram.grouped(row.count))\(row.note.isEmpty ? "" : " (\(row.note))")\n"
+                }
+            }
+            out += "sampled: \(counts.isEmpty ? "nothing below the newest version" : counts.joined(separator: ", "))"
+                + "; v\(newest) (newest, for its fields): \(sampledNewest)\n"
             for f in findings {
                 let ids = f.examples.isEmpty ? "" : " (\(f.count) document\(f.count == 1 ? "" : "s"), e.g. _id \(f.examples.map { ExtendedJSON.string($0) }.joined(separator: ", ")))"
                 out += "\(f.severity == .problem ? "PROBLEM" : "note")  \(f.check)\(f.location.map { " at \($0)" } ?? ""): \(f.message)\(ids)\n"
@@ -83,10 +116,17 @@ package struct LensCheck: Sendable {
     }
 
     package func run(on collection: MongoCollection) throws -> Report {
-        var report = Report(collection: lens.collection, lensFile: lens.source)
+        var report = Report(collection: lens.collection, lensFile: lens.source, newest: lens.newest)
+        let histogram = try VersionHistogram.read(collection, lens: lens)
+        report.histogram = histogram
         report.findings += declared()
+        report.findings += Self.unreadable(histogram)
         let context = DatabaseLookup(database: collection.database).context(functions: functions)
         var collector = Collector()
+        let newestDocs = try draw(lens.newest, from: collection)
+        report.sampledNewest = newestDocs.count
+        let census = FieldCensus(lens: lens, newest: newestDocs)
+        var unknownFields = UnknownFields()
         for version in lens.knownVersions.sorted() where version < lens.newest {
             let docs = try draw(version, from: collection)
             report.sampled[version] = docs.count
@@ -107,9 +147,52 @@ package struct LensCheck: Sendable {
             try compareServer(version, upgraded, refusedCount: docs.count - upgraded.count, collection, &collector)
             claims.findings(into: &collector)
             checkUndo(version, upgraded, context: context, &collector)
+            for (stored, up) in upgraded {
+                for path in census.unknownPaths(in: up) { unknownFields.add(path, version: version, id: stored["_id"]) }
+            }
         }
         report.findings += collector.findings
+        // A field a few newest documents hold may be missing from the sample: asked of them all.
+        let newestStored = histogram.count(at: lens.newest)
+        if newestStored > newestDocs.count {
+            for path in unknownFields.order.prefix(Self.confirmationLimit) where try newestHolds(path, collection) {
+                unknownFields.seen[path] = nil
+            }
+        }
+        report.findings += unknownFields.findings(newest: lens.newest, newestStored: newestStored)
         return report
+    }
+
+    /// Unknown paths looked for among all the newest documents (one indexed-or-not find each).
+    static let confirmationLimit = 50
+
+    /// Whether some document stored at the newest version holds `path` (through arrays, as
+    /// a query's path goes). Paths a query cannot name plainly (a key with a dot or a `$`,
+    /// a number that would name an array element) are left to the sample.
+    func newestHolds(_ path: [String], _ collection: MongoCollection) throws -> Bool {
+        guard !path.contains(where: { $0.isEmpty || $0.contains(".") || $0.hasPrefix("$") || $0.allSatisfy(\.isNumber) }) else {
+            return false
+        }
+        var filter = lens.filter(forVersion: lens.newest)
+        filter[path.joined(separator: ".")] = ["$exists": true]
+        return try collection.findOne(filter, options: FindOptions(projection: ["_id": 1])) != nil
+    }
+
+    /// Documents no query can read: at a version the lens does not know, or not an integer.
+    static func unreadable(_ h: VersionHistogram) -> [Finding] {
+        var out: [Finding] = []
+        let range = "\(h.knownVersions.lowerBound)...\(h.knownVersions.upperBound)"
+        for (v, n) in h.unknownVersions.sorted(by: { $0.key < $1.key }) where n > 0 {
+            out.append(Finding(severity: .problem, check: "unknownVersion", location: nil,
+                               message: "\(VersionHistogram.grouped(n)) document\(n == 1 ? " is" : "s are") stored at version \(v), which the lens does not know (it knows \(range)): queries refuse the collection while they are there (unless told to leave them out); update the lens or the documents",
+                               count: n))
+        }
+        for odd in h.nonInteger {
+            out.append(Finding(severity: .problem, check: "unknownVersion", location: nil,
+                               message: "\(VersionHistogram.grouped(odd.count)) document\(odd.count == 1 ? "'s" : "s'") '\(h.versionField)' \(odd.count == 1 ? "is" : "are") \(odd.extendedJSON) (\(odd.value.typeName)), not a version: queries refuse the collection while they are there (unless told to leave them out); update the lens or the documents",
+                               count: odd.count))
+        }
+        return out
     }
 
     // MARK: what the lens declares
@@ -270,6 +353,107 @@ package struct LensCheck: Sendable {
                 return
             }
             findings.append(Finding(severity: severity, check: check, location: location, message: message, examples: id.map { [$0] } ?? []))
+        }
+    }
+}
+
+/// The fields an upgraded document may hold: the paths a lens step mentions (what an
+/// operation reads, writes or removes, and everything inside them), `_id`, the version
+/// field, and the paths the sampled newest-version documents hold (into sub-documents,
+/// and through arrays to their elements' fields). Anything else an upgrade leaves in a
+/// document is a field the newest schema does not know.
+package struct FieldCensus: Sendable {
+    /// Paths whose every sub-path is known.
+    package let mentioned: [[String]]
+    /// Paths the newest documents hold (with their ancestors).
+    package let held: Set<[String]>
+
+    package init(lens: Lens, newest: [Document]) {
+        var mentioned: [[String]] = [["_id"], lens.versionField.split(separator: ".").map(String.init)]
+        for step in lens.steps {
+            // A scoped operation (map/in) reads and writes its whole field: its inner
+            // operations' paths are the elements', within it.
+            for op in step.operations { mentioned += (op.reads + op.writes + op.removes).filter { !$0.isEmpty } }
+        }
+        self.mentioned = mentioned
+        var held: Set<[String]> = []
+        for doc in newest { Self.collect(doc, [], into: &held) }
+        self.held = held
+    }
+
+    static func collect(_ doc: Document, _ prefix: [String], into held: inout Set<[String]>) {
+        for (k, v) in doc {
+            let p = prefix + [k]
+            held.insert(p)
+            collect(v, p, into: &held)
+        }
+    }
+
+    static func collect(_ v: BSON, _ p: [String], into held: inout Set<[String]>) {
+        switch v {
+        case .document(let d): collect(d, p, into: &held)
+        case .array(let items): for item in items { collect(item, p, into: &held) }
+        default: break
+        }
+    }
+
+    static func isWithin(_ a: [String], _ b: [String]) -> Bool { a.count >= b.count && Array(a.prefix(b.count)) == b }
+
+    /// The outermost unknown paths of `doc` (a path inside an unknown one is not listed again).
+    package func unknownPaths(in doc: Document) -> [[String]] {
+        var out: [[String]] = []
+        walk(doc, [], &out)
+        var seen: Set<[String]> = []
+        return out.filter { seen.insert($0).inserted }
+    }
+
+    func walk(_ doc: Document, _ prefix: [String], _ out: inout [[String]]) {
+        for (k, v) in doc {
+            let p = prefix + [k]
+            if mentioned.contains(where: { Self.isWithin(p, $0) }) { continue }
+            guard held.contains(p) || mentioned.contains(where: { Self.isWithin($0, p) }) else {
+                out.append(p)
+                continue
+            }
+            visit(v, p, &out)
+        }
+    }
+
+    func visit(_ v: BSON, _ p: [String], _ out: inout [[String]]) {
+        switch v {
+        case .document(let d): walk(d, p, &out)
+        case .array(let items): for item in items { visit(item, p, &out) }
+        default: break
+        }
+    }
+}
+
+extension LensCheck {
+    /// Unknown fields met in upgraded documents, by path, in the order first met.
+    struct UnknownFields {
+        var order: [[String]] = []
+        var seen: [[String]: (count: Int, versions: Set<Int>, examples: [BSON])] = [:]
+
+        mutating func add(_ path: [String], version: Int, id: BSON?) {
+            if seen[path] == nil { order.append(path); seen[path] = (0, [], []) }
+            seen[path]!.count += 1
+            seen[path]!.versions.insert(version)
+            if let id, seen[path]!.examples.count < 5 { seen[path]!.examples.append(id) }
+        }
+
+        func findings(newest: Int, newestStored: Int) -> [Finding] {
+            order.compactMap { path in
+                guard let entry = seen[path] else { return nil }
+                let name = path.joined(separator: ".")
+                let versions = entry.versions.sorted().map { "v\($0)" }.joined(separator: ", ")
+                let reference = newestStored == 0
+                    ? "no document is stored at v\(newest) to show it"
+                    : "none of the \(VersionHistogram.grouped(newestStored)) documents stored at v\(newest) holds it"
+                return Finding(
+                    severity: .problem, check: "unknownField", location: nil,
+                    message: "'\(name)' is left by the upgrade of documents stored at \(versions), but no step mentions it and \(reference): queries written for v\(newest) do not expect it (remove, rename or nest it in a step)",
+                    examples: entry.examples, count: entry.count, field: name)
+            }
         }
     }
 }
