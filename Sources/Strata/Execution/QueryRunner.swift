@@ -98,7 +98,18 @@ public struct QueryRunner: Sendable {
     /// the collection with one cursor.
     @discardableResult
     public func run(_ spec: QuerySpec, versionedCollections: Set<String> = [], output: (Document) throws -> Bool) throws -> Statistics {
-        try run(try ParsedQuery(spec), versionedCollections: versionedCollections, output: output)
+        let query: ParsedQuery
+        do { query = try ParsedQuery(spec) } catch let e as StrataError where e.kind == .unsupported {
+            recordRefusal(e)
+            throw e
+        }
+        return try run(query, versionedCollections: versionedCollections, output: output)
+    }
+
+    /// Logs (notice) and counts a query strata refuses to answer.
+    func recordRefusal(_ e: StrataError) {
+        options.telemetry.logger.notice("query refused", metadata: ["collection": "\(lens.collection)", "reason": "\(e.description)"])
+        options.telemetry.counter(StrataMetrics.queryRefusals, [("collection", lens.collection)]).increment()
     }
 
     /// Runs a parsed query (see `run(_:versionedCollections:output:)`).
@@ -120,8 +131,7 @@ public struct QueryRunner: Sendable {
         do {
             try body()
         } catch let e as StrataError where e.kind == .unsupported {
-            telemetry.logger.notice("query refused", metadata: ["collection": "\(lens.collection)", "reason": "\(e.description)"])
-            telemetry.counter(StrataMetrics.queryRefusals, [("collection", lens.collection)]).increment()
+            recordRefusal(e)
             throw e
         }
         let s = execution.statistics
