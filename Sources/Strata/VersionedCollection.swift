@@ -84,7 +84,7 @@ public struct VersionedCollection: Sendable {
     /// The plan strata would run now: shaped for the collection's indexes, the kind of
     /// server and how it pins reads (all asked of it). `file` names the query in messages.
     public func plan(_ pipeline: [BSON], file: String? = nil) throws -> QueryPlan {
-        let indexes = try database.collection(name).listIndexes()
+        let indexes = try MetadataCache.indexes(database.collection(name), ttl: options.metadataTTL)
         let runner = runner
         return try runner.plan(try ParsedQuery(QuerySpec(collection: name, pipeline: pipeline, file: file)), mechanism: try runner.readMechanism(),
                                versionedCollections: versionedCollections, indexes: indexes)

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time queries four ways (ideal, upgrading aggregate, planner, client-side) over a generated mixed-version collection; measure strata's memory for a large $group; or count right answers while documents move.",
-        subcommands: [BenchRunCommand.self, BenchMemoryCommand.self, BenchMovementCommand.self],
+        subcommands: [BenchRunCommand.self, BenchMemoryCommand.self, BenchMovementCommand.self, BenchHotPathCommand.self],
         defaultSubcommand: BenchRunCommand.self
     )
 }
@@ -285,5 +285,71 @@ struct BenchMemoryCommand: ParsableCommand {
         } catch {
             throw StrataError.unsupported("the memory case \(documents):\(groups) printed no report: \(String(decoding: data, as: UTF8.self))")
         }
+    }
+}
+
+struct BenchHotPathCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hot-path",
+        abstract: "The cost of one library call in one process: a selective indexed query through strata against the same query on the migrated copy.",
+        discussion: """
+            Prepares <dataset>_<size> and its migrated copy as 'strata bench run' does \
+            (--reuse keeps them), makes one VersionedCollection, then runs \
+            [{$match: {user: U}}] (U rotating over 200 users) --calls times through it, each \
+            call followed by the same pipeline directly on the migrated copy, after --warmup \
+            unmeasured calls; every answer is compared. Prints medians, 90th percentiles, \
+            their ratio and the commands strata sent per call.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var schemas: SchemaOptions
+
+    @Option(help: ArgumentHelp("Events in the mixed collection.", valueName: "n"))
+    var size = 50_000
+
+    @Option(help: ArgumentHelp("Measured calls of each.", valueName: "n"))
+    var calls = 300
+
+    @Option(help: ArgumentHelp("Unmeasured calls of each first.", valueName: "n"))
+    var warmup = 30
+
+    @Flag(help: "Reuse the collections when a previous run prepared them with this size.")
+    var reuse = false
+
+    @Flag(help: "Print the result as one JSON object.")
+    var json = false
+
+    @OptionGroup var datasets: GeneratorOptions
+
+    func validate() throws {
+        guard calls >= 1, warmup >= 0, size >= 100 else { throw ValidationError("--calls must be at least 1, --warmup not negative, --size at least 100") }
+    }
+
+    func run() throws {
+        var c = BenchConfiguration()
+        c.dataset = "events"
+        c.size = size
+        c.reuse = reuse
+        c.schemasDirectory = URL(fileURLWithPath: schemas.directory, isDirectory: true)
+        c.generator = datasets.generatorURL
+        c.workDirectory = datasets.workDirectoryURL
+        let lens = try schemas.lens(for: "events")
+        let result = try connection.resolve().run { db in
+            try BenchHotPath(database: db, configuration: c, lens: lens, log: logToStderr).run(calls: calls, warmup: warmup)
+        }
+        if json {
+            let data = try JSONEncoder().encode(result)
+            writeOut(String(decoding: data, as: UTF8.self) + "\n")
+            return
+        }
+        writeOut(String(format: """
+            %@ (%d events), %d calls after %d warm-up, read mechanism %@, %d branches, %.1f commands a call (%@)
+              strata (VersionedCollection.aggregate): median %.2f ms, p90 %.2f ms
+              direct on the migrated copy:            median %.2f ms, p90 %.2f ms
+              ratio (medians): %.2f×
+
+            """, result.collection, result.documents, result.calls, result.warmup, result.readMechanism, result.branches,
+            result.commandsPerCall, result.commandsOfLastCall.joined(separator: ", "), result.strataMedianMs, result.strataP90Ms, result.directMedianMs, result.directP90Ms, result.ratio))
     }
 }

@@ -89,6 +89,11 @@ public enum ReadMechanism: String, Sendable, CaseIterable, CustomStringConvertib
 
     private static let detected = Mutex<[String: ReadMechanism]>([:])
 
+    /// Forgets what `database`'s server was detected to offer (detected again on next use).
+    package static func forgetDetection(_ database: MongoDatabase) {
+        _ = detected.withLock { $0.removeValue(forKey: database.pool.uri) }
+    }
+
     /// What `database`'s server offers, asked once per process and URI, by capability:
     /// no transactions (a standalone) → `.singleCursor`; a server that refuses a
     /// snapshot read at a time older than its history (`SnapshotTooOld`, as mongod does)

@@ -38,6 +38,9 @@ public struct QueryRunner: Sendable {
         /// Where the plan chosen (debug), restarts and refusals are logged, and the query
         /// metrics go (`StrataMetrics`).
         public var telemetry: Telemetry
+        /// Seconds a collection's index list is kept between queries (`MetadataCache`):
+        /// it shapes plans, never answers. 0: listed every query.
+        public var metadataTTL: Double = 30
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
                     profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
                     planWithLensIndexes: Bool = false, sampleSeed: UInt64? = nil, telemetry: Telemetry = Telemetry()) {
@@ -133,6 +136,12 @@ public struct QueryRunner: Sendable {
         } catch let e as StrataError where e.kind == .unsupported {
             recordRefusal(e)
             throw e
+        } catch let e as MongoError {
+            // The server refused something: what strata kept about it may be stale.
+            MetadataCache.invalidateAfterError(database.collection(lens.collection))
+            telemetry.logger.info("server error: cached indexes and capabilities dropped", metadata: [
+                "collection": "\(lens.collection)", "error": "\(e)"])
+            throw e
         }
         let s = execution.statistics
         let strategy = s.mode?.rawValue ?? "none"
@@ -216,8 +225,9 @@ final class QueryExecution {
     func run(_ query: ParsedQuery, versionedCollections: Set<String>, output: (Document) throws -> Bool) throws {
         self.versionedCollections = versionedCollections
         let mechanism = try runner.readMechanism()
+        if try runUnpinnedIfItReadsOnce(query, detected: mechanism, output: output) { return }
         try consistently(mechanism, output: output) { output in
-            let indexes = try collection.listIndexes()
+            let indexes = try MetadataCache.indexes(collection, ttl: options.metadataTTL)
             let unknown = try checkUnknownVersions(indexes: indexes)
             let plan = try runner.plan(query, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
                                        indexes: options.planWithLensIndexes ? nil : indexes)
@@ -229,6 +239,38 @@ final class QueryExecution {
             logPlan(plan)
             try execute(plan, output: output)
         }
+    }
+
+    /// The hot path of a selective query: when the plan reads the collection once (one scan
+    /// meets each stored document once, `QueryPlan.readsOnce`), no pin is needed — the
+    /// pinned path would unpin for it anyway (`unpinForSingleScan`) after opening the pin
+    /// only for the look for unknown versions. Planned first, then the look and the plan
+    /// run unpinned: no transaction to start and end, the same reads as before. False when
+    /// the plan needs the pin (or documents at unknown versions, left out, change the plan
+    /// into one that does): the caller then runs the pinned path from the start.
+    func runUnpinnedIfItReadsOnce(_ query: ParsedQuery, detected: ReadMechanism, output: (Document) throws -> Bool) throws -> Bool {
+        guard detected == .transaction || detected == .clusterTime else { return false }
+        let indexes = try MetadataCache.indexes(collection, ttl: options.metadataTTL)
+        let planIndexes = options.planWithLensIndexes ? nil : indexes
+        let provisional = try runner.plan(query, mechanism: detected, versionedCollections: versionedCollections, strict: false,
+                                          indexes: planIndexes)
+        guard detected.effective(for: provisional) == .singleCursor else { return false }
+        var ran = false
+        try consistently(.singleCursor, output: output) { output in
+            let unknown = try checkUnknownVersions(indexes: indexes)
+            var plan = provisional
+            if unknown {
+                plan = try runner.plan(query, mechanism: detected, versionedCollections: versionedCollections, strict: true,
+                                       indexes: planIndexes)
+                guard detected.effective(for: plan) == .singleCursor else { return }
+            }
+            queryReads = plan.readsFields
+            warnAboutSkips(plan)
+            logPlan(plan)
+            ran = true
+            try execute(plan, output: output)
+        }
+        return ran
     }
 
     /// Runs `query` inside a read already pinned by its caller (a join's read of a

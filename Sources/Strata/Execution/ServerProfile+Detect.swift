@@ -9,6 +9,11 @@ extension ServerProfile {
     /// SecantusDB reports `secantusVersion`). `STRATA_SERVER_PROFILE=mongod|secantus`
     /// overrides it (to compare plans, or to plan for a production mongod from a test
     /// machine).
+    /// Forgets the profile of `database`'s server (asked again on next use).
+    package static func forget(_ database: MongoDatabase) {
+        _ = cache.withLock { $0.removeValue(forKey: database.pool.uri) }
+    }
+
     package static func of(_ database: MongoDatabase) -> ServerProfile {
         switch ProcessInfo.processInfo.environment["STRATA_SERVER_PROFILE"]?.lowercased() {
         case "mongod": return .mongod

@@ -194,6 +194,7 @@ public struct LensIndexPlan: Sendable {
     /// Creates the indexes that do not exist yet. An index of the same name with
     /// different options is an error naming both (drop it, or rename it in the lens).
     public func create(on collection: MongoCollection) throws -> [(Spec, Outcome)] {
+        defer { MetadataCache.invalidate(collection) }
         let existing = try collection.listIndexes()
         var out: [(Spec, Outcome)] = []
         var toCreate: [Spec] = []
