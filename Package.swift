@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataTesting", targets: ["StrataTesting"]),
         .executable(name: "strata", targets: ["strata"]),
     ],
     dependencies: [
@@ -43,6 +44,9 @@ let package = Package(
         .target(name: "StrataLens", dependencies: ["StrataBSON", "StrataLibBSON", "StrataEvaluator"]),
         // Planner, merger, runtime, histogram, import: the public face of the library.
         .target(name: "Strata", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
+        // Helpers for users' tests: a server, a collection seeded mid-migration next to its
+        // migrated copy, and answers compared (no XCTest or Testing import: they throw).
+        .target(name: "StrataTesting", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
         // `strata bench`: the datasets, the ways of answering, the runs and the report.
         .target(name: "StrataBench", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
         .executableTarget(
@@ -66,7 +70,7 @@ let package = Package(
         .testTarget(name: "StrataServerTests", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
                                                               "StrataTestFixtures", "StrataTestSupport"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator",
-                                                        "StrataLens", "StrataTestFixtures", "StrataTestSupport"]),
+                                                        "StrataLens", "StrataTestFixtures", "StrataTestSupport", "StrataTesting"]),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataTestFixtures", "StrataTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
