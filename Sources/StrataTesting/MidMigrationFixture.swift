@@ -298,6 +298,9 @@ public struct AnswersDiffer: Error, CustomStringConvertible, LocalizedError {
 
     public let differences: [Difference]
 
+    /// Differences gathered with `SeededCollection.difference`, thrown together.
+    public init(differences: [Difference]) { self.differences = differences }
+
     public var description: String {
         "\(differences.count) answer\(differences.count == 1 ? "" : "s") differ:\n" + differences.map(\.description).joined(separator: "\n")
     }
