@@ -8,9 +8,10 @@ import Synchronization
 ///
 /// `start()` attaches to `STRATA_TEST_URI` when it is set (a server the test run was
 /// given: `make test` starts one), and otherwise starts SecantusDB's `secantusd-py`
-/// from the first virtualenv found of: the `venv` argument, `$STRATA_SECANTUS_VENV`,
-/// a `.venv` in the current directory or one of its parents (`swift test` runs at the
-/// package's root), and strata's own checkout. `stop()` (or the end of the process)
+/// from the first virtualenv found of: `$STRATA_SECANTUS_VENV`, a `.venv` in the current
+/// directory or one of its parents (`swift test` runs at the package's root), and
+/// strata's own checkout. `start(venv:)` starts the server of that virtualenv, whatever
+/// the environment says. `stop()` (or the end of the process)
 /// ends a server it started; an attached server is left running.
 ///
 /// ```swift
@@ -18,34 +19,36 @@ import Synchronization
 /// defer { server.stop() }
 /// let db = try server.freshDatabase("orders_test")
 /// ```
-public final class StrataTestServer: @unchecked Sendable {
+public final class StrataTestServer: Sendable {
     /// The connection string (`mongodb://127.0.0.1:PORT/?directConnection=true` for the embedded server).
     public let uri: String
     /// Whether this object started the server (and `stop()` ends it).
     public let startedHere: Bool
-    private let lock = NSLock()
-    private var process: Process?
+    /// The server's process while it runs, when this object started it.
+    private let process: Mutex<Process?>
 
     /// Attaches to the server at `uri`; `stop()` leaves it running.
     public init(attachingTo uri: String) {
         self.uri = uri
         self.startedHere = false
+        self.process = Mutex(nil)
     }
 
-    private init(uri: String, process: Process) {
+    private init(uri: String, process: sending Process) {
         self.uri = uri
         self.startedHere = true
-        self.process = process
+        self.process = Mutex(process)
     }
 
     deinit { stop() }
 
-    /// Attaches to `uri`, else to `$STRATA_TEST_URI`, else starts the embedded server in
-    /// memory (from `venv`, `$STRATA_SECANTUS_VENV`, a `.venv` above the current directory,
-    /// or strata's checkout) and waits until it answers a `ping` (at most `timeout` seconds).
+    /// Attaches to `uri`, else (no `venv` given) to `$STRATA_TEST_URI`, else starts the
+    /// embedded server in memory — from `venv`, else `$STRATA_SECANTUS_VENV`, a `.venv` above
+    /// the current directory, or strata's checkout — and waits until it answers a `ping`
+    /// (at most `timeout` seconds).
     public static func start(uri: String? = nil, venv: URL? = nil, timeout: TimeInterval = 60) throws -> StrataTestServer {
         if let uri, !uri.isEmpty { return StrataTestServer(attachingTo: uri) }
-        if let uri = ProcessInfo.processInfo.environment["STRATA_TEST_URI"], !uri.isEmpty {
+        if venv == nil, let uri = ProcessInfo.processInfo.environment["STRATA_TEST_URI"], !uri.isEmpty {
             return StrataTestServer(attachingTo: uri)
         }
         let executable = try serverExecutable(venv: venv)
@@ -60,13 +63,15 @@ public final class StrataTestServer: @unchecked Sendable {
         do { try process.run() } catch {
             throw StrataTestingError("could not start the embedded server \(executable.path): \(error)")
         }
-        let server = StrataTestServer(uri: uri, process: process)
-        Self.started.withLock { _ = $0.insert(process.processIdentifier) }
+        let pid = process.processIdentifier
+        Self.started.withLock { _ = $0.insert(pid) }
         _ = Self.registerExitHandler
+        let server = StrataTestServer(uri: uri, process: process)
         let deadline = Date().addingTimeInterval(timeout)
         while !answers(port: port) {
-            guard process.isRunning else {
-                throw StrataTestingError("the embedded server (\(executable.path)) exited at start, status \(process.terminationStatus)")
+            if let status = server.exitStatus {
+                server.stop()
+                throw StrataTestingError("the embedded server (\(executable.path)) exited at start, status \(status)")
             }
             guard Date() < deadline else {
                 server.stop()
@@ -92,20 +97,24 @@ public final class StrataTestServer: @unchecked Sendable {
     /// Ends the server if this object started it (SIGTERM, then SIGKILL after 10 s),
     /// waiting for it to exit. Idempotent; an attached server is left running.
     public func stop() {
-        let p: Process? = lock.withLock {
-            defer { process = nil }
-            return process
+        let pid: Int32? = process.withLock { process in
+            guard let p = process else { return nil }
+            process = nil
+            if p.isRunning {
+                p.terminate()
+                let deadline = Date().addingTimeInterval(10)
+                while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+                p.waitUntilExit()
+            }
+            return p.processIdentifier
         }
-        guard let p else { return }
-        let pid = p.processIdentifier
-        if p.isRunning {
-            p.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if p.isRunning { kill(pid, SIGKILL) }
-            p.waitUntilExit()
-        }
-        Self.started.withLock { _ = $0.remove(pid) }
+        if let pid { Self.started.withLock { _ = $0.remove(pid) } }
+    }
+
+    /// The exit status of a server this object started that has exited; nil while it runs.
+    var exitStatus: Int32? {
+        process.withLock { p in p.flatMap { $0.isRunning ? nil : $0.terminationStatus } }
     }
 
     /// The process-wide connection pool to this server.
@@ -133,7 +142,13 @@ public final class StrataTestServer: @unchecked Sendable {
     /// The `secantusd-py` of the first virtualenv found (see `start`).
     static func serverExecutable(venv: URL?) throws -> URL {
         var candidates: [URL] = []
-        if let venv { candidates.append(venv) }
+        if let venv {
+            let exe = venv.appendingPathComponent("bin/secantusd-py")
+            guard FileManager.default.isExecutableFile(atPath: exe.path) else {
+                throw StrataTestingError("no embedded server at \(exe.path) (the virtualenv given has no bin/secantusd-py)")
+            }
+            return exe
+        }
         if let env = ProcessInfo.processInfo.environment["STRATA_SECANTUS_VENV"], !env.isEmpty {
             candidates.append(URL(fileURLWithPath: env, isDirectory: true))
         }

@@ -7,7 +7,7 @@ import StrataLibBSON
 import StrataMongo
 import StrataTestFixtures
 import StrataTestSupport
-import StrataTesting
+@testable import StrataTesting
 import XCTest
 
 /// The shared datasets' truths (every document at the newest version) seeded mid-migration
@@ -95,6 +95,28 @@ final class SeededDatasetTests: XCTestCase {
         XCTAssertEqual(MidMigrationFixture.mixes(versionCount: 3), [[3, 2, 1], [1, 0, 0], [1, 0, 1], [0, 0, 1]])
         XCTAssertEqual(MidMigrationFixture.mixes(versionCount: 2), [[2, 1], [1, 0], [0, 1]])
         XCTAssertEqual(MidMigrationFixture.mixes(versionCount: 1), [[1]])
+    }
+
+    /// An embedded server of its own (a virtualenv given beats STRATA_TEST_URI): started,
+    /// answering, stopped; a URI given is attached to and left running.
+    func testTheTestServerStartsAndStops() throws {
+        let venv = TestServer.repositoryRoot.appendingPathComponent(".venv")
+        let server = try StrataTestServer.start(venv: venv)
+        XCTAssertTrue(server.startedHere)
+        let db = try server.freshDatabase("strata_testing_server")
+        try db.collection("c").insertMany([["_id": 1]])
+        XCTAssertEqual(try db.collection("c").countDocuments(), 1)
+        let port = try XCTUnwrap(Int(server.uri.split(separator: ":").last!.prefix { $0.isNumber }))
+        server.stop()
+        server.stop()
+        XCTAssertFalse(StrataTestServer.answers(port: port), "stopped")
+        let attached = try StrataTestServer.start(uri: try TestServer.uri())
+        XCTAssertFalse(attached.startedHere)
+        attached.stop()
+        XCTAssertNoThrow(try MongoDatabase(pool: try attached.pool(), name: "admin").runCommand(["ping": 1]), "left running")
+        XCTAssertThrowsError(try StrataTestServer.start(venv: URL(fileURLWithPath: "/nonexistent"))) {
+            XCTAssert("\($0)".contains("/nonexistent/bin/secantusd-py"), "\($0)")
+        }
     }
 
     /// A migrated copy that lost a document: the error names the pipeline, mix, seed and difference.
