@@ -44,11 +44,14 @@ public struct MidMigrationFixture: Sendable {
 
     public var collection: String { lens.collection }
 
-    /// Loads the lens of `collection` and writes `documents` (newest version) to the
-    /// migrated copy, replacing it.
+    /// Loads the lens of `collection` and writes `documents` (newest version, each with an
+    /// `_id`, which the collection and its copy share) to the migrated copy, replacing it.
     public init(database: MongoDatabase, schemasDirectory: URL, collection: String, documents: [Document],
                 functions: LensFunctions = .builtIn, unrepresentable: Seeder.Unrepresentable = .refuse,
                 migratedCopies: [String: String] = [:], queryOptions: QueryRunner.Options = QueryRunner.Options()) throws {
+        if let i = documents.firstIndex(where: { $0["_id"] == nil }) {
+            throw StrataTestingError("document #\(i + 1) has no _id: give every document one (the collection and its migrated copy must share them)")
+        }
         self.database = database
         self.schemasDirectory = schemasDirectory
         self.lens = try Lens.load(collection: collection, schemasDirectory: schemasDirectory)

@@ -140,6 +140,10 @@ final class SeededDatasetTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try seeded.assertStoredDocumentsEqualInput())  // the seeded collection is not migrated
+        XCTAssertThrowsError(try MidMigrationFixture(database: db, schemasDirectory: Self.schemas, collection: "events",
+                                                     documents: [docs[0], Document(docs[1].filter { $0.key != "_id" }.map { ($0.key, $0.value) })])) {
+            XCTAssert("\($0)".contains("document #2 has no _id"), "\($0)")
+        }
     }
 
     // MARK: the datasets seeded by the CLI
