@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "StrataTesting", targets: ["StrataTesting"]),
         .executable(name: "strata", targets: ["strata"]),
     ],
     dependencies: [
@@ -47,6 +48,9 @@ let package = Package(
         .target(name: "Strata", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
                                                .product(name: "Logging", package: "swift-log"),
                                                .product(name: "Metrics", package: "swift-metrics")]),
+        // Helpers for users' tests: a server, a collection seeded mid-migration next to its
+        // migrated copy, and answers compared (no XCTest or Testing import: they throw).
+        .target(name: "StrataTesting", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
         // `strata bench`: the datasets, the ways of answering, the runs and the report.
         .target(name: "StrataBench", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
         .executableTarget(
@@ -71,7 +75,7 @@ let package = Package(
         .testTarget(name: "StrataServerTests", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
                                                               "StrataTestFixtures", "StrataTestSupport"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator",
-                                                        "StrataLens", "StrataTestFixtures", "StrataTestSupport",
+                                                        "StrataLens", "StrataTestFixtures", "StrataTestSupport", "StrataTesting",
                                                         .product(name: "InMemoryLogging", package: "swift-log"),
                                                         .product(name: "MetricsTestKit", package: "swift-metrics")]),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataTestFixtures", "StrataTestSupport"]),

@@ -20,6 +20,11 @@ final class ResultComparisonTests: XCTestCase {
         // Doubles within 1e-9 relative are equal; beyond it they differ.
         XCTAssertNil(differs(#"[{"x": 1.0000000000001}]"#, #"[{"x": 1.0}]"#, #"[]"#))
         XCTAssertNotNil(differs(#"[{"x": 1.00001}]"#, #"[{"x": 1.0}]"#, #"[]"#))
+        // Also as sort keys (a sorted sum of doubles): within 1e-9 the same key, beyond it not.
+        XCTAssertNil(differs(#"[{"_id": "a", "t": 1416.3800000000001}, {"_id": "b", "t": 3.5}]"#,
+                             #"[{"_id": "a", "t": 1416.3800000000006}, {"_id": "b", "t": 3.5}]"#, #"[{"$sort": {"t": -1}}]"#))
+        XCTAssertNotNil(differs(#"[{"_id": "a", "t": 1416.39}, {"_id": "b", "t": 3.5}]"#,
+                                #"[{"_id": "a", "t": 1416.38}, {"_id": "b", "t": 3.5}]"#, #"[{"$sort": {"t": -1}}]"#))
     }
 
     func testFacetsFollowedByOtherStages() {
