@@ -9,8 +9,10 @@ export SWIFT_BUILD_FLAGS
 TEST_ARGS ?=
 # `make bench BENCH=events` or `BENCH=memory` runs one half of the benchmark
 BENCH ?=
+# Where `make docs` writes the Strata library's DocC archive
+DOCS_ARCHIVE := .build/docs/Strata.doccarchive
 
-.PHONY: help deps venv build test server server-stop demo bench clean
+.PHONY: help deps venv build test docs server server-stop demo bench clean
 
 help:
 	@echo "make deps         install libmongoc/libbson, libpcre2, pkg-config, python3-venv (apt) where missing"
@@ -20,6 +22,7 @@ help:
 	@echo "make server-stop  stop it"
 	@echo "make demo         generate the datasets, load them into strata_demo, print their histograms"
 	@echo "make test         the whole test suite against a throwaway server it starts and stops"
+	@echo "make docs         the Strata library's DocC catalog into $(DOCS_ARCHIVE); fails on any DocC warning"
 	@echo "make bench        strata bench at 200k events and the memory mode: bench/events-200k.*, bench/memory.* (BENCH=events|memory for one)"
 	@echo "make clean        remove .build and server state (not .data, not .venv)"
 
@@ -47,6 +50,15 @@ demo: deps venv build
 
 test: deps venv
 	@scripts/test.sh $(TEST_ARGS)
+
+# swift-docc-plugin (a command plugin; no network: the package comes from the local copies).
+# --warnings-as-errors goes through to docc: any DocC warning fails the target.
+docs: deps
+	@mkdir -p $(dir $(DOCS_ARCHIVE))
+	@rm -rf $(DOCS_ARCHIVE)
+	swift package --disable-sandbox generate-documentation --target Strata --warnings-as-errors \
+		--output-path $(DOCS_ARCHIVE)
+	@echo "docs: $(DOCS_ARCHIVE) (serve it: python3 -m http.server -d $(DOCS_ARCHIVE) 8000, then /documentation/strata)"
 
 bench: deps venv
 	@scripts/bench.sh $(BENCH)
