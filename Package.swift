@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // libbson alone, found by pkg-config: BSON encoding and Extended JSON. Only StrataLibBSON imports it.
@@ -46,7 +47,8 @@ let package = Package(
         // Planner, merger, runtime, histogram, import: the public face of the library.
         .target(name: "Strata", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
                                                .product(name: "Logging", package: "swift-log"),
-                                               .product(name: "Metrics", package: "swift-metrics")]),
+                                               .product(name: "Metrics", package: "swift-metrics"),
+                                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // `strata bench`: the datasets, the ways of answering, the runs and the report.
         .target(name: "StrataBench", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
         .executableTarget(
