@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Only for the example (Examples/ServiceExample), not the library.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // libbson alone, found by pkg-config: BSON encoding and Extended JSON. Only StrataLibBSON imports it.
@@ -56,6 +58,16 @@ let package = Package(
             dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        // An HTTP service (Hummingbird 2) running a MigratorService and a LiveHistogramService in a
+        // ServiceGroup; built with everything, and launched by StrataCLITests' ServiceExampleTests.
+        .executableTarget(
+            name: "StrataServiceExample",
+            dependencies: ["Strata", "StrataMongo",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Examples/ServiceExample"
         ),
         // Test helpers that need no server: the repository's fixture paths, gzipped fixtures, a seeded
         // generator, and the evaluator tests' Extended JSON shorthands and documents.
