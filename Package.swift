@@ -87,7 +87,8 @@ let package = Package(
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator",
                                                         "StrataLens", "StrataTestFixtures", "StrataTestSupport",
                                                         .product(name: "InMemoryLogging", package: "swift-log"),
-                                                        .product(name: "MetricsTestKit", package: "swift-metrics")]),
+                                                        .product(name: "MetricsTestKit", package: "swift-metrics"),
+                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataTestFixtures", "StrataTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
