@@ -24,7 +24,8 @@ import StrataMongo
 /// running) or `.gracefullyShutdownGroup` (shut the group down once migrated).
 ///
 /// With `.every(interval)`, it runs until shutdown: a run, then a pause of `interval`
-/// (cut short by shutdown), then the next run. A run that throws (the server unreachable,
+/// (cut short by shutdown), then the next run — skipped (and not logged) when a quick
+/// query finds no document at a version other than the target. A run that throws (the server unreachable,
 /// say) is logged as an error and tried again after the interval; with `.once` the error
 /// is thrown from `run()`.
 ///
@@ -102,6 +103,11 @@ public struct MigratorService: Service, CustomStringConvertible {
                     if stop.isSet { reason = Self.stopReason(); break }
                     let summary: Migrator.Summary
                     do {
+                        if runs > 0, try await !m.hasPending() {
+                            // Nothing to do: no run (and no run's log lines) until the next interval.
+                            if try await !pause(stop) { reason = Self.stopReason(); break }
+                            continue
+                        }
                         summary = try await m.run(progress: progress)
                         runs += 1
                     } catch {
@@ -145,5 +151,16 @@ public struct MigratorService: Service, CustomStringConvertible {
         if Task.isShuttingDownGracefully { return "graceful shutdown" }
         if Task.isCancelled { return "cancelled" }
         return "stopped"
+    }
+}
+
+extension Migrator {
+    /// Whether a document waits at a known version other than the target (one `find`, limit 1).
+    func hasPending() async throws -> Bool {
+        guard let filter = pendingFilter else { return false }
+        let collection = self.collection
+        return try await runBlocking {
+            try collection.find(filter, options: FindOptions(projection: ["_id": 1], limit: 1)).nextDocument() != nil
+        }
     }
 }
