@@ -206,4 +206,20 @@ final class ServiceTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(800))
         XCTAssertEqual(seen.value.count, reported, "nothing reported after the shutdown")
     }
+
+    /// Cancelled (not shut down gracefully), the live histogram service stops its watch and
+    /// returns without an error.
+    func testLiveHistogramServiceStopsOnCancellation() async throws {
+        let d = try RuntimeFixture.load("events", count: 50, database: "svc_histogram_cancel")
+        let logs = InMemoryLogHandler()
+        let service = LiveHistogramService(collection: d.collection, lens: d.lens,
+                                           options: .init(telemetry: Telemetry(logger: logger(logs))))
+        let running = Task { try await service.run() }
+        try await waitFor("the first count") { service.latest != nil }
+        let asked = ContinuousClock.now
+        running.cancel()
+        try await running.value
+        XCTAssertLessThan(ContinuousClock.now - asked, .seconds(2))
+        XCTAssertEqual(messages(logs, "live histogram service stopped").first?["reason"], "cancelled")
+    }
 }

@@ -55,9 +55,11 @@ public struct LiveHistogramService: Service, CustomStringConvertible {
         let stop = StopFlag()
         let (updates, continuation) = AsyncThrowingStream<LiveHistogram.Snapshot, Error>.makeStream()
         let watch = histogram
+        let ended = ThreadEnd()
         // The watch is blocking (driver calls): it runs on a thread of its own and is asked
         // to stop about twice a second.
         let thread = Thread {
+            defer { ended.signal() }
             do {
                 try watch.run(stop: { stop.isSet }) { snapshot in
                     watch.recordGauges(snapshot.histogram)
@@ -92,9 +94,13 @@ public struct LiveHistogramService: Service, CustomStringConvertible {
             }
         } catch {
             stop.set()
+            await ended.wait()
             logger.error("live histogram service failed", metadata: metadata.merging(["error": "\(error)", "updates": "\(count)"]) { $1 })
             throw error
         }
+        // Cancellation ends the loop at once; the watch notices the flag within half a second.
+        stop.set()
+        await ended.wait()
         let reason = Task.isShuttingDownGracefully ? "graceful shutdown" : Task.isCancelled ? "cancelled" : "the watch ended"
         logger.info("live histogram service stopped", metadata: metadata.merging(["reason": "\(reason)", "updates": "\(count)"]) { $1 })
     }
@@ -103,4 +109,30 @@ public struct LiveHistogramService: Service, CustomStringConvertible {
 /// The latest snapshot, shared between copies of a `LiveHistogramService`.
 final class LatestSnapshot: Sendable {
     let value = Mutex<LiveHistogram.Snapshot?>(nil)
+}
+
+/// Signalled when a thread ends; awaited without regard to cancellation (the thread is told
+/// to stop separately, and ends soon after).
+final class ThreadEnd: Sendable {
+    private let state = Mutex<(ended: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func signal() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.ended = true
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let ended = state.withLock { s -> Bool in
+                if s.ended { return true }
+                s.waiter = c
+                return false
+            }
+            if ended { c.resume() }
+        }
+    }
 }
