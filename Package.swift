@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Only for the example (Examples/ServiceExample), not the library.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // libbson alone, found by pkg-config: BSON encoding and Extended JSON. Only StrataLibBSON imports it.
@@ -49,7 +52,8 @@ let package = Package(
         // Planner, merger, runtime, histogram, import: the public face of the library.
         .target(name: "Strata", dependencies: ["StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
                                                .product(name: "Logging", package: "swift-log"),
-                                               .product(name: "Metrics", package: "swift-metrics")]),
+                                               .product(name: "Metrics", package: "swift-metrics"),
+                                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // Helpers for users' tests: a server, a collection seeded mid-migration next to its
         // migrated copy, and answers compared (no XCTest or Testing import: they throw).
         .target(name: "StrataTesting", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens"]),
@@ -60,6 +64,16 @@ let package = Package(
             dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator", "StrataLens",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        // An HTTP service (Hummingbird 2) running a MigratorService and a LiveHistogramService in a
+        // ServiceGroup; built with everything, and launched by StrataCLITests' ServiceExampleTests.
+        .executableTarget(
+            name: "StrataServiceExample",
+            dependencies: ["Strata", "StrataMongo",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Examples/ServiceExample"
         ),
         // Test helpers that need no server: the repository's fixture paths, gzipped fixtures, a seeded
         // generator, and the evaluator tests' Extended JSON shorthands and documents.
@@ -79,7 +93,8 @@ let package = Package(
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataBench", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataEvaluator",
                                                         "StrataLens", "StrataTestFixtures", "StrataTestSupport", "StrataTesting",
                                                         .product(name: "InMemoryLogging", package: "swift-log"),
-                                                        .product(name: "MetricsTestKit", package: "swift-metrics")]),
+                                                        .product(name: "MetricsTestKit", package: "swift-metrics"),
+                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataBSON", "StrataLibBSON", "StrataMongo", "StrataTestFixtures", "StrataTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
