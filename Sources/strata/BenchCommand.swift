@@ -320,6 +320,10 @@ struct BenchHotPathCommand: ParsableCommand {
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
+    @Option(help: ArgumentHelp("snapshot (the default: the look and the branches pinned to one state) or best-effort (unpinned: what the pin costs).",
+                               valueName: "snapshot|best-effort"))
+    var consistency: Consistency = .snapshot
+
     @OptionGroup var datasets: GeneratorOptions
 
     func validate() throws {
@@ -336,7 +340,8 @@ struct BenchHotPathCommand: ParsableCommand {
         c.workDirectory = datasets.workDirectoryURL
         let lens = try schemas.lens(for: "events")
         let result = try connection.resolve().run { db in
-            try BenchHotPath(database: db, configuration: c, lens: lens, log: logToStderr).run(calls: calls, warmup: warmup)
+            try BenchHotPath(database: db, configuration: c, lens: lens, log: logToStderr)
+                .run(calls: calls, warmup: warmup, options: QueryRunner.Options(consistency: consistency))
         }
         if json {
             let data = try JSONEncoder().encode(result)
