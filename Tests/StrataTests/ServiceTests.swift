@@ -12,13 +12,14 @@ import XCTest
 
 /// `MigratorService` and `LiveHistogramService` in a `ServiceGroup`, against the test server.
 final class ServiceTests: XCTestCase {
-    func waitFor(_ what: String, timeout: Double = 30, _ condition: () throws -> Bool) async throws {
+    func waitFor(_ what: String, timeout: Double = 30, context: () -> String = { "" },
+                 _ condition: () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if try condition() { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        XCTFail("timed out waiting for \(what)")
+        XCTFail("timed out waiting for \(what)\(context())")
         throw CancellationError()
     }
 
@@ -54,9 +55,25 @@ final class ServiceTests: XCTestCase {
                                            onSummary: { s in summaries.mutate { $0.append(s) } })
         let histogram = LiveHistogramService(collection: d.collection, lens: d.lens, options: .init(telemetry: telemetry))
         let group = ServiceGroup(services: [histogram, migrator], logger: telemetry.logger)
-        let running = Task { try await group.run() }
+        let ended = Locked<String?>(nil)
+        let running = Task {
+            do {
+                try await group.run()
+                ended.mutate { $0 = "returned" }
+            } catch {
+                ended.mutate { $0 = "threw \(error)" }
+                throw error
+            }
+        }
 
-        try await waitFor("three batches") { batches.value >= 3 }
+        // Three batches, or the group ending first (then say how, with what the services logged).
+        try await waitFor("three batches", context: {
+            "; \(batches.value) so far; logged:\n  " + logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n  ")
+        }) { batches.value >= 3 || ended.value != nil }
+        if let how = ended.value {
+            let log = logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n  ")
+            return XCTFail("the group ended after \(batches.value) batches, before the shutdown: \(how)\n  \(log)")
+        }
         let asked = ContinuousClock.now
         await group.triggerGracefulShutdown()
         try await running.value
