@@ -104,6 +104,19 @@ final class FaultInjectionTests: XCTestCase {
         XCTAssertGreaterThan(failed[.nonRetryable]?.count ?? 0, 6)
     }
 
+    /// A connection closed under a batch's write (twice in a row): the migrator sends the
+    /// batch again on another connection and finishes in one run — the guarded
+    /// replacements make the repeat safe.
+    func testTheMigratorRetriesAWriteWhoseConnectionBroke() throws {
+        let l = try load(count: 300)
+        let lens = try RuntimeFixture.lens("events")
+        try arm(l, ["update"], .network, times: 2)
+        let summary = try Migrator(collection: l.db.collection("events"), lens: lens, options: .init(batchSize: 100)).run()
+        disarm(l)
+        XCTAssertTrue(summary.isComplete, "\(summary.failures)")
+        XCTAssertNil(try RuntimeFixture.difference(l.db.collection("events"), l.truth))
+    }
+
     func testTheMigratorLosesNothingAndFinishesWhenRunAgain() throws {
         let l = try load(count: 400)
         let lens = try RuntimeFixture.lens("events")

@@ -392,7 +392,7 @@ public struct Migrator: Sendable {
             var modified = 0
             var writeFailed = Set<Int>()
             do {
-                modified = try collection.update(chunk, ordered: false).modified
+                modified = try updateRetrying(chunk)
             } catch let e as MongoError where e.kind == .write && e.reply != nil {
                 let reply = e.reply!
                 modified = reply["nModified"]?.exactInt.map(Int.init) ?? 0
@@ -462,6 +462,24 @@ public struct Migrator: Sendable {
 }
 
 extension Migrator {
+    /// Sends a chunk of guarded replacements, again (up to `attempts` in all) when the connection broke under it
+    /// (a pooled socket the server closed): safe, because each statement replaces a document
+    /// only if it is still what was read — a statement the first attempt applied matches
+    /// nothing the second time, and the caller then finds it written (`identical`).
+    func updateRetrying(_ chunk: [Document], attempts: Int = 3) throws -> Int {
+        var attempt = 1
+        while true {
+            do {
+                return try collection.update(chunk, ordered: false).modified
+            } catch let e as MongoError where e.kind == .connection && attempt < attempts {
+                // Another pooled connection (libmongoc reconnects the broken one on its next use).
+                attempt += 1
+                options.telemetry.logger.info("migrator write retried after a connection error", metadata: [
+                    "collection": "\(lens.collection)", "attempt": "\(attempt)", "error": "\(e)"])
+            }
+        }
+    }
+
     /// Counts a batch's documents (`StrataMetrics.migratorDocuments`) and logs it (debug) and
     /// its failures (warning, each with its `_id` and reason).
     func record(_ outcome: BatchOutcome, batch: Int, pass: Int) {
