@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Strata
 
 /// The root command. Each subcommand lives in its own file (`<Name>Command.swift`)
 /// and is listed in `subcommands` below — that list is the one place to add one.
@@ -55,8 +56,10 @@ struct StrataCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            QueryRunner.waitForDeferredReadEnds()
             Foundation.exit(0)
         } catch {
+            QueryRunner.waitForDeferredReadEnds()
             Foundation.exit(ErrorReporter.report(error))
         }
     }

@@ -114,6 +114,47 @@ final class ConsistentReadTests: XCTestCase {
         XCTAssertLessThanOrEqual(singleScans, 2, "most of these plans read version by version, pinned")
     }
 
+    /// A pinned query's read transaction ends after its answer, off the caller's path by
+    /// default: once `waitForDeferredReadEnds` returns, every read of the query went in
+    /// one transaction (one session, one transaction number) and exactly one
+    /// `abortTransaction` of that transaction followed the last of them. Asked to end it
+    /// before returning, the abort has been sent when `run` returns.
+    func testTheReadTransactionEndsAfterTheAnswer() throws {
+        let monitor = CommandMonitor()
+        let pool = try MongoPool(uri: try TestServer.uri(), monitor: monitor)
+        let db = MongoDatabase(pool: pool, name: "strata_test_txn_end")
+        try db.drop()
+        try load("events", count: 400, into: db)
+        let s = try spec("events-by-kind.json")
+        for inBackground in [true, false] {
+            var options = QueryRunner.Options(profile: .mongod, readMechanism: .transaction)
+            options.endReadsInBackground = inBackground
+            for _ in 0..<3 {
+                monitor.reset()
+                let (_, statistics, got) = try ReadPin.holdingDeferredEnds {
+                    let answer = try run(s, db, options)
+                    let names = monitor.startedCommands.map(\.commandName)
+                    if inBackground {
+                        XCTAssertFalse(names.contains("abortTransaction"), "returned before the end was sent: \(names)")
+                    } else {
+                        XCTAssertEqual(names.last, "abortTransaction", "ended before run returned")
+                    }
+                    return answer
+                }
+                XCTAssertEqual(statistics.readMechanism, .transaction)
+                QueryRunner.waitForDeferredReadEnds()
+                let sent = monitor.startedCommands.filter { $0.command["lsid"] != nil }
+                try assertTruth(got, s, db)
+                let reads = sent.filter { ["find", "aggregate"].contains($0.commandName) }
+                XCTAssertGreaterThanOrEqual(reads.count, 2, "the look and the branches")
+                XCTAssertEqual(Set(sent.map { ExtendedJSON.string($0.command["lsid"]!) }).count, 1, "one session")
+                XCTAssertEqual(Set(sent.compactMap { $0.command["txnNumber"].map { ExtendedJSON.string($0) } }).count, 1, "one transaction")
+                XCTAssertEqual(sent.filter { $0.commandName == "abortTransaction" }.count, 1)
+                XCTAssertEqual(sent.last?.commandName, "abortTransaction", "\(sent.map(\.commandName))")
+            }
+        }
+    }
+
     // MARK: the server's failures
 
     func testSnapshotTooOldStartsTheQueryAgain() throws {

@@ -133,6 +133,8 @@ struct ConsistentReads {
     let mechanism: ReadMechanism
     /// Fresh snapshots tried before giving up.
     var attempts = 4
+    /// End a successful read's transaction off the caller's path (`ReadPin.finishInBackground`).
+    var endInBackground = false
 
     /// Counts what the body emits, so a failure after output began is reported as such.
     final class Emitted {
@@ -152,9 +154,12 @@ struct ConsistentReads {
             } catch let e as MongoError where ReadMechanism.serverLost(e) && attempt > 1 {
                 throw incomplete(e, emitted: emitted.count)
             }
-            defer { pin?.finish() }
+            var answered = false
+            defer { if answered && endInBackground { pin?.finishInBackground() } else { pin?.finish() } }
             do {
-                return try body(database.pinned(pin), emitted)
+                let value = try body(database.pinned(pin), emitted)
+                answered = true
+                return value
             } catch let e as MongoError where ReadMechanism.snapshotLost(e) {
                 if emitted.count == 0 && attempt < attempts {
                     retried(attempt)

@@ -41,6 +41,10 @@ public struct QueryRunner: Sendable {
         /// Seconds a collection's index list is kept between queries (`MetadataCache`):
         /// it shapes plans, never answers. 0: listed every query.
         public var metadataTTL: Double = 30
+        /// End a pinned read's transaction after the answer is out, off the caller's path
+        /// (`QueryRunner.waitForDeferredReadEnds()` waits for those sent). It decides
+        /// nothing once the reads are done, and costs a round trip. false: before returning.
+        public var endReadsInBackground = true
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
                     profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
                     planWithLensIndexes: Bool = false, sampleSeed: UInt64? = nil, telemetry: Telemetry = Telemetry()) {
@@ -107,6 +111,13 @@ public struct QueryRunner: Sendable {
             throw e
         }
         return try run(query, versionedCollections: versionedCollections, output: output)
+    }
+
+    /// Waits until the read transactions of finished queries, ended off the callers' path
+    /// (`Options.endReadsInBackground`), have ended on the server: before a process exits,
+    /// or before timing something else on the same server.
+    public static func waitForDeferredReadEnds() {
+        ReadPin.waitForDeferredEnds()
     }
 
     /// Logs (notice) and counts a query strata refuses to answer.
@@ -225,12 +236,20 @@ final class QueryExecution {
     func run(_ query: ParsedQuery, versionedCollections: Set<String>, output: (Document) throws -> Bool) throws {
         self.versionedCollections = versionedCollections
         let mechanism = try runner.readMechanism()
-        if try runUnpinnedIfItReadsOnce(query, detected: mechanism, output: output) { return }
+        var planned: (plan: QueryPlan, indexes: [Document])?
+        switch try runUnpinnedIfItReadsOnce(query, detected: mechanism, output: output) {
+        case .ran: return
+        case .needsPin(let plan, let indexes): planned = (plan, indexes)
+        case .notTried: break
+        }
         try consistently(mechanism, output: output) { output in
-            let indexes = try MetadataCache.indexes(collection, ttl: options.metadataTTL)
+            let indexes = try planned?.indexes ?? MetadataCache.indexes(collection, ttl: options.metadataTTL)
             let unknown = try checkUnknownVersions(indexes: indexes)
-            let plan = try runner.plan(query, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
-                                       indexes: options.planWithLensIndexes ? nil : indexes)
+            // The plan made (unpinned, not strict) to see whether a pin was needed serves
+            // again unless unknown versions are being left out.
+            let plan = try (unknown ? nil : planned?.plan)
+                ?? runner.plan(query, mechanism: mechanism, versionedCollections: versionedCollections, strict: unknown,
+                               indexes: options.planWithLensIndexes ? nil : indexes)
             // One collection scan meets each stored document once: exact without a pin,
             // and a pin would only slow it (a transaction's reads cost SecantusDB more).
             if mechanism.effective(for: plan) != mechanism { unpinForSingleScan() }
@@ -247,14 +266,15 @@ final class QueryExecution {
     /// only for the look for unknown versions. Planned first, then the look and the plan
     /// run unpinned: no transaction to start and end, the same reads as before. False when
     /// the plan needs the pin (or documents at unknown versions, left out, change the plan
-    /// into one that does): the caller then runs the pinned path from the start.
-    func runUnpinnedIfItReadsOnce(_ query: ParsedQuery, detected: ReadMechanism, output: (Document) throws -> Bool) throws -> Bool {
-        guard detected == .transaction || detected == .clusterTime else { return false }
+    /// into one that does): the caller then runs the pinned path from the start, with the
+    /// plan made here when it needs the pin (planned once, not twice).
+    func runUnpinnedIfItReadsOnce(_ query: ParsedQuery, detected: ReadMechanism, output: (Document) throws -> Bool) throws -> UnpinnedAttempt {
+        guard detected == .transaction || detected == .clusterTime else { return .notTried }
         let indexes = try MetadataCache.indexes(collection, ttl: options.metadataTTL)
         let planIndexes = options.planWithLensIndexes ? nil : indexes
         let provisional = try runner.plan(query, mechanism: detected, versionedCollections: versionedCollections, strict: false,
                                           indexes: planIndexes)
-        guard detected.effective(for: provisional) == .singleCursor else { return false }
+        guard detected.effective(for: provisional) == .singleCursor else { return .needsPin(provisional, indexes: indexes) }
         var ran = false
         try consistently(.singleCursor, output: output) { output in
             let unknown = try checkUnknownVersions(indexes: indexes)
@@ -270,7 +290,17 @@ final class QueryExecution {
             ran = true
             try execute(plan, output: output)
         }
-        return ran
+        return ran ? .ran : .notTried
+    }
+
+    /// What `runUnpinnedIfItReadsOnce` did.
+    enum UnpinnedAttempt {
+        /// The query ran unpinned: done.
+        case ran
+        /// The plan (not strict) needs the pin; made with `indexes`.
+        case needsPin(QueryPlan, indexes: [Document])
+        /// Not tried (no pinning mechanism), or given up: plan afresh.
+        case notTried
     }
 
     /// Runs `query` inside a read already pinned by its caller (a join's read of a
@@ -327,7 +357,8 @@ final class QueryExecution {
         defer { reading = database; lookups = DatabaseLookup(database: database) }
         try withoutActuallyEscaping(output) { output in
             try withoutActuallyEscaping(body) { body in
-                try ConsistentReads(database: database, collection: lens.collection, mechanism: mechanism)
+                try ConsistentReads(database: database, collection: lens.collection, mechanism: mechanism,
+                                    endInBackground: options.endReadsInBackground)
                     .run(retried: { [self] _ in
                         statistics.snapshotRestarts += 1
                         options.telemetry.logger.info("query restarted at a fresh snapshot (the server lost the last)", metadata: [
@@ -417,13 +448,16 @@ final class QueryExecution {
     var lensContext: LensContext { lookups.context(functions: functions, joins: joins) }
 
     /// A documents branch's fetch, read ahead on a thread of its own so the server works
-    /// on the next batch while Swift upgrades and evaluates this one.
-    func openDocuments(_ pipeline: [BSON]) throws -> PrefetchingCursor {
+    /// on the next batch while Swift upgrades and evaluates this one (no thread when the
+    /// first chunk is all there is). `alongsideOthers`: one of several fetches opened
+    /// together (sorted streams), each opened on its reading thread so the server answers
+    /// their first batches at once.
+    func openDocuments(_ pipeline: [BSON], alongsideOthers: Bool = false) throws -> PrefetchingCursor {
         let collection = collection
         if let (filter, options) = FetchAsFind.find(pipeline) {
-            return PrefetchingCursor { try collection.find(filter, options: options) }
+            return PrefetchingCursor(firstChunkHere: !alongsideOthers) { try collection.find(filter, options: options) }
         }
-        return PrefetchingCursor { try collection.aggregate(pipeline, options: ["allowDiskUse": true]) }
+        return PrefetchingCursor(firstChunkHere: !alongsideOthers) { try collection.aggregate(pipeline, options: ["allowDiskUse": true]) }
     }
 
     /// The next stored document of a documents branch, upgraded to the newest version.
@@ -532,10 +566,11 @@ final class QueryExecution {
 
     func runRecordOrder(_ plan: QueryPlan.RecordOrder, output: (Document) throws -> Bool) throws {
         var cursors: [PrefetchingCursor] = []
+        let fetches = plan.branches.filter { if case .documents = $0.command { return true } else { return false } }.count
         for branch in plan.branches {
             guard case .documents(let pipeline) = branch.command else { continue }
             statistics.branchesRun += 1
-            cursors.append(try openDocuments(pipeline))
+            cursors.append(try openDocuments(pipeline, alongsideOthers: fetches > 1))
         }
         let merger = SortedStreamMerger(pattern: plan.mergeSort)
         try withoutActuallyEscaping(output) { output in

@@ -89,6 +89,32 @@ public final class ReadPin: @unchecked Sendable {
         }
     }
 
+    /// Ends the pin off the caller's path: the `abortTransaction` of a `.transaction` pin
+    /// (a round trip that decides nothing once the answer is out) is sent from a serial
+    /// queue of its own, after which the session is destroyed and its client goes back to
+    /// the pool. Only after the reads are done: cursors still open fail on their next batch.
+    /// `waitForDeferredEnds()` waits for every one sent so far (the CLI does before it
+    /// exits, so no transaction is left for the server to time out).
+    package func finishInBackground() {
+        guard session != nil else { return finish() }
+        Self.deferredEnds.async(group: Self.pendingEnds) { self.finish() }
+    }
+
+    private static let deferredEnds = DispatchQueue(label: "strata.read-pin.ends")
+    private static let pendingEnds = DispatchGroup()
+
+    /// Runs `body` with the ends held back (for tests: what a caller sees before they go).
+    package static func holdingDeferredEnds<T>(_ body: () throws -> T) rethrows -> T {
+        deferredEnds.suspend()
+        defer { deferredEnds.resume() }
+        return try body()
+    }
+
+    /// Waits until every pin ended by `finishInBackground()` so far has ended.
+    package static func waitForDeferredEnds() {
+        pendingEnds.wait()
+    }
+
     /// Runs `body` holding the lock every use of the pin's client and session holds.
     func serialized<T>(_ body: (inout Bool) throws -> T) rethrows -> T {
         try finished.withLock { try body(&$0) }
