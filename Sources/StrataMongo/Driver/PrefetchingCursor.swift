@@ -2,25 +2,56 @@ import Foundation
 import StrataBSON
 import Synchronization
 
-/// A cursor read ahead on a thread of its own: the cursor is opened, iterated and
-/// closed on that thread only, and its documents handed over in chunks, so the next
-/// batch is requested (and decoded into Swift values) while the caller is still
-/// working on the last one. At most `ahead` chunks wait, so memory stays bounded when
-/// the caller is slower than the server. Closing early (`close()`, or dropping the
-/// last reference) stops the reader and waits for it to let go of the cursor.
+/// A cursor read ahead on a thread of its own: the first chunk is read on the caller's
+/// thread (which would wait for it anyway); when the cursor ends within it — a selective
+/// query's usual case — no thread is started at all. Otherwise the open cursor moves to
+/// a reading thread, which iterates and closes it there only, handing its documents
+/// over in chunks, so the next batch is requested (and decoded into Swift values) while
+/// the caller is still working on the last one. At most `ahead` chunks wait, so memory
+/// stays bounded when the caller is slower than the server. Closing early (`close()`,
+/// or dropping the last reference) stops the reader and waits for it to let go of the
+/// cursor.
 package final class PrefetchingCursor {
     private let state: State
     private var current: [Document] = []
     private var index = 0
 
-    /// `open` runs on the reading thread.
-    package init(chunkSize: Int = 500, ahead: Int = 4, _ open: @escaping @Sendable () throws -> MongoCursor) {
+    /// `open` runs on the caller's thread, which reads the first chunk too; with
+    /// `firstChunkHere: false`, both on the reading thread (cursors opened side by side,
+    /// whose first batches the server then works on at once).
+    package init(chunkSize: Int = 500, ahead: Int = 4, firstChunkHere: Bool = true,
+                 _ open: @escaping @Sendable () throws -> MongoCursor) {
         let state = State(ahead: max(1, ahead))
         self.state = state
         let size = max(1, chunkSize)
-        let thread = Thread {
-            state.read(chunkSize: size, open)
+        guard firstChunkHere else {
+            Self.startReader(state, chunkSize: size, open)
+            return
         }
+        do {
+            let cursor = try open()
+            var first: [Document] = []
+            while first.count < size, let d = try cursor.nextDocument() { first.append(d) }
+            current = first
+            if first.count < size {
+                state.finish(bytes: cursor.bytesReceived, failure: nil)
+                return
+            }
+            // Handed over whole: from here on only the reading thread touches it.
+            let handoff = Mutex<MongoCursor?>(cursor)
+            Self.startReader(state, chunkSize: size) {
+                guard let cursor = handoff.withLock({ $0.take() }) else {
+                    throw MongoError(kind: .client, message: "the cursor was handed to its reading thread twice")
+                }
+                return cursor
+            }
+        } catch {
+            state.finish(bytes: 0, failure: error)
+        }
+    }
+
+    private static func startReader(_ state: State, chunkSize: Int, _ open: @escaping @Sendable () throws -> MongoCursor) {
+        let thread = Thread { state.read(chunkSize: chunkSize, open) }
         thread.stackSize = 4 << 20
         thread.start()
     }
@@ -71,6 +102,17 @@ package final class PrefetchingCursor {
             free = DispatchSemaphore(value: 0)
             for _ in 0..<ahead { free.signal() }
             reading.enter()
+        }
+
+        /// The end, reached without a reading thread (or before one could start).
+        func finish(bytes: Int, failure: Error?) {
+            chunks.withLock { c in
+                c.received = bytes
+                c.failure = failure
+                c.finished = true
+            }
+            ready.signal()
+            reading.leave()
         }
 
         func read(chunkSize: Int, _ open: () throws -> MongoCursor) {
