@@ -25,6 +25,13 @@ package struct BenchHotPath: Sendable {
         package var directP90Ms: Double
         /// strata's median over the direct query's.
         package var ratio: Double
+        /// The two commands strata cannot do without, sent bare from the same process: the
+        /// look for unknown versions (a `find` hinted to `Lens.unknownVersionIndex`) and the
+        /// branch's `find` on the mixed collection — no planning, upgrading or pinning. Its
+        /// ratio to the direct query bounds what any planner could reach here. nil when the
+        /// collection lacks the index.
+        package var floorMedianMs: Double?
+        package var floorRatio: Double?
         package var readMechanism: String
         package var branches: Int
         /// Commands strata sent per call (its own pool's command monitoring).
@@ -63,7 +70,12 @@ package struct BenchHotPath: Sendable {
             try body()
             return (clock.now - t) / .milliseconds(1)
         }
-        var strata: [Double] = [], direct: [Double] = []
+        var strata: [Double] = [], direct: [Double] = [], floor: [Double] = []
+        let plainMixed = database.collection(mixed.name)
+        let unknownIndex = try plainMixed.listIndexes().first { index in
+            index["partialFilterExpression"].map { ExtendedJSON.string($0, mode: .canonical) }
+                == ExtendedJSON.string(.document(lens.unknownVersionIndex.partialFilter), mode: .canonical)
+        }?["name"]?.stringValue
         var statistics: QueryRunner.Statistics?
         var commands = 0
         var lastCommands: [String] = []
@@ -74,6 +86,9 @@ package struct BenchHotPath: Sendable {
             let s = try time {
                 statistics = try collection.aggregate(try ParsedQuery(QuerySpec(collection: mixed.name, pipeline: p))) { got.append($0); return true }
             }
+            // The read transaction's end, sent off the call's path, is over before the direct
+            // query is timed (and is counted among strata's commands).
+            QueryRunner.waitForDeferredReadEnds()
             let sentCommands = monitor.startedCommands.map(\.commandName)
             let sent = sentCommands.count
             lastCommands = sentCommands
@@ -82,14 +97,25 @@ package struct BenchHotPath: Sendable {
             if let difference = ResultComparison.difference(got, want, pipeline: p) {
                 throw StrataError(.evaluation, "hot path: strata's answer differs from the migrated copy's for \(ExtendedJSON.string(.array(p))): \(difference)")
             }
-            if i >= warmup { strata.append(s); direct.append(d); commands += sent }
+            var f: Double?
+            if let unknownIndex {
+                let look = FindOptions(projection: ["_id": 1], limit: 1, hint: .string(unknownIndex))
+                f = try time {
+                    _ = try plainMixed.find(lens.unknownVersionIndex.partialFilter, options: look).nextDocument()
+                    guard case .document(let match)? = p[0].documentValue?["$match"] else { return }
+                    _ = Array(try plainMixed.find(match))
+                }
+            }
+            if i >= warmup { strata.append(s); direct.append(d); commands += sent; if let f { floor.append(f) } }
         }
         func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
         func p90(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.isEmpty ? 0 : s[min(s.count - 1, Int(Double(s.count) * 0.9))] }
         let sm = median(strata), dm = median(direct)
         return Result(collection: mixed.namespace, documents: preparation.documents, calls: calls, warmup: warmup,
                       strataMedianMs: sm, strataP90Ms: p90(strata), directMedianMs: dm, directP90Ms: p90(direct),
-                      ratio: dm > 0 ? sm / dm : 0, readMechanism: statistics?.readMechanism?.rawValue ?? "-",
+                      ratio: dm > 0 ? sm / dm : 0,
+                      floorMedianMs: floor.isEmpty ? nil : median(floor),
+                      floorRatio: floor.isEmpty || dm == 0 ? nil : median(floor) / dm, readMechanism: statistics?.readMechanism?.rawValue ?? "-",
                       branches: statistics?.branchesRun ?? 0, commandsPerCall: calls > 0 ? Double(commands) / Double(calls) : 0,
                       commandsOfLastCall: lastCommands)
     }
