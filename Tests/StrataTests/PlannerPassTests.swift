@@ -124,6 +124,7 @@ final class PlannerPassTests: XCTestCase {
         if !d.withSumWidths.isEmpty {
             s["withSumWidths"] = .array(d.withSumWidths.map { .array($0.branches.map { .document($0.explainDocument) }) })
         }
+        if d.streamedMerge { s["streamedMerge"] = true }
         if let sort = d.mergeSort { s["mergeSort"] = sort.bson }
         if let i = d.oneFetch { s["oneFetch"] = .int32(Int32(i)) }
         if !d.facets.isEmpty { s["facets"] = .document(Document(d.facets.map { ($0.name, .document($0.plan.explainDocument)) })) }

@@ -45,6 +45,10 @@ public struct QueryRunner: Sendable {
         /// (`QueryRunner.waitForDeferredReadEnds()` waits for those sent). It decides
         /// nothing once the reads are done, and costs a round trip. false: before returning.
         public var endReadsInBackground = true
+        /// Merge partial groups as sorted streams where the plan asks the branches for
+        /// sorted groups (`QueryPlan.PartialGroups.streamedMerge`: memory for one group per
+        /// branch). false: every group in a hash table (`GroupMerger`), the same answer.
+        public var streamedGroupMerge = true
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
                     profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
                     planWithLensIndexes: Bool = false, sampleSeed: UInt64? = nil, telemetry: Telemetry = Telemetry()) {
@@ -74,6 +78,11 @@ public struct QueryRunner: Sendable {
         public var unknownVersionProbe: String?
         /// Partial-group runs repeated with `$sum` input types (see `QueryPlan.withSumWidths`).
         public var rerunsForSumTypes = 0
+        /// Partial groups merged as sorted streams (`QueryPlan.PartialGroups.streamedMerge`).
+        public var streamedGroupMerges = 0
+        /// Streamed merges run again by hash: a branch's rows were not in the order
+        /// `$sort: {_id: 1}` promises (`StreamedGroupMerger.Failure.outOfOrder`).
+        public var hashMergesAfterUnorderedKeys = 0
         /// How the reads were pinned.
         public var readMechanism: ReadMechanism?
         /// Times the query started again at a fresh snapshot (the server lost the last).
@@ -511,6 +520,12 @@ final class QueryExecution {
     // MARK: partial groups
 
     func runPartialGroups(_ plan: QueryPlan.PartialGroups, output: (Document) throws -> Bool) throws {
+        if plan.streamedMerge && options.streamedGroupMerge { return try runStreamedPartialGroups(plan, output: output) }
+        try runHashedPartialGroups(plan, output: output)
+    }
+
+    /// The partial groups of every branch merged in a hash table (`GroupMerger`).
+    func runHashedPartialGroups(_ plan: QueryPlan.PartialGroups, output: (Document) throws -> Bool) throws {
         let merger = plan.split.makeMerger()
         for branch in plan.branches {
             switch branch.command {
@@ -525,18 +540,8 @@ final class QueryExecution {
                     try merger.add(partial)
                 }
                 statistics.bytesReceived += cursor.bytesReceived
-            case .documents(let pipeline):
-                statistics.branchesRun += 1
-                let cursor = try openDocuments(pipeline)
-                var partials: [Document] = []
-                let stream = try swiftPipeline(branch.swiftStages, at: Location(path: "branch v\(branch.versions.map(String.init).joined(separator: ","))"))
-                    .makeStream { partials.append($0); return true }
-                while let doc = try nextUpgraded(cursor) {
-                    if try !stream.push(doc) { break }
-                }
-                try stream.finish()
-                statistics.bytesReceived += cursor.bytesReceived
-                for p in partials {
+            case .documents:
+                for p in try swiftPartialGroups(branch) {
                     statistics.partialGroups += 1
                     try merger.add(p)
                 }
@@ -545,9 +550,115 @@ final class QueryExecution {
         let groups = try merger.finish()
         if merger.sumTypeAmbiguous, let exact = plan.withSumWidths.first {
             statistics.rerunsForSumTypes += 1
-            return try runPartialGroups(exact, output: output)
+            return try runHashedPartialGroups(exact, output: output)
         }
         try runMergerStages(plan.mergerStages, over: groups, output: output)
+    }
+
+    /// Partial rows in the order `{$sort: {_id: 1}}` gives them (`StreamedGroupMerger.sortPattern`;
+    /// stable: rows with equal sort keys keep their order).
+    static func sortedByKey(_ rows: [Document]) throws -> [Document] {
+        let pattern = StreamedGroupMerger.sortPattern
+        return try rows.enumerated().map { (key: try StreamedGroupMerger.sortKey($0.element), offset: $0.offset, row: $0.element) }
+            .sorted { a, b in
+                let c = pattern.compare(a.key, b.key)
+                return c != 0 ? c < 0 : a.offset < b.offset
+            }.map(\.row)
+    }
+
+    /// A `.documents` branch's partial groups, computed in Swift over its upgraded documents.
+    func swiftPartialGroups(_ branch: Branch) throws -> [Document] {
+        guard case .documents(let pipeline) = branch.command else { return [] }
+        statistics.branchesRun += 1
+        let cursor = try openDocuments(pipeline)
+        var partials: [Document] = []
+        let stream = try swiftPipeline(branch.swiftStages, at: Location(path: "branch v\(branch.versions.map(String.init).joined(separator: ","))"))
+            .makeStream { partials.append($0); return true }
+        while let doc = try nextUpgraded(cursor) {
+            if try !stream.push(doc) { break }
+        }
+        try stream.finish()
+        statistics.bytesReceived += cursor.bytesReceived
+        return partials
+    }
+
+    /// The branches' partial groups, each sorted by key (on the server; in Swift for a
+    /// `.documents` branch), merged as streams (`StreamedGroupMerger`): one group per
+    /// branch in memory. The groups go through the merger stages as they are merged.
+    ///
+    /// `skip`: outputs the caller already has from an earlier run of the same merge (the
+    /// merge order is the sort-key order, the same in every run). A group whose `$sum` type
+    /// is ambiguous runs the merge again with widths, skipping what was delivered. A branch
+    /// whose rows are not in the order `$sort` promises (a server that sorts otherwise)
+    /// runs it again by hash when nothing was delivered, and is refused otherwise.
+    func runStreamedPartialGroups(_ plan: QueryPlan.PartialGroups, output: (Document) throws -> Bool, skip: Int = 0) throws {
+        statistics.streamedGroupMerges += 1
+        enum Source { case cursor(MongoCursor), rows([Document], Int) }
+        var sources: [Source] = []
+        for branch in plan.branches {
+            switch branch.command {
+            case .none: continue
+            case .aggregate(let pipeline) where branch.rawKey == nil:
+                statistics.branchesRun += 1
+                sources.append(.cursor(try collection.aggregate(pipeline, options: ["allowDiskUse": true])))
+            case .aggregate(let pipeline):
+                // keys from stored values: mapped to newest keys, then sorted here
+                statistics.branchesRun += 1
+                let cursor = try collection.aggregate(pipeline, options: ["allowDiskUse": true])
+                var rows: [Document] = []
+                while var row = try cursor.nextDocument() {
+                    row["_id"] = try branch.rawKey?.newestKey(row["_id"])
+                    rows.append(row)
+                }
+                statistics.bytesReceived += cursor.bytesReceived
+                statistics.partialGroups += rows.count
+                sources.append(.rows(try Self.sortedByKey(rows), 0))
+            case .documents:
+                let rows = try swiftPartialGroups(branch)
+                statistics.partialGroups += rows.count
+                sources.append(.rows(try Self.sortedByKey(rows), 0))
+            }
+        }
+        var delivered = 0
+        func deliver(_ d: Document) throws -> Bool {
+            delivered += 1
+            return delivered <= skip ? true : try output(d)
+        }
+        do {
+            try withoutActuallyEscaping(deliver) { deliver in
+                let stream = plan.mergerStages.isEmpty ? nil : try swiftPipeline(plan.mergerStages).makeStream(output: deliver)
+                try StreamedGroupMerger(split: plan.split).merge(streams: sources.count, next: { s in
+                    switch sources[s] {
+                    case .cursor(let cursor):
+                        guard let row = try cursor.nextDocument() else { return nil }
+                        statistics.partialGroups += 1
+                        return row
+                    case .rows(let rows, let i):
+                        guard i < rows.count else { return nil }
+                        sources[s] = .rows(rows, i + 1)
+                        return rows[i]
+                    }
+                }, emit: { group in
+                    try stream.map { try $0.push(group) } ?? deliver(group)
+                })
+                try stream?.finish()
+            }
+        } catch StreamedGroupMerger.Failure.sumTypeAmbiguous {
+            guard let exact = plan.withSumWidths.first else {
+                throw StrataError.evaluation("a streamed merge found an ambiguous $sum type and has no plan with widths to run again")
+            }
+            statistics.rerunsForSumTypes += 1
+            return try runStreamedPartialGroups(exact, output: output, skip: max(skip, delivered))
+        } catch let failure as StreamedGroupMerger.Failure {
+            guard skip == 0, delivered == 0 else {
+                throw StrataError.evaluation("\(failure): the server did not sort the partial groups as $sort does, and "
+                    + "\(delivered) results were already delivered, so the merge cannot start again by hash; "
+                    + "add a blocking stage such as $sort after the $group")
+            }
+            statistics.hashMergesAfterUnorderedKeys += 1
+            return try runHashedPartialGroups(plan, output: output)
+        }
+        for case .cursor(let c) in sources { statistics.bytesReceived += c.bytesReceived }
     }
 
     func runMergerStages(_ stages: [PipelineStage], over docs: [Document], output: (Document) throws -> Bool) throws {

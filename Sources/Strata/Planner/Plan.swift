@@ -32,6 +32,10 @@ public struct QueryPlan: Sendable {
         /// widest input type (zero or one plan). The runner runs it only when the merger
         /// finds a result type ambiguous (`GroupMerger.sumTypeAmbiguous`).
         public let withSumWidths: [PartialGroups]
+        /// The branches return their partial groups sorted by key and the merger merges
+        /// them as streams (`StreamedGroupMerger`), holding one group per branch
+        /// (`PlannerPass.sortedPartialGroups`).
+        public internal(set) var streamedMerge = false
     }
 
     /// Documents in record order (or merged from sorted streams), the pipeline in Swift.
@@ -148,7 +152,8 @@ extension QueryPlan {
             merger["pipeline"] = .array(f.mergerStages.map(\.bson))
         case .partialGroups(let p):
             d["shards"] = .array(p.branches.map { .document($0.explainDocument) })
-            merger["mergeGroups"] = .document(Document([("_id", p.group.key.bson)] + p.group.accumulators.map { ($0.name, $0.spec.bson) }))
+            merger[p.streamedMerge ? "mergeSortedGroups" : "mergeGroups"] =
+                .document(Document([("_id", p.group.key.bson)] + p.group.accumulators.map { ($0.name, $0.spec.bson) }))
             merger["pipeline"] = .array(p.mergerStages.map(\.bson))
         case .recordOrder(let r):
             d["shards"] = .array(r.branches.map { .document($0.explainDocument) })

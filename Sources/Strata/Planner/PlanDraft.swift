@@ -38,6 +38,8 @@ struct PlanDraft {
     var branches: [Branch] = []
     /// Partial groups: the same plan with `$sum` widths.
     var withSumWidths: [QueryPlan.PartialGroups] = []
+    /// Partial groups: the branches return them sorted by key, merged as streams.
+    var streamedMerge = false
     /// Record order: the unique sort the branches return their documents in.
     var mergeSort: SortPattern?
     /// Record order: the index of the one fetch over every version (`OneFetch`), which
@@ -62,7 +64,7 @@ struct PlanDraft {
     var partialGroups: QueryPlan.PartialGroups? {
         guard case .partialGroups(let b, let group, let split)? = choice else { return nil }
         return .init(branches: branches, group: group, split: split, mergerStages: group.post + stages[(b + 1)...],
-                     withSumWidths: withSumWidths)
+                     withSumWidths: withSumWidths, streamedMerge: streamedMerge)
     }
 
     /// The finished plan.

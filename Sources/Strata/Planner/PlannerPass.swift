@@ -22,6 +22,7 @@ extension Planner {
         .partialGroupBranches,
         .shareBranches,
         .sumWidths,
+        .sortedPartialGroups,
         .sampleBranches,
         .sortedStreams,
         .oneFetch,

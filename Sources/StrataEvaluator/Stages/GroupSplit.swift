@@ -87,31 +87,50 @@ package final class GroupMerger {
         if let j = index[key] { i = j } else {
             i = states.count
             index[key] = i
-            states.append(GroupState(id: id, accs: try split.group.accumulators.map {
-                try $0.1.makeAccumulator(groupId: id, variables: variables)
-            }))
+            states.append(try split.newState(id: id, variables: variables))
         }
-        for j in 0..<split.group.accumulators.count {
-            try states[i].accs[j].merge(split.builders[j](row))
-        }
-        for j in split.untrackedSums where GroupSplit.mayHaveOverflowed(row[GroupSplit.rowField(j, SumAccumulator.RowField.sum)]) {
-            overflowSuspects.append((i, j))
-        }
+        for j in try split.merge(row, into: &states[i]) { overflowSuspects.append((i, j)) }
     }
 
     /// The merged groups, in order of first appearance.
     package func finish() throws -> [Document] {
-        for (g, j) in overflowSuspects {
-            switch try states[g].accs[j].finalize() {
-            case .int64(let total)?: if Int32(exactly: total) != nil { sumTypeAmbiguous = true }
-            case .double?: sumTypeAmbiguous = true
-            default: break
-            }
+        for (g, j) in overflowSuspects where try GroupSplit.sumTypeIsAmbiguous(states[g], accumulator: j) {
+            sumTypeAmbiguous = true
         }
-        return try states.map { s in
-            var d: Document = ["_id": s.id ?? .null]
-            for (j, (name, _)) in split.group.accumulators.enumerated() { d.append(name, try s.accs[j].finalize() ?? .null) }
-            return d
+        return try states.map(split.finalize)
+    }
+}
+
+extension GroupSplit {
+    /// A group's fresh state: one accumulator per output field (`n` evaluated with `id`).
+    func newState(id: BSON, variables: Variables) throws -> GroupState {
+        GroupState(id: id, accs: try group.accumulators.map { try $0.1.makeAccumulator(groupId: id, variables: variables) })
+    }
+
+    /// Folds one partial row into `state`; returns the accumulators whose untracked partial
+    /// `$sum` may have overflowed (see `sumTypeIsAmbiguous`).
+    func merge(_ row: Document, into state: inout GroupState) throws -> [Int] {
+        for j in 0..<group.accumulators.count {
+            try state.accs[j].merge(builders[j](row))
         }
+        return untrackedSums.filter { GroupSplit.mayHaveOverflowed(row[GroupSplit.rowField($0, SumAccumulator.RowField.sum)]) }
+    }
+
+    /// Whether accumulator `j` of `state`, which merged a partial that may have overflowed,
+    /// ends with a type its partials cannot tell: back in int32's range after an int64
+    /// partial, or a double (which an int64 overflow would also give).
+    static func sumTypeIsAmbiguous(_ state: GroupState, accumulator j: Int) throws -> Bool {
+        switch try state.accs[j].finalize() {
+        case .int64(let total)?: return Int32(exactly: total) != nil
+        case .double?: return true
+        default: return false
+        }
+    }
+
+    /// The group's output row: `_id` and each accumulator's value (null for missing).
+    func finalize(_ s: GroupState) throws -> Document {
+        var d: Document = ["_id": s.id ?? .null]
+        for (j, (name, _)) in group.accumulators.enumerated() { d.append(name, try s.accs[j].finalize() ?? .null) }
+        return d
     }
 }
