@@ -50,6 +50,20 @@ package struct DoubleDoubleSum: Sendable, Equatable {
 
     package init() {}
     package init(sum: Double, addend: Double) { self.sum = sum; self.addend = addend; self.special = sum }
+    /// The exact state, as `Accumulator.partial()` carries it.
+    package init(sum: Double, addend: Double, special: Double) { self.sum = sum; self.addend = addend; self.special = special }
+
+    /// True when nothing was ever added (all three parts are +0, bit for bit).
+    package var isInitial: Bool { sum.bitPattern == 0 && addend.bitPattern == 0 && special.bitPattern == 0 }
+
+    /// Adds another compensated sum: its `sum` then its `addend` (as mongod merges partial
+    /// sums), and its plain `special` sum to this one's.
+    package mutating func add(_ other: DoubleDoubleSum) {
+        let s = special + other.special
+        addDouble(other.sum)
+        addDouble(other.addend)
+        special = s
+    }
 
     @inline(__always)
     static func fast2Sum(_ a: Double, _ b: Double) -> (Double, Double) {

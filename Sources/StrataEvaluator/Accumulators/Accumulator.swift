@@ -39,10 +39,96 @@ import StrataBSON
 /// names its partial fields; `GroupSplit` builds them for a whole `$group`.
 /// Double partial sums lose the slice's compensation term, so the last bits may differ from
 /// a single pass (mongod's own sharded merges ship it; public `$group` cannot).
+///
+/// **Exact partials** (`partial()`, for spilling a group's state to disk and reading it back):
+/// where the shapes above cannot carry an accumulator's whole state, `partial()` gives a
+/// document whose *first* field is `__exact`, a string naming the state's kind. No shape
+/// above is a document starting with `__exact` (`{sum, width}`, `{subTotal, count}`,
+/// `{count, mean, ...}`, `{v}`, `{output, sortFields}`), so `merge` tells them apart; merging
+/// an exact partial of another kind throws. (A *bare* `$first`/`$last` value that is a
+/// document starting with `__exact` would be misread; the planner always wraps them in `{v}`.)
+///
+/// | accumulator | `partial()` |
+/// |---|---|
+/// | `$sum`, `$count` | `{__exact: "sum", widest: <0 int, 1 long, 2 double, 3 decimal>, sum, addend, special: <doubles>, decimal: <decimal128>}` (the compensated total, its plain sum for NaN/∞, the decimal total); in constant mode `{__exact: "sum", constant: <the typed total>}` |
+/// | `$avg` | `{__exact: "avg", count: <long>, sum, addend, special, decimal, isDecimal: <bool>}` |
+/// | `$stdDevPop` / `$stdDevSamp` | `{__exact: "stdDev", count: <long>, mean, m2}` |
+/// | `$first` / `$last` | `{__exact: "first" / "last", seen: <bool>, v: <value, absent when missing>}` |
+/// | `$topN` family | `{__exact: "topBottom", entries: [{k: [<sort key>], o: <output>}]}` (the kept entries' computed sort keys and outputs, in arrival order: merging inserts them in that order) |
+/// | `$percentile` / `$median`, approximate | `{__exact: "tdigest", buffer: [<doubles>], centroids: [w0, m0, w1, m1, ...], n, negInf, posInf: <longs>, min, max}` |
+/// | all others | the plain shape above, which is already exact: `$min`/`$max` the value (missing when none), `$push`/`$concatArrays`/`$addToSet`/`$setUnion`/`$firstN`/`$lastN`/`$maxN`/`$minN` the kept items in their order, `$mergeObjects` the document, exact `$percentile` the values in input order (±∞ after them) |
+///
+/// Contract: for `a` built by `AccumulatorSpec.makeAccumulator` and a fresh `b` of the same
+/// spec, after `b.merge(a.partial())` `b` behaves exactly as `a` for whatever follows (same
+/// BSON types, bit-equal doubles and decimals, same order). Merging an empty accumulator's
+/// partial is a no-op. Merging a partial into a *non-empty* accumulator (partials of
+/// consecutive slices, in order) combines states. That is exact for the order-only
+/// accumulators and for sums whose partial totals are exact doubles (|total| < 2^53; decimals
+/// that need no rounding); otherwise it is as close as mongod's own merges, not bit-exact:
+/// a `$sum`/`$avg` total beyond 2^53 (int64 overflows, large longs) may end an ulp away (the
+/// compensated pair is not kept normalized, so its `sum` depends on the path), `$stdDev*` uses
+/// the parallel Welford formula, an approximate percentile re-compresses both digests'
+/// centroids (exact while neither has flushed, i.e. below 5000 values), and `$bottom`/`$bottomN`
+/// may keep another of several documents with *tied* sort keys (mongod's tie rule — evict the
+/// earliest tie, refuse an equal newcomer — cannot be reproduced from bounded slices).
 package protocol Accumulator: Sendable {
     mutating func accumulate(_ value: BSON?) throws
     mutating func merge(_ partial: BSON?) throws
     func finalize() throws -> BSON?
+    /// The whole state as a partial for `merge` (see "Exact partials" above).
+    func partial() throws -> BSON?
+}
+
+/// The `__exact` partial shape (see `Accumulator`).
+enum ExactPartial {
+    static let key = "__exact"
+
+    static func make(_ kind: String, _ fields: [(String, BSON)]) -> BSON {
+        .document(Document([(key, .string(kind))] + fields))
+    }
+
+    /// The fields of an exact partial of `kind`; nil when `p` is not an exact partial; throws
+    /// when it is one of another kind.
+    static func fields(_ p: BSON?, kind: String) throws -> Document? {
+        guard case .document(let d)? = p, let first = d.first, first.key == key else { return nil }
+        guard case .string(kind) = first.value else {
+            throw evalError("an exact partial state of \(show(first.value)) cannot be merged into a \(kind) accumulator")
+        }
+        return d
+    }
+
+    static func double(_ d: Document, _ k: String) throws -> Double {
+        guard case .double(let x)? = d[k] else { throw corrupt(d, k) }
+        return x
+    }
+
+    static func long(_ d: Document, _ k: String) throws -> Int64 {
+        guard case .int64(let x)? = d[k] else { throw corrupt(d, k) }
+        return x
+    }
+
+    static func bool(_ d: Document, _ k: String) throws -> Bool {
+        guard case .bool(let x)? = d[k] else { throw corrupt(d, k) }
+        return x
+    }
+
+    static func decimal(_ d: Document, _ k: String) throws -> Decimal128 {
+        guard case .decimal128(let x)? = d[k] else { throw corrupt(d, k) }
+        return x
+    }
+
+    static func corrupt(_ d: Document, _ k: String) -> StrataError {
+        evalError("exact partial state with a missing or mistyped '\(k)': \(show(.document(d)))")
+    }
+
+    /// A compensated sum as its three exact doubles.
+    static func sumFields(_ t: DoubleDoubleSum) -> [(String, BSON)] {
+        [("sum", .double(t.sum)), ("addend", .double(t.addend)), ("special", .double(t.special))]
+    }
+
+    static func sum(_ d: Document) throws -> DoubleDoubleSum {
+        DoubleDoubleSum(sum: try double(d, "sum"), addend: try double(d, "addend"), special: try double(d, "special"))
+    }
 }
 
 /// A parsed accumulator of `$group`/`$bucket`/`$bucketAuto`: `{$op: argument}` or, for the

@@ -44,7 +44,51 @@ package struct SumAccumulator: Accumulator {
         }
     }
 
+    package func partial() -> BSON? {
+        if constant { return ExactPartial.make(Self.exactKind, [("constant", constTotal)]) }
+        return ExactPartial.make(Self.exactKind, [("widest", .int32(Int32(state.widest.rawValue)))]
+            + ExactPartial.sumFields(state.total) + [("decimal", .decimal128(state.decimalTotal))])
+    }
+
+    static let exactKind = "sum"
+
+    /// True when the state is the initial one, bit for bit.
+    var isInitial: Bool {
+        if constant, case .int32(0) = constTotal { return true }
+        return !constant && state.widest == .int32 && state.total.isInitial
+            && state.decimalTotal == .zero  // Decimal128's == compares the encodings
+    }
+
+    mutating func mergeExact(_ d: Document) throws {
+        if let c = d["constant"] {
+            guard c.isNumber else { throw ExactPartial.corrupt(d, "constant") }
+            // Typed addition while both are constant (the same arithmetic as accumulating;
+            // adding to the initial int32 0 gives `c` itself); else the compensated sum.
+            if constant { try accumulate(c) } else { try state.add(c) }
+            return
+        }
+        guard let w = d["widest"]?.exactInt, let widest = NumericType(rawValue: Int(w)) else {
+            throw ExactPartial.corrupt(d, "widest")
+        }
+        var other = SumState()
+        other.widest = widest
+        other.total = try ExactPartial.sum(d)
+        other.decimalTotal = try ExactPartial.decimal(d, "decimal")
+        // An empty partial is a no-op (adding its zeros would renormalize the compensated pair).
+        if other.widest == .int32 && other.total.isInitial && other.decimalTotal == .zero { return }
+        if isInitial {
+            constant = false
+            state = other
+            return
+        }
+        try leaveConstant()
+        state.widest = max(state.widest, other.widest)
+        state.total.add(other.total)
+        state.decimalTotal = state.decimalTotal + other.decimalTotal
+    }
+
     package mutating func merge(_ p: BSON?) throws {
+        if let d = try ExactPartial.fields(p, kind: Self.exactKind) { try mergeExact(d); return }
         try leaveConstant()
         switch p {
         case .array(let parts)? where parts.count >= 3:
@@ -91,7 +135,28 @@ package struct AvgAccumulator: Accumulator {
         }
         count += 1
     }
+    package func partial() -> BSON? {
+        ExactPartial.make("avg", [("count", .int64(count))] + ExactPartial.sumFields(total)
+            + [("decimal", .decimal128(decimalTotal)), ("isDecimal", .bool(isDecimal))])
+    }
+
     package mutating func merge(_ p: BSON?) throws {
+        if let e = try ExactPartial.fields(p, kind: "avg") {
+            let c = try ExactPartial.long(e, "count")
+            let t = try ExactPartial.sum(e)
+            let dt = try ExactPartial.decimal(e, "decimal")
+            let isD = try ExactPartial.bool(e, "isDecimal")
+            // An empty partial is a no-op (adding its zeros would renormalize the compensated pair).
+            if c == 0 && t.isInitial && dt == .zero && !isD { return }
+            if count == 0 && total.isInitial && decimalTotal == .zero && !isDecimal {
+                total = t; decimalTotal = dt
+            } else {
+                total.add(t); decimalTotal = decimalTotal + dt
+            }
+            count += c
+            isDecimal = isDecimal || isD
+            return
+        }
         guard case .document(let d)? = p else {
             if BSON.isNullish(p) { return }
             throw evalError("$avg expects partial states of the form {subTotal, count}, found \(show(p))")
@@ -140,6 +205,8 @@ package struct MinMaxAccumulator: Accumulator {
         if isMax ? c > 0 : c < 0 { value = v }
     }
     package mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    /// The value kept (missing when none): merging it is accumulating it, ties keep the first.
+    package func partial() -> BSON? { value }
     package func finalize() -> BSON? { value ?? .null }
 }
 
@@ -153,19 +220,40 @@ package struct FirstAccumulator: Accumulator {
         if !seen { seen = true; value = v }
     }
     package mutating func merge(_ p: BSON?) throws {
+        if let e = try ExactPartial.fields(p, kind: "first") {
+            if try !seen && ExactPartial.bool(e, "seen") { seen = true; value = e[PartialField.value] }
+            return
+        }
         if seen { return }
         try accumulate(unwrapPartialValue(p))
     }
+    package func partial() -> BSON? { exactFirstLastPartial("first", seen: seen, value: value) }
     package func finalize() -> BSON? { value }
 }
 
 /// `$last`: the last value seen, missing included. Partial as `$first`.
 package struct LastAccumulator: Accumulator {
+    var seen = false
     var value: BSON?
     package init() {}
-    package mutating func accumulate(_ v: BSON?) throws { value = v }
-    package mutating func merge(_ p: BSON?) throws { value = unwrapPartialValue(p) }
+    package mutating func accumulate(_ v: BSON?) throws { seen = true; value = v }
+    package mutating func merge(_ p: BSON?) throws {
+        if let e = try ExactPartial.fields(p, kind: "last") {
+            if try ExactPartial.bool(e, "seen") { seen = true; value = e[FirstAccumulator.PartialField.value] }
+            return
+        }
+        seen = true
+        value = unwrapPartialValue(p)
+    }
+    package func partial() -> BSON? { exactFirstLastPartial("last", seen: seen, value: value) }
     package func finalize() -> BSON? { value }
+}
+
+/// `{__exact: kind, seen, v}` (`v` absent when the value is missing).
+func exactFirstLastPartial(_ kind: String, seen: Bool, value: BSON?) -> BSON {
+    var fields: [(String, BSON)] = [("seen", .bool(seen))]
+    if let value { fields.append((FirstAccumulator.PartialField.value, value)) }
+    return ExactPartial.make(kind, fields)
 }
 
 func unwrapPartialValue(_ p: BSON?) -> BSON? {
@@ -187,6 +275,7 @@ package struct PushAccumulator: Accumulator {
         }
         items += a
     }
+    package func partial() -> BSON? { .array(items) }
     package func finalize() -> BSON? { .array(items) }
 }
 
@@ -200,6 +289,7 @@ package struct ConcatArraysAccumulator: Accumulator {
         items += a
     }
     package mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    package func partial() -> BSON? { .array(items) }
     package func finalize() -> BSON? { .array(items) }
 }
 
@@ -220,6 +310,8 @@ package struct AddToSetAccumulator: Accumulator {
         }
         for x in a { try accumulate(x) }
     }
+    /// The distinct values in order of first appearance (the set is rebuilt from them).
+    package func partial() -> BSON? { .array(items) }
     package func finalize() -> BSON? { .array(items) }
 }
 
@@ -233,6 +325,7 @@ package struct SetUnionAccumulator: Accumulator {
         for x in a { try set.accumulate(x) }
     }
     package mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    package func partial() -> BSON? { set.partial() }
     package func finalize() -> BSON? { set.finalize() }
 }
 
@@ -249,6 +342,7 @@ package struct MergeObjectsAccumulator: Accumulator {
         for (k, x) in d { doc[k] = x }
     }
     package mutating func merge(_ p: BSON?) throws { try accumulate(p) }
+    package func partial() -> BSON? { .document(doc) }
     package func finalize() -> BSON? { .document(doc) }
 }
 
@@ -270,7 +364,18 @@ package struct StdDevAccumulator: Accumulator {
             m2 += delta * (x - mean)
         }
     }
+    package func partial() -> BSON? {
+        ExactPartial.make("stdDev", [("count", .int64(count)), ("mean", .double(mean)), ("m2", .double(m2))])
+    }
+
     package mutating func merge(_ p: BSON?) throws {
+        if let e = try ExactPartial.fields(p, kind: "stdDev") {
+            let c = try ExactPartial.long(e, "count"), pm = try ExactPartial.double(e, "mean"), pm2 = try ExactPartial.double(e, "m2")
+            if c == 0 { return }
+            if count == 0 { count = c; mean = pm; m2 = pm2; return }
+            combine(count: c, mean: pm, m2: pm2)
+            return
+        }
         guard case .document(let d)? = p, let c = d[PartialField.count].flatMap({ Numeric.coerceToLong($0) }) else {
             if BSON.isNullish(p) { return }
             throw evalError("standard deviation partial states must be {count, mean, m2}, found \(show(p))")
@@ -279,10 +384,15 @@ package struct StdDevAccumulator: Accumulator {
         let pm = d[PartialField.mean]?.doubleValue ?? 0
         var pm2 = d[PartialField.m2]?.doubleValue
         if pm2 == nil, let sd = d[PartialField.stdDevPop]?.doubleValue { pm2 = sd * sd * Double(c) }
+        combine(count: c, mean: pm, m2: pm2 ?? 0)
+    }
+
+    /// The parallel formula (Chan et al.).
+    mutating func combine(count c: Int64, mean pm: Double, m2 pm2: Double) {
         let delta = pm - mean
         let newCount = c + count
         mean = (Double(count) * mean + Double(c) * pm) / Double(newCount)
-        m2 += (pm2 ?? 0) + delta * delta * (Double(count) * Double(c) / Double(newCount))
+        m2 += pm2 + delta * delta * (Double(count) * Double(c) / Double(newCount))
         count = newCount
     }
     package func finalize() -> BSON? {

@@ -14,7 +14,11 @@ package struct TopBottomAccumulator: Accumulator {
     /// window) and answers with the first (top) or last (bottom) n in stable sort order — for
     /// `$bottom` ties go to the *last* seen, unlike the `$group` accumulator.
     let removable: Bool
-    var entries: [(key: [BSON], output: BSON)] = []
+    /// Sorted on `key`, equal keys in arrival order; `seq` numbers arrivals (a partial lists
+    /// the entries in arrival order: `$bottom`'s ties — the earliest is evicted first, yet an
+    /// equal newcomer is refused — make the result depend on it).
+    var entries: [(key: [BSON], output: BSON, seq: Int)] = []
+    var nextSeq = 0
 
     package init(pattern: SortPattern, n: Int, top: Bool, single: Bool) {
         self.init(pattern: pattern, n: n, top: top, single: single, removable: false)
@@ -28,8 +32,11 @@ package struct TopBottomAccumulator: Accumulator {
         guard case .document(let d)? = v else { return }
         let fields: [BSON?] = d[PartialField.sortFields]?.arrayValue?.map { Optional($0) } ?? []
         let padded = fields + [BSON?](repeating: nil, count: max(0, pattern.components.count - fields.count))
-        let key = try pattern.key(values: padded)
-        let output = d[PartialField.output] ?? .null
+        insert(key: try pattern.key(values: padded), output: d[PartialField.output] ?? .null)
+    }
+
+    /// Keeps `(key, output)` if it is among the n best, after the entries with equal keys.
+    mutating func insert(key: [BSON], output: BSON) {
         if entries.count == n && !removable {
             if top {
                 guard pattern.compare(entries[entries.count - 1].key, key) > 0 else { return }
@@ -45,10 +52,26 @@ package struct TopBottomAccumulator: Accumulator {
             let mid = (lo + hi) / 2
             if pattern.compare(entries[mid].key, key) <= 0 { lo = mid + 1 } else { hi = mid }
         }
-        entries.insert((key, output), at: lo)
+        entries.insert((key, output, nextSeq), at: lo)
+        nextSeq += 1
+    }
+
+    package func partial() -> BSON? {
+        let arrived = entries.sorted { $0.seq < $1.seq }
+        return ExactPartial.make("topBottom", [("entries", .array(arrived.map { .document(["k": .array($0.key), "o": $0.output]) }))])
     }
 
     package mutating func merge(_ p: BSON?) throws {
+        if let e = try ExactPartial.fields(p, kind: "topBottom") {
+            guard case .array(let items)? = e["entries"] else { throw ExactPartial.corrupt(e, "entries") }
+            for x in items {
+                guard case .document(let entry) = x, case .array(let key)? = entry["k"], let output = entry["o"] else {
+                    throw ExactPartial.corrupt(e, "entries")
+                }
+                insert(key: key, output: output)
+            }
+            return
+        }
         switch p {
         case .array(let items)?: for x in items { try accumulate(x) }
         case .document?: try accumulate(p)
@@ -81,6 +104,8 @@ package struct FirstLastNAccumulator: Accumulator {
         guard case .array(let a)? = p else { return }
         for x in a { try accumulate(x) }
     }
+    /// The kept items in order (missing already null): merging accumulates them again.
+    package func partial() -> BSON? { .array(items) }
     package func finalize() -> BSON? { .array(items) }
 }
 
@@ -112,5 +137,7 @@ package struct MinMaxNAccumulator: Accumulator {
         guard case .array(let a)? = p else { return }
         for x in a { try accumulate(x) }
     }
+    /// The kept items, best first: merging accumulates them again.
+    package func partial() -> BSON? { .array(items) }
     package func finalize() -> BSON? { .array(items) }
 }

@@ -328,6 +328,43 @@ struct TDigest: Sendable {
     }
 }
 
+extension TDigest {
+    /// True when nothing was added.
+    var isInitial: Bool {
+        buffer.isEmpty && centroids.isEmpty && n == 0 && negInf == 0 && posInf == 0
+            && minValue == TDigest().minValue && maxValue == TDigest().maxValue
+    }
+
+    /// Folds in another digest: taken as is when this one is empty; otherwise both digests'
+    /// centroids are re-compressed together (approximate, as any digest merge) and the other's
+    /// buffered values are added in order (exact while neither digest has flushed).
+    mutating func combine(_ other: TDigest) {
+        if isInitial { self = other; return }
+        negInf += other.negInf
+        posInf += other.posInf
+        if !other.centroids.isEmpty {
+            n += other.n
+            minValue = Swift.min(minValue, other.minValue)
+            maxValue = Swift.max(maxValue, other.maxValue)
+            let all = (centroids + other.centroids).enumerated()
+                .sorted { ($0.element.mean, $0.offset) < ($1.element.mean, $1.offset) }.map(\.element)
+            let total = Double(n)
+            var out: [Centroid] = []
+            var w: Int64 = 0
+            var i = 0
+            while i < all.count {
+                var cur = all[i]; i += 1
+                let q = total * TDigest.k2Limit(Double(w) / total, TDigest.delta)
+                while i < all.count && Double(w) + cur.weight + all[i].weight <= q { cur.absorb(all[i]); i += 1 }
+                out.append(cur)
+                w += Int64(cur.weight)
+            }
+            centroids = out
+        }
+        for x in other.buffer { add(x) }
+    }
+}
+
 extension TDigest.Centroid {
     /// Combines two centroids, interpolating from the heavier one (as mongod does).
     mutating func absorb(_ other: TDigest.Centroid) {
@@ -357,7 +394,46 @@ package struct PercentileAccumulator: Accumulator {
         if options.method == .approximate { digest.add(d) } else { sample.add(d) }
     }
 
+    package func partial() -> BSON? {
+        if options.method == .approximate {
+            let d = digest
+            return ExactPartial.make("tdigest", [
+                ("buffer", .array(d.buffer.map { .double($0) })),
+                ("centroids", .array(d.centroids.flatMap { [BSON.double($0.weight), .double($0.mean)] })),
+                ("n", .int64(d.n)), ("negInf", .int64(d.negInf)), ("posInf", .int64(d.posInf)),
+                ("min", .double(d.minValue)), ("max", .double(d.maxValue)),
+            ])
+        }
+        // The values in input order, then the infinities (counted apart, so their place does not matter).
+        var items = sample.values.map { BSON.double($0) }
+        items += Array(repeating: .double(-.infinity), count: sample.negInf)
+        items += Array(repeating: .double(.infinity), count: sample.posInf)
+        return .array(items)
+    }
+
+    mutating func mergeExactDigest(_ e: Document) throws {
+        func doubles(_ k: String) throws -> [Double] {
+            guard case .array(let a)? = e[k] else { throw ExactPartial.corrupt(e, k) }
+            return try a.map { guard case .double(let x) = $0 else { throw ExactPartial.corrupt(e, k) }; return x }
+        }
+        var other = TDigest()
+        other.buffer = try doubles("buffer")
+        let flat = try doubles("centroids")
+        guard flat.count % 2 == 0 else { throw ExactPartial.corrupt(e, "centroids") }
+        other.centroids = stride(from: 0, to: flat.count, by: 2).map { TDigest.Centroid(weight: flat[$0], mean: flat[$0 + 1]) }
+        other.n = try ExactPartial.long(e, "n")
+        other.negInf = try ExactPartial.long(e, "negInf")
+        other.posInf = try ExactPartial.long(e, "posInf")
+        other.minValue = try ExactPartial.double(e, "min")
+        other.maxValue = try ExactPartial.double(e, "max")
+        digest.combine(other)
+    }
+
     package mutating func merge(_ p: BSON?) throws {
+        if options.method == .approximate, let e = try ExactPartial.fields(p, kind: "tdigest") {
+            try mergeExactDigest(e)
+            return
+        }
         guard let p else { return }
         guard case .array(let items) = p else {
             if p == .null { return }
