@@ -32,3 +32,22 @@ package func readLength(_ b: OpaquePointer) -> UInt32 {
     guard let data = bson_get_data(b) else { return 0 }
     return UInt32(data[0]) | UInt32(data[1]) << 8 | UInt32(data[2]) << 16 | UInt32(data[3]) << 24
 }
+
+extension BSONBuffer {
+    /// The encoded document's bytes, for the duration of `body`.
+    package func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        guard let data = bson_get_data(pointer) else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: data, count: byteCount))
+    }
+
+    /// Decodes one encoded document (its length prefix first); nil when the bytes are not
+    /// a structurally valid BSON document.
+    package static func document(fromBytes bytes: UnsafeRawBufferPointer) -> Document? {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+              let b = bson_new_from_data(base, bytes.count) else { return nil }
+        let buffer = BSONBuffer(owning: b)
+        var offset = 0
+        guard bson_validate(buffer.pointer, BSON_VALIDATE_NONE, &offset) else { return nil }
+        return buffer.document
+    }
+}

@@ -70,15 +70,51 @@ struct ConsistencyOptions: ParsableArguments {
     }
 }
 
+/// `--max-memory` and `--spill-dir`: what a query's blocking work in Swift may hold
+/// before it spills sorted runs to temporary files.
+struct MemoryOptions: ParsableArguments {
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
+        "What the query's work in Swift may hold (merging partial groups, $group, $sort, $bucket) before it spills sorted runs to temporary files, merged back in order: a size such as 256MB, 1GB or 500000 (bytes), or unlimited.",
+        valueName: "size"))
+    var maxMemory: String = "256MB"
+
+    @Option(name: .customLong("spill-dir"), help: ArgumentHelp(
+        "Where spill files go (a private directory per operator, removed after the query, after an error and on Ctrl-C; one a crash leaves is removed by the next strata run). Default: $TMPDIR, else /tmp.",
+        valueName: "dir"))
+    var spillDirectory: String?
+
+    /// The budget in bytes; nil: unlimited.
+    var bytes: Int? { maxMemory.lowercased() == "unlimited" ? nil : MemoryBudget.parseSize(maxMemory) }
+
+    func validate() throws {
+        if maxMemory.lowercased() != "unlimited" && MemoryBudget.parseSize(maxMemory) == nil {
+            throw ValidationError("--max-memory takes a size such as 256MB, 1GB or 500000 (bytes), or unlimited; got '\(maxMemory)'")
+        }
+        if let spillDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: spillDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--spill-dir: no such directory: \(spillDirectory)")
+            }
+        }
+    }
+
+    func apply(to options: inout QueryRunner.Options) {
+        options.maxMemoryBytes = bytes
+        options.spillDirectory = spillDirectory
+    }
+}
+
 extension SchemaOptions {
     /// The versioned collection a query reads, checked before anything connects.
     func versioned(_ collection: String, database: MongoDatabase, ignoreUnknownVersions: Bool,
-                   consistency: ConsistencyOptions, lens: Lens? = nil, sampleSeed: UInt64? = nil) throws -> VersionedCollection {
+                   consistency: ConsistencyOptions, lens: Lens? = nil, sampleSeed: UInt64? = nil,
+                   memory: MemoryOptions? = nil) throws -> VersionedCollection {
         var client = StrataClient(database: database, schemasDirectory: URL(fileURLWithPath: directory, isDirectory: true))
         client.options = QueryRunner.Options(ignoreUnknownVersions: ignoreUnknownVersions,
                                              warn: { ErrorReporter.printError("strata: \($0)") },
                                              consistency: consistency.consistency, readMechanism: consistency.readMechanism.forced,
                                              sampleSeed: sampleSeed, telemetry: CLILogging.telemetry)
+        memory?.apply(to: &client.options)
         if let lens { return try client.collection(lens: lens) }
         return try client.collection(collection)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataBSON
+import StrataEvaluator
 import StrataLibBSON
 
 /// `strata run`: one logical pipeline over every version of a collection.
@@ -41,6 +42,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var schemas: SchemaOptions
     @OptionGroup var consistency: ConsistencyOptions
+    @OptionGroup var memory: MemoryOptions
 
     @Option(help: ArgumentHelp("Output format.", valueName: OutputFormat.allCases.map(\.rawValue).joined(separator: "|")))
     var format: OutputFormat = .jsonl
@@ -57,6 +59,9 @@ struct RunCommand: ParsableCommand {
     var sampleSeed: UInt64?
 
     func run() throws {
+        // Spill files: removed on Ctrl-C; those of a crashed run removed now.
+        SpillDirectory.installSignalCleanup()
+        SpillDirectory.removeStale(base: memory.spillDirectory)
         let spec = try query.load()
         // The lens and the query are loaded and parsed once, before anything connects;
         // the plan is made once, with the server's indexes.
@@ -66,7 +71,7 @@ struct RunCommand: ParsableCommand {
             // A pipeline ending in $out/$merge writes its results: the summary is the output.
             let summary = try connection.resolve().run { db in
                 try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
-                                      consistency: consistency, lens: lens).write(parsed)
+                                      consistency: consistency, lens: lens, memory: memory).write(parsed)
             }
             print(ExtendedJSON.string(summary.json, mode: canonical ? .canonical : .relaxed))
             return
@@ -74,7 +79,7 @@ struct RunCommand: ParsableCommand {
         let writer = OutputFormat.Writer(format, canonical: canonical)
         try connection.resolve().run { db in
             let collection = try schemas.versioned(spec.collection, database: db, ignoreUnknownVersions: ignoreUnknownVersions,
-                                                     consistency: consistency, lens: lens, sampleSeed: sampleSeed)
+                                                     consistency: consistency, lens: lens, sampleSeed: sampleSeed, memory: memory)
             try collection.aggregate(parsed) { doc in
                 writer.write(doc)
                 return true

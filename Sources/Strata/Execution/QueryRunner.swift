@@ -49,6 +49,13 @@ public struct QueryRunner: Sendable {
         /// sorted groups (`QueryPlan.PartialGroups.streamedMerge`: memory for one group per
         /// branch). false: every group in a hash table (`GroupMerger`), the same answer.
         public var streamedGroupMerge = true
+        /// What a query's blocking work in Swift may hold (the partial-group merge, `$group`,
+        /// `$sort`, `$bucket`) before it spills sorted runs to temporary files, merged back in
+        /// order; nil: no limit. `--max-memory`.
+        public var maxMemoryBytes: Int? = 256 * 1024 * 1024
+        /// Where spill files go (a private directory per operator, removed when it is done;
+        /// nil: `TMPDIR`, else /tmp).
+        public var spillDirectory: String?
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
                     profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
                     planWithLensIndexes: Bool = false, sampleSeed: UInt64? = nil, telemetry: Telemetry = Telemetry()) {
@@ -91,6 +98,9 @@ public struct QueryRunner: Sendable {
         public var upgradesByVersion: [Int: Int] = [:]
         /// The plan's strategy (`QueryPlan.mode`), once planned.
         public var mode: QueryPlan.Mode?
+        /// Sorted runs written to temporary files because the query's blocking work went
+        /// past `Options.maxMemoryBytes`.
+        public var spillRuns = 0
     }
 
     public let database: MongoDatabase
@@ -163,6 +173,7 @@ public struct QueryRunner: Sendable {
                 "collection": "\(lens.collection)", "error": "\(e)"])
             throw e
         }
+        execution.statistics.spillRuns = execution.memory?.runsWritten ?? 0
         let s = execution.statistics
         let strategy = s.mode?.rawValue ?? "none"
         telemetry.timer(StrataMetrics.queryDuration, [("collection", lens.collection), ("strategy", strategy)])
@@ -448,7 +459,14 @@ final class QueryExecution {
         return joins
     }
 
-    var executionContext: ExecutionContext { joins.context() }
+    var executionContext: ExecutionContext {
+        var context = joins.context()
+        context.memory = memory
+        return context
+    }
+
+    /// The query's memory budget (`Options.maxMemoryBytes`), shared by its operators.
+    lazy var memory: MemoryBudget? = options.maxMemoryBytes.map { MemoryBudget(limitBytes: $0, spillBase: options.spillDirectory) }
 
     func swiftPipeline(_ stages: [PipelineStage], at loc: Location = Location(path: "merger")) -> PipelineExecutor {
         PipelineExecutor(Pipeline(stages.map(\.parsed)), context: executionContext, location: loc)
@@ -526,7 +544,7 @@ final class QueryExecution {
 
     /// The partial groups of every branch merged in a hash table (`GroupMerger`).
     func runHashedPartialGroups(_ plan: QueryPlan.PartialGroups, output: (Document) throws -> Bool) throws {
-        let merger = plan.split.makeMerger()
+        let merger = plan.split.makeMerger(budget: memory)
         for branch in plan.branches {
             switch branch.command {
             case .none:

@@ -5,23 +5,29 @@ import StrataBSON
 struct GroupState {
     var id: BSON?
     var accs: [any Accumulator]
+    /// The partial-group merge: accumulators whose untracked partial `$sum` may have
+    /// overflowed (`GroupSplit.sumTypeIsAmbiguous`).
+    var suspectSums: [Int] = []
 }
 
 final class GroupOp: Op {
     let group: Group, next: Op, loc: Location, ctx: ExecutionContext
-    var groups: [GroupKey: Int] = [:]
-    var states: [GroupState] = []
+    let table: GroupTable
     let multiFieldId: [(String, Expr)]?
 
     init(_ g: Group, _ ctx: ExecutionContext, _ loc: Location, _ next: Op) {
         group = g; self.ctx = ctx; self.loc = loc; self.next = next
         if case .object(let fields) = g.id, fields.count > 1 { multiFieldId = fields } else { multiFieldId = nil }
+        let variables = ctx.variables
+        table = GroupTable(accumulators: g.accumulators.map(\.1), budget: ctx.memory, location: loc) { id in
+            try g.accumulators.map { try $0.1.makeAccumulator(groupId: id, variables: variables) }
+        }
     }
 
     override func push(_ doc: Document) throws -> Bool {
         try located(loc) {
             let ec = EvalContext(root: doc, variables: ctx.variables)
-            let key: GroupKey
+            let key: BSON
             let idValue: BSON?
             if let fields = multiFieldId {
                 // mongod keeps missing distinct from null and omits missing fields from _id
@@ -32,43 +38,42 @@ final class GroupOp: Op {
                     parts.append(v ?? .undefined)
                     if let v { out.append(k, v) }
                 }
-                key = GroupKey(.array(parts))
+                key = .array(parts)
                 idValue = .document(out)
             } else if case .object(let fields) = group.id, fields.count == 1 {
                 let v = try ec.eval(fields[0].1) ?? .null
-                key = GroupKey(v)
+                key = v
                 idValue = .document(Document([(fields[0].0, v)]))
             } else {
                 let v = try ec.eval(group.id) ?? .null
-                key = GroupKey(v)
+                key = v
                 idValue = v
             }
-            let index: Int
-            if let i = groups[key] { index = i } else {
-                index = states.count
-                groups[key] = index
-                states.append(GroupState(id: idValue, accs: try group.accumulators.map {
-                    try $0.1.makeAccumulator(groupId: idValue, variables: ctx.variables)
-                }))
-            }
-            for (j, (_, spec)) in group.accumulators.enumerated() {
-                try states[index].accs[j].accumulate(try spec.input(ec))
-            }
+            try accumulate(ec, key: key, id: idValue, accumulators: group.accumulators)
         }
         return true
     }
 
+    /// Feeds document `ec` to the group of `key` (made with `_id` `id` when new).
+    func accumulate(_ ec: EvalContext, key: BSON, id: BSON?, accumulators: [(String, AccumulatorSpec)]) throws {
+        var index = try table.group(key: key, id: id)
+        for (j, (_, spec)) in accumulators.enumerated() {
+            let input = try spec.input(ec)
+            // a spill empties the table: the group starts again (its slices merge in order)
+            if try table.kept(input, accumulator: j) { index = try table.group(key: key, id: id) }
+            try table.states[index].accs[j].accumulate(input)
+        }
+    }
+
     override func finish() throws {
-        for s in states {
+        try table.finish { s in
             var d = Document()
             d.append("_id", s.id ?? .null)
             for (j, (name, _)) in group.accumulators.enumerated() {
                 d.append(name, try located(loc) { try s.accs[j].finalize() } ?? .null)
             }
-            if try !next.push(d) { break }
+            return try next.push(d)
         }
-        states = []
-        groups = [:]
         try next.finish()
     }
 }
@@ -91,7 +96,7 @@ final class BucketOp: Op {
     init(_ b: Bucket, _ ctx: ExecutionContext, _ loc: Location, _ next: Op) {
         spec = b; self.ctx = ctx; self.loc = loc
         // group by the bucket's lower boundary (or the default), then sort by _id
-        let sort = SortOp(SortPattern(components: [.init(path: ["_id"], ascending: true)]), loc, next)
+        let sort = SortOp(SortPattern(components: [.init(path: ["_id"], ascending: true)]), loc, next, budget: ctx.memory)
         // the group's _id expression is unused: documents are assigned to buckets here
         group = GroupOp(Group(id: .literal(.null), accumulators: b.effectiveOutput), ctx, loc, sort)
     }
@@ -111,19 +116,8 @@ final class BucketOp: Op {
     }
     func groupPush(_ doc: Document, bucketId: BSON) throws -> Bool {
         try located(loc) {
-            let ec = EvalContext(root: doc, variables: ctx.variables)
-            let key = GroupKey(bucketId)
-            let index: Int
-            if let i = group.groups[key] { index = i } else {
-                index = group.states.count
-                group.groups[key] = index
-                group.states.append(GroupState(id: bucketId, accs: try spec.effectiveOutput.map {
-                    try $0.1.makeAccumulator(groupId: bucketId, variables: ctx.variables)
-                }))
-            }
-            for (j, (_, a)) in spec.effectiveOutput.enumerated() {
-                try group.states[index].accs[j].accumulate(try a.input(ec))
-            }
+            try group.accumulate(EvalContext(root: doc, variables: ctx.variables), key: bucketId, id: bucketId,
+                                 accumulators: spec.effectiveOutput)
         }
         return true
     }

@@ -40,6 +40,8 @@ package struct ExecutionContext: Sendable {
     /// Seeds `$sample` (with the stage's place): the same choice every run; nil: the
     /// system's random numbers.
     package var sampleSeed: UInt64?
+    /// What the query's blocking operators may hold before they spill to disk (nil: no limit).
+    package var memory: MemoryBudget?
 
     package init(variables: Variables = Variables(),
                 lookup: (@Sendable (LookupRequest) throws -> [Document])? = nil,
@@ -189,12 +191,12 @@ struct Builder {
         case .replaceRoot(let e, let n): return ReplaceRootOp(e, name: n, context, loc, next)
         case .unwind(let u): return UnwindOp(u, next)
         case .group(let g): return GroupOp(g, context, loc, next)
-        case .sort(let p): return SortOp(p, loc, next)
+        case .sort(let p): return SortOp(p, loc, next, budget: context.memory)
         case .skip(let n): return SkipOp(n, next)
         case .limit(let n): return LimitOp(n, next)
         case .count(let f): return CountOp(f, next)
         case .sortByCount(let e):
-            let sort = SortOp(SortPattern(components: [.init(path: ["count"], ascending: false)]), loc, next)
+            let sort = SortOp(SortPattern(components: [.init(path: ["count"], ascending: false)]), loc, next, budget: context.memory)
             return GroupOp(Group(id: e, accumulators: [("count", AccumulatorSpec(op: "$sum", argument: .literal(.int32(1))))]), context, loc, sort)
         case .bucket(let b): return BucketOp(b, context, loc, next)
         case .bucketAuto(let b): return BucketAutoOp(b, context, loc, next)

@@ -59,45 +59,60 @@ package struct GroupSplit: Sendable {
     }
 
     /// A merger for the partial rows.
-    package func makeMerger(variables: Variables = Variables()) -> GroupMerger {
-        GroupMerger(split: self, variables: variables)
+    package func makeMerger(variables: Variables = Variables(), budget: MemoryBudget? = nil) -> GroupMerger {
+        GroupMerger(split: self, variables: variables, budget: budget)
     }
 }
 
-/// Folds the rows of `GroupSplit.partialGroup` into the final `$group` rows.
+/// Folds the rows of `GroupSplit.partialGroup` into the final `$group` rows, in a
+/// `GroupTable` (which spills past the query's `MemoryBudget`).
 package final class GroupMerger {
     let split: GroupSplit
     let variables: Variables
-    var index: [GroupKey: Int] = [:]
-    var states: [GroupState] = []
-    /// (group, accumulator) pairs that merged a partial sum which may have overflowed.
-    var overflowSuspects: [(group: Int, accumulator: Int)] = []
+    let table: GroupTable
     /// Set by `finish()`: some untracked `$sum` result's type cannot be told from its
     /// partials (a slice overflowed, yet the total is back in range); run the split
     /// again with `trackSumWidth` for the exact type.
     package private(set) var sumTypeAmbiguous = false
 
-    init(split: GroupSplit, variables: Variables) { self.split = split; self.variables = variables }
+    init(split: GroupSplit, variables: Variables, budget: MemoryBudget?) {
+        self.split = split
+        self.variables = variables
+        table = GroupTable(accumulators: split.group.accumulators.map(\.1), budget: budget, location: Location(path: "merger")) { id in
+            try split.group.accumulators.map { try $0.1.makeAccumulator(groupId: id, variables: variables) }
+        }
+    }
 
     /// Adds one partial row (`{_id, __s0..., ...}`).
     package func add(_ row: Document) throws {
         let id = row["_id"] ?? .null
-        let key = GroupKey(id)
-        let i: Int
-        if let j = index[key] { i = j } else {
-            i = states.count
-            index[key] = i
-            states.append(try split.newState(id: id, variables: variables))
-        }
-        for j in try split.merge(row, into: &states[i]) { overflowSuspects.append((i, j)) }
+        var i = try table.group(key: id, id: id)
+        if try table.keptPartial(row) { i = try table.group(key: id, id: id) }
+        table.states[i].suspectSums += try split.merge(row, into: &table.states[i])
     }
 
-    /// The merged groups, in order of first appearance.
+    /// The merged groups: in order of first appearance, or in key order when the table spilled.
     package func finish() throws -> [Document] {
-        for (g, j) in overflowSuspects where try GroupSplit.sumTypeIsAmbiguous(states[g], accumulator: j) {
-            sumTypeAmbiguous = true
+        var out: [Document] = []
+        try finish { out.append($0); return true }
+        return out
+    }
+
+    /// The merged groups to `emit` (false: stop); `sumTypeAmbiguous` is final once it returns.
+    /// Without untracked sums the groups go out as they are finalized; with them they are
+    /// kept until every group's type is known (the caller runs again when one is ambiguous).
+    package func finish(emit: (Document) throws -> Bool) throws {
+        if split.untrackedSums.isEmpty {
+            try table.finish { try emit(try split.finalize($0)) }
+            return
         }
-        return try states.map(split.finalize)
+        var groups: [Document] = []
+        try table.finish { s in
+            for j in s.suspectSums where try GroupSplit.sumTypeIsAmbiguous(s, accumulator: j) { sumTypeAmbiguous = true }
+            groups.append(try split.finalize(s))
+            return true
+        }
+        for g in groups { if try !emit(g) { return } }
     }
 }
 
