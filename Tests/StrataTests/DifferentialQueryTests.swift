@@ -76,11 +76,23 @@ final class DifferentialQueryTests: XCTestCase {
     /// `profile` nil: the server's own (SecantusDB's streams unindexed filters into Swift);
     /// `.mongod` makes the same queries run their translated filters and partial groups
     /// on the server, as they do on a real mongod.
-    func check(_ dataset: String, dist: String?, profile: ServerProfile? = nil) throws {
-        let suffix = profile.map { "_" + $0.name.lowercased() } ?? ""
+    /// `spillBudget`: run every query with that memory budget, its spill files in a
+    /// private folder, which must be empty after each query; some query must spill.
+    func check(_ dataset: String, dist: String?, profile: ServerProfile? = nil, spillBudget: Int? = nil) throws {
+        let suffix = (profile.map { "_" + $0.name.lowercased() } ?? "") + (spillBudget == nil ? "" : "_spill")
         let db = try Self.load(dataset, dist: dist, database: "diff_\(dataset)_\((dist ?? "default").replacingOccurrences(of: ",", with: "_"))\(suffix)")
+        var options = QueryRunner.Options(profile: profile)
+        let spillBase = FileManager.default.temporaryDirectory.appendingPathComponent("strata-diff-spill-\(UUID().uuidString)").path
+        if let spillBudget {
+            try FileManager.default.createDirectory(atPath: spillBase, withIntermediateDirectories: true)
+            options.maxMemoryBytes = spillBudget
+            options.spillDirectory = spillBase
+            options.minimumSpillRunBytes = 4096
+        }
+        defer { try? FileManager.default.removeItem(atPath: spillBase) }
+        var spilled: [String] = []
         let client = StrataClient(database: db, schemasDirectory: Self.root.appendingPathComponent("schemas"),
-                                  options: QueryRunner.Options(profile: profile))
+                                  options: options)
         let collection = try client.collection(dataset)
         let queries = try Self.queries(for: dataset)
         XCTAssertGreaterThan(queries.count, 10)
@@ -96,10 +108,16 @@ final class DifferentialQueryTests: XCTestCase {
                 continue
             }
             let want = try db.collection(dataset + "_truth").aggregateAll(Self.onTruth(spec.pipeline, dataset: dataset))
-            let got: [Document]
-            do { got = try collection.aggregate(spec.pipeline) } catch {
+            var got: [Document] = []
+            do {
+                let statistics = try collection.aggregate(try ParsedQuery(spec)) { got.append($0); return true }
+                if statistics.spillRuns > 0 { spilled.append(file) }
+            } catch {
                 failures.append("\(file) [\(dist ?? "default")]: strata failed: \(error)")
                 continue
+            }
+            if spillBudget != nil, let left = try? FileManager.default.contentsOfDirectory(atPath: spillBase), !left.isEmpty {
+                failures.append("\(file): spill files left behind: \(left)")
             }
             if let d = ResultComparison.difference(got, want, pipeline: spec.pipeline) {
                 failures.append("\(file) [\(dist ?? "default")]: \(d)")
@@ -108,6 +126,7 @@ final class DifferentialQueryTests: XCTestCase {
                 .map { "\(file) [\(dist ?? "default")]: \($0)" }
         }
         XCTAssert(failures.isEmpty, "\(failures.count) queries differ:\n" + failures.joined(separator: "\n"))
+        if spillBudget != nil { XCTAssertFalse(spilled.isEmpty, "some query of the catalog spilled") }
     }
 
     /// A catalog query ending in `$out`/`$merge`: strata's run over the mixed collection
@@ -168,4 +187,8 @@ final class DifferentialQueryTests: XCTestCase {
     func testUsersAsOnMongod() throws { try check("users", dist: nil, profile: .mongod) }
     func testDevicesAsOnMongod() throws { try check("devices", dist: nil, profile: .mongod) }
     func testEventsAsOnMongod() throws { try check("events", dist: "30,30,0,40", profile: .mongod) }
+
+    // A budget so small that every blocking stage spills (4 KB runs, compacted past 32): the same answers.
+    func testEventsSpilling() throws { try check("events", dist: nil, spillBudget: 1) }
+    func testDevicesSpilling() throws { try check("devices", dist: nil, spillBudget: 1) }
 }

@@ -72,9 +72,14 @@ final class StreamedGroupMergeTests: XCTestCase {
         return db
     }
 
-    func run(_ db: MongoDatabase, _ pipeline: [BSON], streamed: Bool = true) throws -> ([Document], QueryRunner.Statistics) {
+    func run(_ db: MongoDatabase, _ pipeline: [BSON], streamed: Bool = true, spillBase: String? = nil) throws -> ([Document], QueryRunner.Statistics) {
         var options = QueryRunner.Options(profile: .mongod)
         options.streamedGroupMerge = streamed
+        if let spillBase {
+            options.maxMemoryBytes = 1
+            options.minimumSpillRunBytes = 1024
+            options.spillDirectory = spillBase
+        }
         let runner = QueryRunner(database: db, lens: try lens(), options: options)
         var out: [Document] = []
         let statistics = try runner.run(QuerySpec(collection: "events", pipeline: pipeline)) { out.append($0); return true }
@@ -96,6 +101,21 @@ final class StreamedGroupMergeTests: XCTestCase {
         // 1, 1L, 1.0 and decimal 1 are one group; [0, 9] and 0 two, though they sort alike
         XCTAssertEqual(streamed.count, want.count)
         XCTAssertEqual(streamed.filter { BSONOrder.compare($0["_id"], .int32(1)) == 0 }.count, 1)
+    }
+
+    /// The hash merge past a tiny budget: its table spills runs sorted by key and merges
+    /// them back; the same answer, no files left.
+    func testTheHashMergeSpillsAndAnswersExactly() throws {
+        let db = try load("streamed_hash_spill")
+        let pipeline: [BSON] = [["$group": ["_id": "$user", "n": ["$sum": 1], "total": ["$sum": "$amount.value"],
+                                            "ids": ["$addToSet": "$_id"], "region": ["$max": "$region"]]]]
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("strata-hash-spill-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let (got, s) = try run(db, pipeline, streamed: false, spillBase: base)
+        XCTAssertGreaterThan(s.spillRuns, 0, "the merge spilled")
+        XCTAssertNil(ResultComparison.difference(got, try db.collection("truth").aggregateAll(pipeline), pipeline: pipeline))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: base), [])
     }
 
     func testMergedGroupsArriveInSortKeyOrderAndFeedTheMergerStages() throws {

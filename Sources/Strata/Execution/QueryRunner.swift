@@ -56,6 +56,9 @@ public struct QueryRunner: Sendable {
         /// Where spill files go (a private directory per operator, removed when it is done;
         /// nil: `TMPDIR`, else /tmp).
         public var spillDirectory: String?
+        /// The least an operator past the budget writes as one run (64 KB); lower only to
+        /// make small inputs spill in tests.
+        public var minimumSpillRunBytes = 64 * 1024
         public init(ignoreUnknownVersions: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in },
                     profile: ServerProfile? = nil, consistency: Consistency = .snapshot, readMechanism: ReadMechanism? = nil,
                     planWithLensIndexes: Bool = false, sampleSeed: UInt64? = nil, telemetry: Telemetry = Telemetry()) {
@@ -466,7 +469,9 @@ final class QueryExecution {
     }
 
     /// The query's memory budget (`Options.maxMemoryBytes`), shared by its operators.
-    lazy var memory: MemoryBudget? = options.maxMemoryBytes.map { MemoryBudget(limitBytes: $0, spillBase: options.spillDirectory) }
+    lazy var memory: MemoryBudget? = options.maxMemoryBytes.map {
+        MemoryBudget(limitBytes: $0, spillBase: options.spillDirectory, minimumRunBytes: options.minimumSpillRunBytes)
+    }
 
     func swiftPipeline(_ stages: [PipelineStage], at loc: Location = Location(path: "merger")) -> PipelineExecutor {
         PipelineExecutor(Pipeline(stages.map(\.parsed)), context: executionContext, location: loc)
@@ -559,7 +564,7 @@ final class QueryExecution {
                 }
                 statistics.bytesReceived += cursor.bytesReceived
             case .documents:
-                for p in try swiftPartialGroups(branch) {
+                try swiftPartialGroups(branch) { p in
                     statistics.partialGroups += 1
                     try merger.add(p)
                 }
@@ -573,31 +578,27 @@ final class QueryExecution {
         try runMergerStages(plan.mergerStages, over: groups, output: output)
     }
 
-    /// Partial rows in the order `{$sort: {_id: 1}}` gives them (`StreamedGroupMerger.sortPattern`;
-    /// stable: rows with equal sort keys keep their order).
-    static func sortedByKey(_ rows: [Document]) throws -> [Document] {
-        let pattern = StreamedGroupMerger.sortPattern
-        return try rows.enumerated().map { (key: try StreamedGroupMerger.sortKey($0.element), offset: $0.offset, row: $0.element) }
-            .sorted { a, b in
-                let c = pattern.compare(a.key, b.key)
-                return c != 0 ? c < 0 : a.offset < b.offset
-            }.map(\.row)
+    /// A sorter of partial rows into the order `{$sort: {_id: 1}}` gives them
+    /// (`StreamedGroupMerger.sortPattern`), within the query's memory budget.
+    func partialRowSorter() -> ExternalSorter {
+        ExternalSorter(pattern: StreamedGroupMerger.sortPattern, budget: memory)
     }
 
-    /// A `.documents` branch's partial groups, computed in Swift over its upgraded documents.
-    func swiftPartialGroups(_ branch: Branch) throws -> [Document] {
-        guard case .documents(let pipeline) = branch.command else { return [] }
+    /// A `.documents` branch's partial groups, computed in Swift over its upgraded
+    /// documents, each to `each` as the branch's stages give it.
+    func swiftPartialGroups(_ branch: Branch, each: (Document) throws -> Void) throws {
+        guard case .documents(let pipeline) = branch.command else { return }
         statistics.branchesRun += 1
         let cursor = try openDocuments(pipeline)
-        var partials: [Document] = []
-        let stream = try swiftPipeline(branch.swiftStages, at: Location(path: "branch v\(branch.versions.map(String.init).joined(separator: ","))"))
-            .makeStream { partials.append($0); return true }
-        while let doc = try nextUpgraded(cursor) {
-            if try !stream.push(doc) { break }
+        try withoutActuallyEscaping(each) { each in
+            let stream = try swiftPipeline(branch.swiftStages, at: Location(path: "branch v\(branch.versions.map(String.init).joined(separator: ","))"))
+                .makeStream { try each($0); return true }
+            while let doc = try nextUpgraded(cursor) {
+                if try !stream.push(doc) { break }
+            }
+            try stream.finish()
         }
-        try stream.finish()
         statistics.bytesReceived += cursor.bytesReceived
-        return partials
     }
 
     /// The branches' partial groups, each sorted by key (on the server; in Swift for a
@@ -611,7 +612,7 @@ final class QueryExecution {
     /// runs it again by hash when nothing was delivered, and is refused otherwise.
     func runStreamedPartialGroups(_ plan: QueryPlan.PartialGroups, output: (Document) throws -> Bool, skip: Int = 0) throws {
         statistics.streamedGroupMerges += 1
-        enum Source { case cursor(MongoCursor), rows([Document], Int) }
+        enum Source { case cursor(MongoCursor), sorted(ExternalSorter.SortedOutput) }
         var sources: [Source] = []
         for branch in plan.branches {
             switch branch.command {
@@ -623,18 +624,21 @@ final class QueryExecution {
                 // keys from stored values: mapped to newest keys, then sorted here
                 statistics.branchesRun += 1
                 let cursor = try collection.aggregate(pipeline, options: ["allowDiskUse": true])
-                var rows: [Document] = []
+                let sorter = partialRowSorter()
                 while var row = try cursor.nextDocument() {
                     row["_id"] = try branch.rawKey?.newestKey(row["_id"])
-                    rows.append(row)
+                    statistics.partialGroups += 1
+                    try sorter.add(row, key: try StreamedGroupMerger.sortKey(row))
                 }
                 statistics.bytesReceived += cursor.bytesReceived
-                statistics.partialGroups += rows.count
-                sources.append(.rows(try Self.sortedByKey(rows), 0))
+                sources.append(.sorted(try sorter.sorted()))
             case .documents:
-                let rows = try swiftPartialGroups(branch)
-                statistics.partialGroups += rows.count
-                sources.append(.rows(try Self.sortedByKey(rows), 0))
+                let sorter = partialRowSorter()
+                try swiftPartialGroups(branch) { row in
+                    statistics.partialGroups += 1
+                    try sorter.add(row, key: try StreamedGroupMerger.sortKey(row))
+                }
+                sources.append(.sorted(try sorter.sorted()))
             }
         }
         var delivered = 0
@@ -651,10 +655,8 @@ final class QueryExecution {
                         guard let row = try cursor.nextDocument() else { return nil }
                         statistics.partialGroups += 1
                         return row
-                    case .rows(let rows, let i):
-                        guard i < rows.count else { return nil }
-                        sources[s] = .rows(rows, i + 1)
-                        return rows[i]
+                    case .sorted(let output):
+                        return try output.next()
                     }
                 }, emit: { group in
                     try stream.map { try $0.push(group) } ?? deliver(group)

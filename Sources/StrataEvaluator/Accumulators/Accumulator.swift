@@ -66,7 +66,9 @@ import StrataBSON
 /// accumulators and for sums whose partial totals are exact doubles (|total| < 2^53; decimals
 /// that need no rounding); otherwise it is as close as mongod's own merges, not bit-exact:
 /// a `$sum`/`$avg` total beyond 2^53 (int64 overflows, large longs) may end an ulp away (the
-/// compensated pair is not kept normalized, so its `sum` depends on the path), `$stdDev*` uses
+/// compensated pair is not kept normalized, so its `sum` depends on the path), a constant
+/// `$sum` adds two typed totals as one more constant (exact for ints below 2^53; a slice that
+/// left constant mode, on a decimal, makes the merge leave it too), `$stdDev*` uses
 /// the parallel Welford formula, an approximate percentile re-compresses both digests'
 /// centroids (exact while neither has flushed, i.e. below 5000 values), and `$bottom`/`$bottomN`
 /// may keep another of several documents with *tied* sort keys (mongod's tie rule — evict the

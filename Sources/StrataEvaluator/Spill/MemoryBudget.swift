@@ -15,12 +15,25 @@ package final class MemoryBudget: Sendable {
     package let limitBytes: Int
     /// Where spill directories go (nil: `TMPDIR`, else /tmp).
     package let spillBase: String?
+    /// The least an operator holds before it writes a run (64 KB by default), so one past
+    /// the budget because of another's holdings writes no tiny runs; tests lower it.
+    package let minimumRunBytes: Int
+    /// Runs an operator keeps before merging them into one (each open while merging).
+    package static let maxRuns = 32
     private let held = Atomic<Int>(0)
     private let spills = Atomic<Int>(0)
 
-    package init(limitBytes: Int = MemoryBudget.defaultLimitBytes, spillBase: String? = nil) {
+    package init(limitBytes: Int = MemoryBudget.defaultLimitBytes, spillBase: String? = nil, minimumRunBytes: Int = 64 * 1024) {
         self.limitBytes = limitBytes
         self.spillBase = spillBase
+        self.minimumRunBytes = minimumRunBytes
+    }
+
+    /// Whether an operator holding `heldBytes`, after a charge that put the query past the
+    /// limit (`charge` returned true), should write a run: it holds a sixteenth of the
+    /// budget, and at least `minimumRunBytes`.
+    package func shouldSpill(holding heldBytes: Int) -> Bool {
+        heldBytes >= max(limitBytes / 16, minimumRunBytes)
     }
 
     /// Adds `bytes` to what the query holds; true when the total is now past the limit

@@ -89,9 +89,9 @@ package final class SpillDirectory {
 
     private static let signalSources = Mutex<[DispatchSourceSignal]>([])
 
-    /// On SIGINT and SIGTERM: removes this process's spill directories, then dies of the
-    /// signal as it would have (the default action, so the exit status tells). For a
-    /// command that does not handle the signals itself.
+    /// On SIGINT and SIGTERM: removes this process's spill directories, then exits with
+    /// 128 + the signal (130 for Ctrl-C, as a shell reports it). For a command that does
+    /// not handle the signals itself.
     package static func installSignalCleanup() {
         signalSources.withLock { sources in
             guard sources.isEmpty else { return }
@@ -100,8 +100,9 @@ package final class SpillDirectory {
                 let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
                 s.setEventHandler {
                     removeAllLive()
-                    signal(sig, SIG_DFL)
-                    raise(sig)
+                    // Dispatch reads the signal through a signalfd, so re-raising it would
+                    // only come back here: exit with the shell's status for it instead.
+                    _exit(128 + sig)
                 }
                 s.resume()
                 sources.append(s)

@@ -1,3 +1,4 @@
+import Foundation
 import StrataBSON
 
 /// The groups of a `$group` (or of the partial-group merge) as they are built: a hash table
@@ -81,12 +82,11 @@ final class GroupTable {
     }
 
     /// Adds `bytes` to what the table holds; true when the query is past its budget and
-    /// the table holds enough to be worth a run (a sixteenth of the budget, at least
-    /// 64 KB: an operator past the budget because of another's holdings spills no tiny runs).
+    /// the table holds enough to be worth a run (`MemoryBudget.shouldSpill`).
     private func charge(_ bytes: Int) throws -> Bool {
         heldBytes += bytes
         guard let budget, budget.charge(bytes) else { return false }
-        return !states.isEmpty && heldBytes >= max(budget.limitBytes / 16, 64 * 1024)
+        return !states.isEmpty && budget.shouldSpill(holding: heldBytes)
     }
 
     /// Writes every group to a run sorted by key, and empties the table.
@@ -106,6 +106,20 @@ final class GroupTable {
         keys = []
         states = []
         index = [:]
+        if runs.count >= MemoryBudget.maxRuns { try compactRuns(dir) }
+    }
+
+    /// Merges every run into one (groups of equal keys combined, oldest slice first), so
+    /// that no more than `MemoryBudget.maxRuns` files are open at once.
+    func compactRuns(_ dir: SpillDirectory) throws {
+        let writer = try dir.makeRun()
+        try mergeRuns(includingTable: false) { key, state in
+            try writer.write(try Self.row(key: key, state: state))
+            return true
+        }
+        let old = runs
+        runs = [try writer.finish()]
+        for r in old { unlink(r.path) }
     }
 
     /// A spilled group: `{k: key, i: _id, a: [partial state of each accumulator]}`, and
@@ -140,8 +154,13 @@ final class GroupTable {
             states = []
             return
         }
-        // the table becomes the newest run's slice, read from memory
-        let order = keys.indices.sorted { BSONOrder.compare(keys[$0], keys[$1]) < 0 }
+        try mergeRuns(includingTable: true) { _, state in try emit(state) }
+    }
+
+    /// Merges the runs (and the table, as the newest slice, when `includingTable`) in key
+    /// order, each group's slices oldest first, to `emit` (false: stop).
+    private func mergeRuns(includingTable: Bool, emit: (BSON, GroupState) throws -> Bool) throws {
+        let order = includingTable ? keys.indices.sorted { BSONOrder.compare(keys[$0], keys[$1]) < 0 } : []
         var memory = order.makeIterator()
         let readers = try runs.map { try $0.open() }
         var heads: [(key: BSON, row: Document?, state: GroupState?)?] = []
@@ -176,7 +195,7 @@ final class GroupTable {
                 }
                 heads[s] = try next(s)
             }
-            if let merged, try !emit(merged) { return }
+            if let merged, try !emit(key, merged) { return }
         }
     }
 }
