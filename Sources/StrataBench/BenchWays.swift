@@ -20,6 +20,8 @@ package struct BenchPlannerStatistics: Sendable, Codable, Equatable {
     package var partialGroups: Int
     package var bytesReceived: Int
     package var documentsUpgradedInSwift: Int
+    /// Sorted runs written past the memory budget (nil in reports from before budgets).
+    package var spillRuns: Int? = nil
 }
 
 /// The four ways of answering a query over the benchmark's collections.
@@ -80,13 +82,16 @@ package struct BenchWays: Sendable {
 
     /// The planner way with its results streamed to `each`, not kept (the memory mode:
     /// what strata itself holds).
-    func planner(_ query: BenchQuery, consistency: Consistency = .snapshot, each: (Document) throws -> Void) throws -> BenchPlannerStatistics {
-        let runner = QueryRunner(database: database, lens: lens, functions: functions, options: .init(consistency: consistency))
+    func planner(_ query: BenchQuery, consistency: Consistency = .snapshot, maxMemoryBytes: Int? = 256 << 20,
+                 each: (Document) throws -> Void) throws -> BenchPlannerStatistics {
+        var options = QueryRunner.Options(consistency: consistency)
+        options.maxMemoryBytes = maxMemoryBytes
+        let runner = QueryRunner(database: database, lens: lens, functions: functions, options: options)
         let s = try runner.run(QuerySpec(collection: lens.collection, pipeline: query.pipeline, file: query.file),
                                versionedCollections: versionedCollections) { try each($0); return true }
         return BenchPlannerStatistics(branchesRun: s.branchesRun, documentsFetched: s.documentsFetched,
                                       partialGroups: s.partialGroups, bytesReceived: s.bytesReceived,
-                                      documentsUpgradedInSwift: s.documentsUpgradedInSwift)
+                                      documentsUpgradedInSwift: s.documentsUpgradedInSwift, spillRuns: s.spillRuns)
     }
 
     /// What an application without strata would write: one `find` over everything,

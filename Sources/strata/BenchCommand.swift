@@ -221,7 +221,22 @@ struct BenchMemoryCommand: ParsableCommand {
     @Flag(help: .hidden)
     var emitCase = false
 
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
+        "The query's memory budget, as strata run's --max-memory (repeatable: each case runs at each budget). Default: 256MB.",
+        valueName: "size"))
+    var maxMemory: [String] = []
+
     @OptionGroup var output: BenchOutputOptions
+
+    /// The budgets to run each case at (nil: unlimited).
+    func budgets() throws -> [Int?] {
+        if maxMemory.isEmpty { return [MemoryBudget.defaultLimitBytes] }
+        return try maxMemory.map { text in
+            if text.lowercased() == "unlimited" { return nil }
+            guard let b = MemoryBudget.parseSize(text) else { throw ValidationError("--max-memory takes a size such as 256MB, or unlimited; got '\(text)'") }
+            return b
+        }
+    }
 
     func parsedCases() throws -> [(documents: Int, groups: Int)] {
         var out: [(documents: Int, groups: Int)] = try cases.map { text in
@@ -240,16 +255,19 @@ struct BenchMemoryCommand: ParsableCommand {
 
     func validate() throws {
         _ = try parsedCases()
+        _ = try budgets()
     }
 
     func run() throws {
         let cases = try parsedCases()
+        let budgets = try budgets()
         let connection = try self.connection.resolve()
         let lens = try schemas.lens(for: "events")
         if emitCase {
             // A child of the parent run: the collection is loaded; measure, print one JSON line.
             let c = try connection.run { db in
-                try BenchMemoryMode(database: db, lens: lens, batch: batch, log: logToStderr).measure(documents: cases[0].documents, groups: cases[0].groups)
+                try BenchMemoryMode(database: db, lens: lens, batch: batch, log: logToStderr)
+                    .measure(documents: cases[0].documents, groups: cases[0].groups, maxMemoryBytes: budgets[0])
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -263,7 +281,10 @@ struct BenchMemoryCommand: ParsableCommand {
                 if let s = try mode.prepare(documents: n) { report.loadSeconds[String(n)] = s }
             }
             for (n, g) in cases {
-                report.cases.append(inProcess ? try mode.measure(documents: n, groups: g) : try child(n, g, connection))
+                for budget in budgets {
+                    report.cases.append(inProcess ? try mode.measure(documents: n, groups: g, maxMemoryBytes: budget)
+                                                  : try child(n, g, budget, connection))
+                }
             }
         }
         try output.write(json: report.json(), markdown: report.markdown())
@@ -271,10 +292,11 @@ struct BenchMemoryCommand: ParsableCommand {
     }
 
     /// Runs one case in a fresh `strata bench memory --emit-case` and reads its JSON line.
-    func child(_ documents: Int, _ groups: Int, _ connection: Connection) throws -> BenchMemoryMode.Case {
+    func child(_ documents: Int, _ groups: Int, _ budget: Int?, _ connection: Connection) throws -> BenchMemoryMode.Case {
         let (status, data) = try Subprocess.run(
             URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]),
             ["bench", "memory", "--emit-case", "--docs", String(documents), "--groups", String(groups),
+             "--max-memory", budget.map(String.init) ?? "unlimited",
              "--uri", connection.uri, "--db", connection.databaseName, "--schemas", schemas.directory],
             capture: .standardOutput)
         guard status == 0 else {

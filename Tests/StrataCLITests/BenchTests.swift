@@ -95,6 +95,24 @@ final class BenchTests: XCTestCase {
             XCTAssertEqual(c["results"] as? Int, c["groups"] as? Int)
             XCTAssertGreaterThan(c["peakRSSBytes"] as? Int ?? 0, 0, "\(c)")
             XCTAssertGreaterThan(c["processPeakRSSBytes"] as? Int ?? 0, 0, "\(c)")
+            XCTAssertEqual(c["maxMemoryBytes"] as? Int, 256 << 20, "the default budget")
         }
+    }
+
+    func testMemoryModeRunsEachCaseAtEachBudget() throws {
+        let db = try TestServer.freshDatabase("bench_memory_budgets").name
+        let tmp = try TempFolder()
+        let json = tmp.url.appendingPathComponent("memory.json")
+        let r = try strata(["bench", "memory", "--case", "3000:3000", "--max-memory", "1KB", "--max-memory", "unlimited", "--json", json.path],
+                           db: db, timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("| budget | spill runs |"), r.stdout)
+        let cases = try XCTUnwrap(try object(json)["cases"] as? [[String: Any]])
+        XCTAssertEqual(cases.count, 2)
+        XCTAssertEqual(cases.map { $0["checked"] as? Bool }, [true, true], "both answers right")
+        XCTAssertEqual(cases[0]["maxMemoryBytes"] as? Int, 1024)
+        XCTAssertGreaterThan(cases[0]["spillRuns"] as? Int ?? 0, 0, "a 1 KB budget spills")
+        XCTAssertNil(cases[1]["maxMemoryBytes"] as? Int)
+        XCTAssertEqual(cases[1]["spillRuns"] as? Int, 0, "no budget, no spill")
     }
 }

@@ -88,7 +88,8 @@ package final class GroupMerger {
         let id = row["_id"] ?? .null
         var i = try table.group(key: id, id: id)
         if try table.keptPartial(row) { i = try table.group(key: id, id: id) }
-        table.states[i].suspectSums += try split.merge(row, into: &table.states[i])
+        let suspects = try split.merge(row, into: &table.states[i])
+        table.states[i].suspectSums += suspects
     }
 
     /// The merged groups: in order of first appearance, or in key order when the table spilled.
