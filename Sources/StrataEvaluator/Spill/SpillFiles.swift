@@ -157,7 +157,8 @@ package final class SpillRunWriter {
     }
 }
 
-/// Reads a run's documents one at a time, through a 1 MB buffer.
+/// Reads a run's documents one at a time, through a 256 KB buffer (a merge opens up to
+/// `MemoryBudget.maxRuns` of them at once).
 package final class SpillRunReader {
     let path: String
     private let file: UnsafeMutablePointer<FILE>
@@ -168,7 +169,7 @@ package final class SpillRunReader {
         guard let f = fopen(path, "rb") else {
             throw StrataError.evaluation("cannot read the spill file \(path): \(String(cString: strerror(errno)))")
         }
-        setvbuf(f, nil, _IOFBF, 1 << 20)
+        setvbuf(f, nil, _IOFBF, 1 << 18)
         file = f
     }
 
