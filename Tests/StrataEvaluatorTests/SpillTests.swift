@@ -22,9 +22,9 @@ final class SpillTests: XCTestCase {
     /// What is left in the spill base.
     var leftovers: [String] { (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] }
 
-    /// A tiny budget: every operator spills each time it holds 8 KB, and compacts its runs
+    /// A tiny budget: every operator spills each time it holds 16 KB, and compacts its runs
     /// past `MemoryBudget.maxRuns`.
-    func tinyBudget() -> MemoryBudget { MemoryBudget(limitBytes: 1, spillBase: base, minimumRunBytes: 8 * 1024) }
+    func tinyBudget() -> MemoryBudget { MemoryBudget(limitBytes: 1, spillBase: base, minimumRunBytes: 16 * 1024) }
 
     func run(_ pipeline: String, _ docs: [Document], budget: MemoryBudget?) throws -> [Document] {
         var context = ExecutionContext()
@@ -81,7 +81,7 @@ final class SpillTests: XCTestCase {
           "l2": {"$lastN": {"n": 2, "input": "$_id"}}, "mx2": {"$maxN": {"n": 2, "input": "$_id"}}, "mn2": {"$minN": {"n": 2, "input": "$_id"}},
           "merged": {"$mergeObjects": "$o"}, "med": {"$median": {"input": "$_id", "method": "approximate"}}, "c": {"$count": {}}}}]
         """#
-        let docs = documents(12_000, groups: 1_500)
+        let docs = documents(6_000, groups: 800)
         let want = try run(pipeline, docs, budget: nil)
         let budget = tinyBudget()
         let got = try run(pipeline, docs, budget: budget)
@@ -102,7 +102,7 @@ final class SpillTests: XCTestCase {
     func testSortSpillsAndStaysStable() throws {
         // many ties on `g`: the spilled merge must keep the input order among them
         let pipeline = #"[{"$sort": {"g": 1, "tag": -1}}]"#
-        let docs = documents(20_000, groups: 50)
+        let docs = documents(10_000, groups: 50)
         let budget = tinyBudget()
         let got = try run(pipeline, docs, budget: budget)
         XCTAssertGreaterThan(budget.runsWritten, MemoryBudget.maxRuns, "the sort spilled, and compacted its runs")
@@ -115,7 +115,7 @@ final class SpillTests: XCTestCase {
         [{"$group": {"_id": "$_id", "x": {"$first": "$x"}, "g": {"$first": "$g"}}}, {"$sort": {"g": -1, "_id": 1}},
          {"$bucket": {"groupBy": "$g", "boundaries": [0, 100, 1000, 5000], "default": "other", "output": {"n": {"$sum": 1}, "ids": {"$push": "$_id"}}}}]
         """#
-        let docs = documents(15_000, groups: 3_000)
+        let docs = documents(8_000, groups: 1_500)
         let budget = tinyBudget()
         let got = try run(pipeline, docs, budget: budget)
         XCTAssertGreaterThan(budget.runsWritten, 2)
