@@ -219,7 +219,8 @@ final class RunCLITests: XCTestCase {
             XCTAssertNotNil(s.documentValue?["aggregate"], "\(s)")
             XCTAssertNotNil(s.documentValue?["serverPlan"], "\(s)")
         }
-        XCTAssertNotNil(doc["merger"]?.documentValue?["mergeGroups"])
+        // several branches: their partial groups sorted by key, merged as streams
+        XCTAssertNotNil(doc["merger"]?.documentValue?["mergeSortedGroups"], r.stdout)
         let offline = try StrataRunner.run(["explain", "--offline", "queries/events-by-kind.json"], in: Self.root)
         XCTAssertEqual(offline.status, 0, offline.stderr)
         XCTAssertNil(try ExtendedJSON.parseQueryDocument(offline.stdout)["shards"]?.arrayValue?.first?.documentValue?["serverPlan"])
