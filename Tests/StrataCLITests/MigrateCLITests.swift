@@ -437,7 +437,9 @@ extension MigrateCLITests {
         XCTAssertEqual(r.status, 0, r.stderr)
         stop.mutate { $0 = true }
         done.wait()
-        XCTAssertGreaterThan(outcome.value.right, specs.count * 3, "queries ran while the migrator did")
+        // at least two rounds of the six reports overlapped the three migrator runs (the
+        // partial-group plans sort their branches now: a round takes longer than it did)
+        XCTAssertGreaterThanOrEqual(outcome.value.right, specs.count * 2, "queries ran while the migrator did")
         XCTAssert(outcome.value.wrong.isEmpty, outcome.value.wrong.prefix(5).joined(separator: "\n"))
         if let diff = try MigrateCLITests.difference(db.collection("events"), truth) { XCTFail(diff) }
     }
